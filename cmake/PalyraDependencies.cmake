@@ -1,0 +1,24 @@
+# Every dependency comes from Debian 12's packages (scripts/bootstrap installs them).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+# libngtcp2_crypto_gnutls.pc has no Requires:, so name all three.
+pkg_check_modules(NGTCP2 REQUIRED IMPORTED_TARGET libngtcp2 libngtcp2_crypto_gnutls gnutls)
+pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
+find_package(SQLite3 REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(fmt REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(gRPC CONFIG REQUIRED)
+if(PALYRA_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(PALYRA_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
+
+# Path of the quinn interoperability peer binary (scripts/build-peer); empty
+# means the interop tests skip themselves and say so.
+set(PALYRA_QUINN_PEER "" CACHE FILEPATH "quinn-peer binary for interoperability tests")

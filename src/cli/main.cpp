@@ -1,0 +1,15 @@
+// palyra: the operator and node CLI. See `palyra --help`.
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"palyra: certificates, health checks and events for a palyrad daemon"};
+  app.require_subcommand(1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? palyra::cli::kExitOk : palyra::cli::kExitUsage;
+  }
+  return palyra::cli::kExitOk;
+}

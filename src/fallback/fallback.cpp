@@ -1,0 +1,2 @@
+// The fallback part; see docs/ARCHITECTURE.md.
+namespace palyra::fallback {}

@@ -1,0 +1,2 @@
+// The identity part; see docs/ARCHITECTURE.md.
+namespace palyra::identity {}

@@ -1,0 +1,2 @@
+// The journal part; see docs/ARCHITECTURE.md.
+namespace palyra::journal {}

@@ -1,0 +1,2 @@
+// The runtime part; see docs/ARCHITECTURE.md.
+namespace palyra::runtime {}

@@ -1,0 +1,2 @@
+// The transport part; see docs/ARCHITECTURE.md.
+namespace palyra::transport {}
