@@ -1,5 +1,6 @@
 // Each command group registers its subcommands on the root app; main.cpp
-// only wires the groups together. Handlers return the process exit code.
+// only wires the groups together. A handler stores the process exit code in
+// the shared CommandContext (CLI11 callbacks return nothing).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -9,6 +10,13 @@ namespace palyra::cli {
 // Exit codes (documented in README.md and docs/OPERATIONS.md).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // the operation failed; one line on stderr says why
-inline constexpr int kExitUsage = 2;    // bad command line
+inline constexpr int kExitUsage = 2;    // bad command line or bad input value
+
+struct CommandContext {
+  int exit_code = kExitOk;
+};
+
+// init, ca, cert: the gateway CA and its certificates (identity_commands.cpp).
+void add_identity_commands(CLI::App& root, CommandContext& context);
 
 }  // namespace palyra::cli
