@@ -34,6 +34,7 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::FrameWriteFailed: return "FrameWriteFailed";
     case Errc::ConnectionClosed: return "ConnectionClosed";
     case Errc::StreamReset: return "StreamReset";
+    case Errc::StreamLimitReached: return "StreamLimitReached";
     case Errc::Timeout: return "Timeout";
     case Errc::StorageFailed: return "StorageFailed";
   }

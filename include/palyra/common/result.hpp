@@ -51,6 +51,7 @@ enum class Errc {
   // Transport, beyond §6: what a live connection or stream can report.
   ConnectionClosed,    // the connection ended; message has the QUIC error code and reason
   StreamReset,         // the peer reset the stream or asked us to stop sending
+  StreamLimitReached,  // the peer allows no more concurrent streams right now
   Timeout,             // an operation with a deadline did not complete in time
 
   // Journal.

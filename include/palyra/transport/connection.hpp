@@ -1,0 +1,189 @@
+// One QUIC connection (ngtcp2 + GnuTLS), sans I/O.
+//
+// The core is driven from outside: feed it datagrams with receive(), collect
+// datagrams with write_datagrams(), and call handle_expiry() at expiry().
+// It never reads a clock or touches a socket, so tests can pair two
+// connections in memory and drive time themselves; Server and Client put it
+// on sockets and an event loop.
+//
+// Application callbacks (ConnectionEvents) run after ngtcp2 has returned,
+// never from inside it, so they may write, finish, reset or close freely.
+// A Connection is destroyed only by its owner, at a safe point of the loop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "palyra/common/result.hpp"
+#include "palyra/transport/datagram.hpp"
+#include "palyra/transport/limits.hpp"
+#include "palyra/transport/socket_address.hpp"
+#include "palyra/transport/stream.hpp"
+
+struct ngtcp2_conn;
+struct ngtcp2_crypto_conn_ref;
+
+namespace palyra::transport {
+
+class ServerTlsContext;
+class ClientTlsContext;
+class TlsSession;
+
+// Who is on the other end, from the certificate it presented. Empty fields
+// when it presented none (a server in insecure mode sees no client identity).
+struct PeerIdentity {
+  std::string fingerprint;  // lowercase hex SHA-256 of the leaf's DER
+  std::string common_name;
+  std::string device_id;    // from "CN=Palyra Device <id>"; empty for other names
+};
+
+struct ConnectionEvents {
+  // Server: the client's certificate passed every check. Client: the
+  // handshake is confirmed (the server accepted us).
+  std::function<void(Connection&)> on_established;
+  // New frames arrived on the stream, or its read side ended.
+  std::function<void(Connection&, Stream&)> on_stream_readable;
+  // The stream's unacknowledged bytes fell below its low-water mark.
+  std::function<void(Connection&, Stream&)> on_stream_writable;
+  // More streams may be opened (the peer raised the limit).
+  std::function<void(Connection&)> on_streams_available;
+  // The connection is over; the error says why (ConnectionClosed for an
+  // orderly close by either side, HandshakeTimeout, ConnectFailed, ...).
+  std::function<void(Connection&, const Error&)> on_closed;
+};
+
+class Connection {
+ public:
+  enum class State { Handshaking, Established, Closed };
+
+  // A client connection; its first flight is ready in write_datagrams().
+  static Result<std::unique_ptr<Connection>> connect(std::shared_ptr<const ClientTlsContext> tls,
+                                                     const Limits& limits,
+                                                     const SocketAddress& local,
+                                                     const SocketAddress& remote,
+                                                     std::uint64_t now_ns);
+  // A server connection for the Initial packet in `first_datagram` (which the
+  // caller then passes to receive()). InvalidArgument when the datagram is not
+  // an acceptable first packet.
+  static Result<std::unique_ptr<Connection>> accept(std::shared_ptr<const ServerTlsContext> tls,
+                                                    const Limits& limits,
+                                                    const SocketAddress& local,
+                                                    const SocketAddress& remote,
+                                                    std::span<const std::uint8_t> first_datagram,
+                                                    std::uint64_t now_ns);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // --- Application side ---
+  ConnectionEvents events;
+  // Free for the application: e.g. the endpoint's id for this connection.
+  std::uint64_t user_tag = 0;
+
+  State state() const noexcept { return state_; }
+  bool is_server() const noexcept { return is_server_; }
+  const PeerIdentity& peer() const noexcept { return peer_; }
+  const SocketAddress& remote_address() const noexcept { return remote_; }
+  // Why the connection closed, once it has.
+  const std::optional<Error>& close_error() const noexcept { return close_error_; }
+
+  // Opens a bidirectional stream. StreamLimitReached when the peer's stream
+  // limit is exhausted (wait for on_streams_available); ConnectionClosed when
+  // the connection is not established.
+  Result<Stream*> open_stream();
+  Stream* find_stream(std::int64_t id) noexcept;
+  std::size_t open_stream_count() const noexcept { return streams_.size(); }
+  // Closes with an application error code; the peer sees CONNECTION_CLOSE.
+  void close(std::uint64_t app_error_code, std::string_view reason);
+
+  // --- Sans-I/O core, for the endpoint (or a test) ---
+  void receive(const SocketAddress& local, const SocketAddress& remote,
+               std::span<const std::uint8_t> datagram, std::uint64_t now_ns);
+  // Appends what is ready to send (at most `max_datagrams`) to `batch`.
+  void write_datagrams(std::uint64_t now_ns, DatagramBatch& batch, std::size_t max_datagrams = 64);
+  // When handle_expiry() must next run (monotonic ns); UINT64_MAX for never.
+  std::uint64_t expiry() const noexcept;
+  void handle_expiry(std::uint64_t now_ns);
+  // The connection IDs the endpoint should route to us, and those to forget.
+  std::vector<std::string> take_new_connection_ids();
+  std::vector<std::string> take_retired_connection_ids();
+  // Called when the application queued output outside a receive/expiry
+  // (e.g. a response written from a posted completion): the owner should
+  // call write_datagrams soon.
+  std::function<void(Connection&)> on_output_pending;
+  // True once closed and nothing is left to send: the owner may destroy it.
+  bool finished() const noexcept { return state_ == State::Closed && !close_pending_; }
+
+ private:
+  friend class Stream;
+  friend struct ConnectionCallbacks;
+
+  Connection(bool is_server, const Limits& limits, const SocketAddress& local,
+             const SocketAddress& remote);
+  Status init_tls(Result<TlsSession> session);
+
+  // Ends the connection with `error`, sending CONNECTION_CLOSE unless `silent`.
+  void fail(Error error, bool silent);
+  void set_closed(Error error);
+  void handle_read_error(int rv);
+  void dispatch_events();
+  void note_stream_readable(Stream& stream);
+  void note_stream_writable(Stream& stream);
+  void note_stream_has_data(Stream& stream);
+  void extend_credit(std::int64_t stream_id, std::size_t bytes);
+  void reset_stream(Stream& stream, std::uint64_t app_error_code);
+  void erase_closed_streams();
+  void request_output();
+  Stream& create_stream(std::int64_t id);
+
+  // ngtcp2 callback bodies.
+  int on_handshake_completed();
+  int on_handshake_confirmed();
+  int on_stream_data(std::uint32_t flags, std::int64_t id, std::span<const std::uint8_t> data);
+  int on_stream_reset(std::int64_t id, std::uint64_t app_error_code);
+  int on_stream_close(std::int64_t id);
+  int on_acked(std::int64_t id, std::uint64_t offset, std::uint64_t length);
+  void on_new_connection_id(const std::uint8_t* cid, std::size_t length);
+  void on_retired_connection_id(const std::uint8_t* cid, std::size_t length);
+
+  bool is_server_;
+  Limits limits_;
+  SocketAddress local_;
+  SocketAddress remote_;
+  ngtcp2_conn* conn_ = nullptr;
+  std::unique_ptr<ngtcp2_crypto_conn_ref> conn_ref_;
+  std::unique_ptr<TlsSession> tls_session_;
+  std::shared_ptr<const ServerTlsContext> server_tls_;
+  std::shared_ptr<const ClientTlsContext> client_tls_;
+
+  State state_ = State::Handshaking;
+  bool handshake_completed_ = false;
+  bool close_pending_ = false;      // CONNECTION_CLOSE still to be written
+  std::uint64_t close_app_code_ = 0;
+  bool close_is_app_ = false;
+  std::uint8_t close_tls_alert_ = 0;  // nonzero: close with this TLS alert
+  std::string close_reason_;
+  std::optional<Error> close_error_;
+  std::optional<Error> pending_error_;  // recorded inside a callback, acted on after
+  bool closed_notified_ = false;
+  int close_liberr_ = 0;  // nonzero: close with this ngtcp2 library error
+  bool established_pending_ = false;
+  bool streams_available_pending_ = false;
+  PeerIdentity peer_;
+
+  std::unordered_map<std::int64_t, std::unique_ptr<Stream>> streams_;
+  std::vector<std::int64_t> readable_;  // streams with news for the application
+  std::vector<std::int64_t> writable_;
+  std::vector<std::int64_t> send_queue_;  // streams with unsent data, round robin
+  std::size_t send_cursor_ = 0;
+  std::vector<std::string> new_cids_;
+  std::vector<std::string> retired_cids_;
+};
+
+}  // namespace palyra::transport

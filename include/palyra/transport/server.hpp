@@ -1,0 +1,110 @@
+// The QUIC server endpoint: one UDP socket, many connections, on one loop.
+//
+// It demultiplexes datagrams by connection ID, accepts new connections up
+// to Limits::max_connections (refusing the next with CONNECTION_REFUSED and
+// leaving existing ones untouched), and hands established connections and
+// their streams to the application through ServerEvents. All callbacks run
+// on the loop's thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "palyra/common/result.hpp"
+#include "palyra/transport/connection.hpp"
+#include "palyra/transport/event_loop.hpp"
+#include "palyra/transport/impairment.hpp"
+#include "palyra/transport/limits.hpp"
+#include "palyra/transport/socket_address.hpp"
+#include "palyra/transport/tls_config.hpp"
+
+namespace palyra::transport {
+
+class UdpSocket;
+class ConnectionDriver;
+class DatagramImpairer;
+
+struct ServerEvents {
+  // A client passed the handshake (its identity is in connection.peer()).
+  std::function<void(Connection&)> on_connection;
+  std::function<void(Connection&, Stream&)> on_stream_readable;
+  std::function<void(Connection&, Stream&)> on_stream_writable;
+  // Once per connection that had been established, with the reason.
+  std::function<void(Connection&, const Error&)> on_connection_closed;
+  // A handshake that failed or was refused (cap reached, bad certificate,
+  // revoked): for logging. The connection object is already gone.
+  std::function<void(const SocketAddress&, const Error&)> on_refused;
+};
+
+struct ServerStats {
+  std::uint64_t accepted = 0;
+  std::uint64_t refused_over_capacity = 0;
+  std::uint64_t failed_handshakes = 0;
+};
+
+class Server {
+ public:
+  // EndpointBindFailed with the address; TLS errors from the configuration.
+  static Result<std::unique_ptr<Server>> bind(EventLoop& loop, const SocketAddress& address,
+                                              const ServerTlsConfig& tls, const Limits& limits,
+                                              ServerEvents events);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  const SocketAddress& local_address() const noexcept;
+  std::size_t connection_count() const noexcept { return connections_.size(); }
+  const ServerStats& stats() const noexcept { return stats_; }
+
+  // Connection ids are Connection::user_tag; a connection may be gone when a
+  // posted completion comes back, so look it up instead of keeping a pointer.
+  Connection* find_connection(std::uint64_t id) noexcept;
+
+  // Closes every connection whose client certificate is now in the
+  // revocation index (after it was reloaded). Returns how many were closed.
+  std::size_t close_revoked_connections();
+  // New handshakes are ignored from now on (draining for shutdown).
+  void stop_accepting() noexcept { accepting_ = false; }
+  // Closes every connection with an application error code.
+  void close_all(std::uint64_t app_error_code, std::string_view reason);
+
+  // Test hook: a seeded lossy network on the receive path.
+  void set_impairment(const NetworkImpairment& impairment);
+
+ private:
+  struct Entry;
+  Server(EventLoop& loop, std::unique_ptr<UdpSocket> socket, const Limits& limits,
+         ServerEvents events);
+
+  void on_readable();
+  void on_datagram(const SocketAddress& from, std::span<const std::uint8_t> datagram);
+  void accept(const SocketAddress& from, std::span<const std::uint8_t> datagram);
+  void refuse(const SocketAddress& from, std::span<const std::uint8_t> datagram);
+  void mark_dirty(std::uint64_t id);
+  void process_dirty();
+  void flush(Entry& entry);
+  void update_routes(Entry& entry);
+  void destroy(std::uint64_t id);
+
+  EventLoop& loop_;
+  std::unique_ptr<UdpSocket> socket_;
+  std::shared_ptr<const class ServerTlsContext> tls_;
+  Limits limits_;
+  ServerEvents events_;
+  bool accepting_ = true;
+  ServerStats stats_;
+  std::unique_ptr<DatagramImpairer> impairer_;
+
+  std::unordered_map<std::uint64_t, std::unique_ptr<Entry>> connections_;
+  std::unordered_map<std::string, std::uint64_t> routes_;  // connection ID -> connection
+  std::uint64_t next_id_ = 1;
+  std::unordered_set<std::uint64_t> dirty_;
+  bool flush_posted_ = false;
+  bool in_receive_ = false;
+};
+
+}  // namespace palyra::transport

@@ -1,0 +1,109 @@
+// A bidirectional QUIC stream carrying length-prefixed frames (PROTOCOL.md §3).
+//
+// Streams belong to their Connection and live on its event-loop thread. Use a
+// Stream& only inside the callback that handed it to you; to come back later
+// (e.g. after a journal commit) keep the stream id and look it up with
+// Connection::find_stream — a stream the peer reset may be gone by then.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "palyra/common/result.hpp"
+#include "palyra/transport/frame_codec.hpp"
+
+struct ngtcp2_vec;  // ngtcp2 stays out of our public headers; only its name appears
+
+namespace palyra::transport {
+
+class Connection;
+
+// Application error codes we put in RESET_STREAM / STOP_SENDING / CONNECTION_CLOSE.
+namespace app_error {
+inline constexpr std::uint64_t kNoError = 0x0;
+inline constexpr std::uint64_t kFrameTooLarge = 0x1;    // stream: the peer's frame exceeded the maximum
+inline constexpr std::uint64_t kStreamFailure = 0x2;    // stream: aborted by the application
+inline constexpr std::uint64_t kShuttingDown = 0x10;    // connection: the daemon is stopping
+inline constexpr std::uint64_t kRevoked = 0x11;         // connection: the peer's certificate was revoked
+}  // namespace app_error
+
+class Stream {
+ public:
+  Stream(Connection& connection, std::int64_t id, std::size_t max_frame_bytes);
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  std::int64_t id() const noexcept { return id_; }
+  Connection& connection() const noexcept { return connection_; }
+
+  // --- Sending ---
+  // Queues one frame. FrameTooLarge (nothing queued) when the payload exceeds
+  // the maximum; FrameWriteFailed when the stream is finished or reset.
+  Status write_frame(std::string_view payload);
+  // Ends our side (FIN) after everything queued. Idempotent.
+  void finish();
+  // Abandons both directions with an application error code.
+  void reset(std::uint64_t app_error_code = app_error::kStreamFailure);
+  // Bytes queued but not yet acknowledged by the peer: the back-pressure signal.
+  std::uint64_t unacknowledged_bytes() const noexcept { return end_offset_ - front_offset_; }
+  // Ask for Connection's on_stream_writable once unacknowledged bytes fall
+  // below `low_water`.
+  void notify_when_writable(std::uint64_t low_water) noexcept { writable_low_water_ = low_water; }
+
+  // --- Receiving ---
+  // The next complete frame, if one has arrived. Taking a frame returns its
+  // bytes to the peer's flow-control credit. Once it returns nothing while
+  // read_ended() is true, the application is done reading, and the stream is
+  // destroyed at the next I/O after ngtcp2 has closed it: drop your Stream&.
+  std::optional<std::string> take_frame();
+  bool has_frame() const noexcept { return !frames_.empty(); }
+  // True once no further frame can arrive: the peer finished (FIN) and every
+  // frame was taken, or reading failed (see read_error()).
+  bool read_ended() const noexcept { return (fin_received_ && frames_.empty()) || read_error_; }
+  // FrameTooLarge, FrameReadFailed (the stream ended inside a frame) or
+  // StreamReset (the peer reset it).
+  const std::optional<Error>& read_error() const noexcept { return read_error_; }
+
+ private:
+  friend class Connection;
+
+  // Called by Connection from ngtcp2's callbacks.
+  void on_data(std::span<const std::uint8_t> data, bool fin);
+  void on_reset(std::uint64_t app_error_code);
+  void on_acked(std::uint64_t offset, std::uint64_t length);
+  // Fills `vecs` with unsent bytes; returns how many entries were used.
+  std::size_t unsent(::ngtcp2_vec* vecs, std::size_t max_vecs, bool& fin) const;
+  void on_sent(std::size_t bytes, bool fin);
+  bool has_unsent() const noexcept { return sent_offset_ < end_offset_ || (fin_queued_ && !fin_sent_); }
+  void fail_read(Error error);
+
+  Connection& connection_;
+  std::int64_t id_;
+  std::size_t max_frame_bytes_;
+
+  // Send side: chunks stay alive (and unmoved) until acknowledged, because
+  // ngtcp2 retransmits from our memory.
+  std::deque<std::string> chunks_;
+  std::uint64_t front_offset_ = 0;  // stream offset of chunks_.front()[0]
+  std::uint64_t sent_offset_ = 0;   // bytes handed to ngtcp2
+  std::uint64_t end_offset_ = 0;    // bytes queued
+  bool fin_queued_ = false;
+  bool fin_sent_ = false;
+  bool reset_ = false;
+  std::uint64_t writable_low_water_ = 0;  // 0: nobody is waiting
+
+  // Receive side.
+  FrameDecoder decoder_;
+  std::deque<std::string> frames_;
+  bool fin_received_ = false;
+  std::optional<Error> read_error_;
+  bool closed_ = false;       // ngtcp2 has forgotten the stream
+  bool end_observed_ = false; // the application saw read_ended(): we may destroy it
+  bool in_send_queue_ = false;
+  bool stop_reading_ = false; // ask the peer to stop sending (after a read error)
+};
+
+}  // namespace palyra::transport

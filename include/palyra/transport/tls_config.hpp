@@ -1,0 +1,36 @@
+// TLS configuration of the two ends (PROTOCOL.md §2). Files are PEM.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace palyra::identity {
+class RevocationIndex;
+}
+
+namespace palyra::transport {
+
+struct ServerTlsConfig {
+  std::filesystem::path ca_file;          // the gateway CA client certificates must chain to
+  std::filesystem::path cert_chain_file;  // server leaf first, then intermediates/CA
+  std::filesystem::path key_file;
+  // false only for the explicit insecure opt-out: no client certificate is requested.
+  bool require_client_auth = true;
+  // Checked in every handshake; may be reloaded by another thread.
+  std::shared_ptr<const identity::RevocationIndex> revocation;
+};
+
+struct ClientTlsConfig {
+  std::filesystem::path ca_file;  // trust anchor for the server's chain
+  // Both or neither (ClientIdentityIncomplete otherwise).
+  std::optional<std::filesystem::path> cert_file;
+  std::optional<std::filesystem::path> key_file;
+  std::string server_name = "localhost";  // checked against the server's SANs
+  // Lowercase hex SHA-256 of the server leaf's DER; compared after trimming,
+  // case-insensitively. Present but empty is TlsConfigurationFailed.
+  std::optional<std::string> pinned_sha256;
+};
+
+}  // namespace palyra::transport

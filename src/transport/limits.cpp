@@ -1,0 +1,32 @@
+#include "palyra/transport/limits.hpp"
+
+#include <fmt/format.h>
+
+namespace palyra::transport {
+
+Status Limits::validate() const {
+  if (idle_timeout.count() <= 0) {
+    return Error(Errc::InvalidIdleTimeout,
+                 fmt::format("idle timeout must be positive, got {} ms", idle_timeout.count()));
+  }
+  if (keep_alive_interval.count() > 0 && keep_alive_interval >= idle_timeout) {
+    return Error(Errc::InvalidIdleTimeout,
+                 fmt::format("idle timeout of {} ms must exceed the keep-alive interval of {} ms",
+                             idle_timeout.count(), keep_alive_interval.count()));
+  }
+  if (handshake_timeout.count() <= 0) {
+    return Error(Errc::InvalidArgument, fmt::format("handshake timeout must be positive, got {} ms",
+                                                    handshake_timeout.count()));
+  }
+  if (max_connections == 0) {
+    return Error(Errc::InvalidArgument, "the connection limit must be at least 1");
+  }
+  if (stream_receive_window < max_frame_bytes + 4) {
+    return Error(Errc::InvalidArgument,
+                 fmt::format("stream receive window of {} bytes cannot hold a {}-byte frame",
+                             stream_receive_window, max_frame_bytes));
+  }
+  return {};
+}
+
+}  // namespace palyra::transport

@@ -1,0 +1,237 @@
+#include "palyra/transport/server.hpp"
+
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+#include <array>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "connection_driver.hpp"
+#include "palyra/identity/revocation.hpp"
+#include "tls_context.hpp"
+#include "udp_socket.hpp"
+
+namespace palyra::transport {
+namespace {
+constexpr std::size_t kServerCidLength = 16;  // as Connection::accept chooses
+}
+
+struct Server::Entry {
+  Entry(EventLoop& loop, UdpSocket& socket, std::unique_ptr<Connection> c)
+      : connection(std::move(c)), driver(loop, socket) {}
+  std::unique_ptr<Connection> connection;
+  ConnectionDriver driver;
+  std::vector<std::string> routes;
+  bool was_established = false;
+};
+
+Result<std::unique_ptr<Server>> Server::bind(EventLoop& loop, const SocketAddress& address,
+                                             const ServerTlsConfig& tls, const Limits& limits,
+                                             ServerEvents events) {
+  PALYRA_TRY(limits.validate());
+  auto context = ServerTlsContext::create(tls);
+  if (!context) return std::move(context).error();
+  auto socket = UdpSocket::bind(address, limits.use_gso);
+  if (!socket) return std::move(socket).error();
+  std::unique_ptr<Server> server(
+      new Server(loop, std::make_unique<UdpSocket>(std::move(*socket)), limits, std::move(events)));
+  server->tls_ = std::move(*context);
+  PALYRA_TRY(loop.watch_readable(server->socket_->fd(), [s = server.get()] { s->on_readable(); }));
+  return server;
+}
+
+Server::Server(EventLoop& loop, std::unique_ptr<UdpSocket> socket, const Limits& limits,
+               ServerEvents events)
+    : loop_(loop), socket_(std::move(socket)), limits_(limits), events_(std::move(events)) {}
+
+Server::~Server() {
+  loop_.unwatch(socket_->fd());
+  connections_.clear();
+}
+
+const SocketAddress& Server::local_address() const noexcept { return socket_->local_address(); }
+
+Connection* Server::find_connection(std::uint64_t id) noexcept {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : it->second->connection.get();
+}
+
+void Server::set_impairment(const NetworkImpairment& impairment) {
+  impairer_ = std::make_unique<DatagramImpairer>(impairment);
+}
+
+void Server::on_readable() {
+  in_receive_ = true;
+  socket_->receive([this](const SocketAddress& from, std::span<std::uint8_t> datagram) {
+    if (impairer_) {
+      impairer_->process(from, datagram, [this](const SocketAddress& f, std::span<const std::uint8_t> d) {
+        on_datagram(f, d);
+      });
+    } else {
+      on_datagram(from, datagram);
+    }
+  });
+  in_receive_ = false;
+  process_dirty();
+}
+
+void Server::on_datagram(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
+  ngtcp2_version_cid version_cid{};
+  int rv = ngtcp2_pkt_decode_version_cid(&version_cid, datagram.data(), datagram.size(),
+                                         kServerCidLength);
+  if (rv != 0) return;  // not QUIC v1 (or garbage): ignore, as RFC 9000 allows
+  auto route = routes_.find(std::string(reinterpret_cast<const char*>(version_cid.dcid),
+                                        version_cid.dcidlen));
+  if (route != routes_.end()) {
+    auto& entry = *connections_.at(route->second);
+    entry.connection->receive(socket_->local_address(), from, datagram, monotonic_ns());
+    mark_dirty(route->second);
+    return;
+  }
+  if (!accepting_) return;
+  if (connections_.size() >= limits_.max_connections) {
+    refuse(from, datagram);
+    return;
+  }
+  accept(from, datagram);
+}
+
+void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
+  auto connection = Connection::accept(tls_, limits_, socket_->local_address(), from, datagram,
+                                       monotonic_ns());
+  if (!connection) return;  // not an Initial packet: nothing to answer
+  std::uint64_t id = next_id_++;
+  Connection& c = **connection;
+  c.user_tag = id;
+  c.events.on_established = [this](Connection& conn) {
+    ++stats_.accepted;
+    connections_.at(conn.user_tag)->was_established = true;
+    if (events_.on_connection) events_.on_connection(conn);
+  };
+  c.events.on_stream_readable = [this](Connection& conn, Stream& stream) {
+    if (events_.on_stream_readable) events_.on_stream_readable(conn, stream);
+  };
+  c.events.on_stream_writable = [this](Connection& conn, Stream& stream) {
+    if (events_.on_stream_writable) events_.on_stream_writable(conn, stream);
+  };
+  c.events.on_closed = [this](Connection& conn, const Error& error) {
+    if (connections_.at(conn.user_tag)->was_established) {
+      if (events_.on_connection_closed) events_.on_connection_closed(conn, error);
+    } else {
+      ++stats_.failed_handshakes;
+      if (events_.on_refused) events_.on_refused(conn.remote_address(), error);
+    }
+  };
+  c.on_output_pending = [this](Connection& conn) { mark_dirty(conn.user_tag); };
+  connections_.emplace(id, std::make_unique<Entry>(loop_, *socket_, std::move(*connection)));
+  c.receive(socket_->local_address(), from, datagram, monotonic_ns());
+  mark_dirty(id);
+}
+
+// Over capacity: answer the Initial with CONNECTION_CLOSE(CONNECTION_REFUSED)
+// without creating any state.
+void Server::refuse(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
+  ngtcp2_pkt_hd header{};
+  if (ngtcp2_accept(&header, datagram.data(), datagram.size()) != 0) return;
+  ++stats_.refused_over_capacity;
+  std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> buffer{};
+  auto n = ngtcp2_crypto_write_connection_close(buffer.data(), buffer.size(), header.version,
+                                                &header.scid, &header.dcid,
+                                                NGTCP2_CONNECTION_REFUSED, nullptr, 0);
+  if (n <= 0) return;
+  DatagramBatch& batch = thread_send_batch();
+  batch.clear();
+  batch.buffer.assign(buffer.begin(), buffer.begin() + n);
+  batch.bursts.push_back({from, 0, static_cast<std::size_t>(n), static_cast<std::size_t>(n)});
+  socket_->send(batch);
+  if (events_.on_refused) {
+    events_.on_refused(from, Error(Errc::ConnectionClosed,
+                                   fmt::format("refused: {} connections is the limit",
+                                               limits_.max_connections)));
+  }
+}
+
+void Server::mark_dirty(std::uint64_t id) {
+  dirty_.insert(id);
+  // Output queued outside our own receive path (e.g. a posted completion):
+  // flush at the end of this loop iteration, once for all of them.
+  if (!in_receive_ && !flush_posted_) {
+    flush_posted_ = true;
+    loop_.post([this] {
+      flush_posted_ = false;
+      process_dirty();
+    });
+  }
+}
+
+void Server::process_dirty() {
+  // Flushing can make more connections dirty (callbacks write); loop until quiet.
+  while (!dirty_.empty()) {
+    std::vector<std::uint64_t> ids(dirty_.begin(), dirty_.end());
+    dirty_.clear();
+    for (auto id : ids) {
+      auto it = connections_.find(id);
+      if (it == connections_.end()) continue;
+      flush(*it->second);
+    }
+  }
+}
+
+void Server::flush(Entry& entry) {
+  Connection& c = *entry.connection;
+  std::uint64_t id = c.user_tag;
+  entry.driver.flush(c, [this, id] {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    it->second->connection->handle_expiry(monotonic_ns());
+    mark_dirty(id);
+    process_dirty();
+  });
+  update_routes(entry);
+  if (c.finished()) destroy(id);
+}
+
+void Server::update_routes(Entry& entry) {
+  Connection& c = *entry.connection;
+  for (auto& cid : c.take_new_connection_ids()) {
+    routes_[cid] = c.user_tag;
+    entry.routes.push_back(std::move(cid));
+  }
+  for (auto& cid : c.take_retired_connection_ids()) routes_.erase(cid);
+}
+
+void Server::destroy(std::uint64_t id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  for (const auto& cid : it->second->routes) {
+    auto route = routes_.find(cid);
+    if (route != routes_.end() && route->second == id) routes_.erase(route);
+  }
+  dirty_.erase(id);
+  // Deferred: we may be inside this connection's own timer callback chain.
+  loop_.post([entry = std::shared_ptr<Entry>(std::move(it->second))] {});
+  connections_.erase(it);
+}
+
+std::size_t Server::close_revoked_connections() {
+  std::size_t closed = 0;
+  for (auto& [id, entry] : connections_) {
+    Connection& c = *entry->connection;
+    if (c.state() == Connection::State::Established && !c.peer().fingerprint.empty() &&
+        tls_->is_revoked(c.peer().fingerprint)) {
+      c.close(app_error::kRevoked, "client certificate revoked");
+      ++closed;
+    }
+  }
+  process_dirty();
+  return closed;
+}
+
+void Server::close_all(std::uint64_t app_error_code, std::string_view reason) {
+  for (auto& [id, entry] : connections_) entry->connection->close(app_error_code, reason);
+  process_dirty();
+}
+
+}  // namespace palyra::transport

@@ -1,0 +1,121 @@
+#include "palyra/transport/stream.hpp"
+
+#include <ngtcp2/ngtcp2.h>
+
+#include <fmt/format.h>
+
+#include "palyra/transport/connection.hpp"
+
+namespace palyra::transport {
+namespace {
+// Small frames are appended to a not-yet-sent chunk instead of each taking a
+// chunk of its own, up to this size, so many tiny frames share packets and
+// allocations.
+constexpr std::size_t kCoalesceLimit = 16 * 1024;
+}  // namespace
+
+Stream::Stream(Connection& connection, std::int64_t id, std::size_t max_frame_bytes)
+    : connection_(connection), id_(id), max_frame_bytes_(max_frame_bytes), decoder_(max_frame_bytes) {}
+
+Status Stream::write_frame(std::string_view payload) {
+  if (fin_queued_ || reset_ || closed_) {
+    return Error(Errc::FrameWriteFailed,
+                 fmt::format("stream {} is {}", id_, reset_ ? "reset" : "finished"));
+  }
+  // An unsent last chunk can grow: ngtcp2 holds no pointer into it yet.
+  bool can_append = !chunks_.empty() && sent_offset_ <= end_offset_ - chunks_.back().size() &&
+                    chunks_.back().size() + payload.size() + 4 <= kCoalesceLimit;
+  if (can_append) {
+    PALYRA_TRY(append_frame(chunks_.back(), payload, max_frame_bytes_));
+  } else {
+    std::string chunk;
+    PALYRA_TRY(append_frame(chunk, payload, max_frame_bytes_));
+    chunks_.push_back(std::move(chunk));
+  }
+  end_offset_ += payload.size() + 4;
+  connection_.note_stream_has_data(*this);
+  return {};
+}
+
+void Stream::finish() {
+  if (fin_queued_ || reset_ || closed_) return;
+  fin_queued_ = true;
+  connection_.note_stream_has_data(*this);
+}
+
+void Stream::reset(std::uint64_t app_error_code) {
+  if (reset_ || closed_) return;
+  reset_ = true;
+  connection_.reset_stream(*this, app_error_code);
+}
+
+std::optional<std::string> Stream::take_frame() {
+  if (frames_.empty()) {
+    if (read_ended()) end_observed_ = true;
+    return std::nullopt;
+  }
+  std::string frame = std::move(frames_.front());
+  frames_.pop_front();
+  connection_.extend_credit(id_, frame.size() + 4);
+  return frame;
+}
+
+void Stream::on_data(std::span<const std::uint8_t> data, bool fin) {
+  if (read_error_) return;
+  if (auto status = decoder_.feed(data, frames_); !status) {
+    fail_read(std::move(status).error());
+    return;
+  }
+  if (fin) {
+    fin_received_ = true;
+    if (auto status = decoder_.finish(); !status) fail_read(std::move(status).error());
+  }
+}
+
+void Stream::fail_read(Error error) {
+  read_error_ = std::move(error);
+  stop_reading_ = true;
+}
+
+void Stream::on_reset(std::uint64_t app_error_code) {
+  if (read_error_ || (fin_received_ && decoder_.buffered_bytes() == 0)) return;
+  read_error_ = Error(Errc::StreamReset,
+                      fmt::format("peer reset stream {} with application error 0x{:x}", id_,
+                                  app_error_code));
+}
+
+void Stream::on_acked(std::uint64_t offset, std::uint64_t length) {
+  std::uint64_t acked_end = offset + length;
+  while (!chunks_.empty() && front_offset_ + chunks_.front().size() <= acked_end) {
+    front_offset_ += chunks_.front().size();
+    chunks_.pop_front();
+  }
+}
+
+std::size_t Stream::unsent(ngtcp2_vec* vecs, std::size_t max_vecs, bool& fin) const {
+  std::size_t count = 0;
+  std::uint64_t covered = 0;
+  std::uint64_t chunk_start = front_offset_;
+  for (const auto& chunk : chunks_) {
+    if (count == max_vecs) break;
+    std::uint64_t chunk_end = chunk_start + chunk.size();
+    if (chunk_end > sent_offset_) {
+      std::uint64_t skip = sent_offset_ > chunk_start ? sent_offset_ - chunk_start : 0;
+      vecs[count].base = reinterpret_cast<std::uint8_t*>(const_cast<char*>(chunk.data())) + skip;
+      vecs[count].len = chunk.size() - skip;
+      covered += vecs[count].len;
+      ++count;
+    }
+    chunk_start = chunk_end;
+  }
+  // FIN rides along with the last of the data (or alone, if all was sent).
+  fin = fin_queued_ && !fin_sent_ && sent_offset_ + covered == end_offset_;
+  return count;
+}
+
+void Stream::on_sent(std::size_t bytes, bool fin) {
+  sent_offset_ += bytes;
+  if (fin && sent_offset_ == end_offset_) fin_sent_ = true;
+}
+
+}  // namespace palyra::transport

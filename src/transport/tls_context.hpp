@@ -1,0 +1,81 @@
+// GnuTLS adapter: credentials built once per endpoint, a session per
+// connection, and the checks PROTOCOL.md §2 requires in the handshake. The
+// only file besides connection.cpp that includes GnuTLS headers.
+#pragma once
+
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "palyra/common/result.hpp"
+#include "palyra/transport/connection.hpp"
+#include "palyra/transport/tls_config.hpp"
+
+namespace palyra::transport {
+
+// Owns a gnutls_session_t; ngtcp2 borrows it as the connection's native handle.
+class TlsSession {
+ public:
+  explicit TlsSession(gnutls_session_t session) noexcept : session_(session) {}
+  TlsSession(TlsSession&& other) noexcept : session_(other.session_) { other.session_ = nullptr; }
+  TlsSession& operator=(TlsSession&&) = delete;
+  ~TlsSession() {
+    if (session_ != nullptr) gnutls_deinit(session_);
+  }
+  gnutls_session_t get() const noexcept { return session_; }
+
+ private:
+  gnutls_session_t session_;
+};
+
+class ServerTlsContext {
+ public:
+  // CertificateParsingFailed / PrivateKeyParsingFailed with the path;
+  // TlsConfigurationFailed when the key does not match the certificate.
+  static Result<std::shared_ptr<const ServerTlsContext>> create(const ServerTlsConfig& config);
+  ~ServerTlsContext();
+
+  Result<TlsSession> new_session(ngtcp2_crypto_conn_ref* conn_ref) const;
+  bool require_client_auth() const noexcept { return config_.require_client_auth; }
+  // True when the fingerprint is in the revocation index (if any).
+  bool is_revoked(const std::string& fingerprint) const noexcept;
+
+ private:
+  explicit ServerTlsContext(ServerTlsConfig config) : config_(std::move(config)) {}
+  ServerTlsConfig config_;
+  gnutls_certificate_credentials_t credentials_ = nullptr;
+};
+
+class ClientTlsContext {
+ public:
+  // ClientIdentityIncomplete, InvalidServerName, TlsConfigurationFailed (empty
+  // pin), CertificateParsingFailed, PrivateKeyParsingFailed.
+  static Result<std::shared_ptr<const ClientTlsContext>> create(const ClientTlsConfig& config);
+  ~ClientTlsContext();
+
+  Result<TlsSession> new_session(ngtcp2_crypto_conn_ref* conn_ref) const;
+  // The normalized pin (lowercase hex), if one is configured.
+  const std::optional<std::string>& pin() const noexcept { return pin_; }
+  const std::string& server_name() const noexcept { return config_.server_name; }
+
+ private:
+  explicit ClientTlsContext(ClientTlsConfig config) : config_(std::move(config)) {}
+  ClientTlsConfig config_;
+  std::optional<std::string> pin_;
+  gnutls_certificate_credentials_t credentials_ = nullptr;
+};
+
+// The peer's leaf certificate as the handshake presented it.
+// EmptyPeerCertificateChain when it sent none.
+Result<PeerIdentity> peer_identity_of(gnutls_session_t session);
+
+// Why GnuTLS rejected the peer's chain, in words ("certificate expired, ...").
+std::string describe_verify_failure(gnutls_session_t session);
+
+// "certificate_revoked (0x12c)" for a TLS alert carried in a QUIC CRYPTO_ERROR.
+std::string describe_tls_alert(std::uint8_t alert);
+
+}  // namespace palyra::transport

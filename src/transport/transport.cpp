@@ -1,2 +1,0 @@
-// The transport part; see docs/ARCHITECTURE.md.
-namespace palyra::transport {}

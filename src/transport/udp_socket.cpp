@@ -1,0 +1,230 @@
+#include "udp_socket.hpp"
+
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+namespace palyra::transport {
+namespace {
+
+constexpr std::size_t kMaxDatagram = 65536;
+constexpr std::size_t kReceiveBatch = 32;
+constexpr int kSocketBufferBytes = 4 * 1024 * 1024;
+
+Result<int> open_socket(int family) {
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) {
+    return Error(Errc::EndpointBindFailed, fmt::format("socket(): {}", std::strerror(errno)));
+  }
+  // Bigger kernel buffers absorb bursts (handshake floods, bulk transfers).
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSocketBufferBytes, sizeof kSocketBufferBytes);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSocketBufferBytes, sizeof kSocketBufferBytes);
+  if (family == AF_INET6) {
+    int off = 0;  // accept IPv4-mapped peers too when bound to [::]
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  }
+  return fd;
+}
+
+bool probe_gso(int fd) {
+  int segment = 1200;
+  return setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &segment, sizeof segment) == 0 &&
+         [&] {
+           int zero = 0;  // leave the per-socket default off; we pass it per message
+           setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &zero, sizeof zero);
+           return true;
+         }();
+}
+
+Result<SocketAddress> local_address_of(int fd) {
+  SocketAddress local;
+  local.length = sizeof local.storage;
+  if (getsockname(fd, local.data(), &local.length) != 0) {
+    return Error(Errc::EndpointBindFailed, fmt::format("getsockname: {}", std::strerror(errno)));
+  }
+  return local;
+}
+
+}  // namespace
+
+UdpSocket::UdpSocket(int fd, SocketAddress local, bool use_gso)
+    : fd_(fd), local_(local), gso_(use_gso), receive_buffer_(kMaxDatagram * kReceiveBatch) {}
+
+UdpSocket::UdpSocket(UdpSocket&& other) noexcept
+    : fd_(other.fd_),
+      local_(other.local_),
+      gso_(other.gso_),
+      connected_(other.connected_),
+      receive_buffer_(std::move(other.receive_buffer_)) {
+  other.fd_ = -1;
+}
+
+UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = other.fd_;
+    local_ = other.local_;
+    gso_ = other.gso_;
+    connected_ = other.connected_;
+    receive_buffer_ = std::move(other.receive_buffer_);
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+UdpSocket::~UdpSocket() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Result<UdpSocket> UdpSocket::bind(const SocketAddress& local, bool use_gso) {
+  auto fd = open_socket(local.family());
+  if (!fd) return std::move(fd).error();
+  if (::bind(*fd, local.data(), local.length) != 0) {
+    int saved = errno;
+    close(*fd);
+    return Error(Errc::EndpointBindFailed,
+                 fmt::format("cannot bind UDP {}: {}", local.to_string(), std::strerror(saved)));
+  }
+  auto bound = local_address_of(*fd);
+  if (!bound) {
+    close(*fd);
+    return std::move(bound).error();
+  }
+  bool gso = use_gso && probe_gso(*fd);
+  return UdpSocket(*fd, *bound, gso);
+}
+
+Result<UdpSocket> UdpSocket::connect(const SocketAddress& remote, bool use_gso) {
+  auto fd = open_socket(remote.family());
+  if (!fd) return std::move(fd).error();
+  if (::connect(*fd, remote.data(), remote.length) != 0) {
+    int saved = errno;
+    close(*fd);
+    return Error(Errc::ConnectStartFailed, fmt::format("cannot connect UDP socket to {}: {}",
+                                                       remote.to_string(), std::strerror(saved)));
+  }
+  auto bound = local_address_of(*fd);
+  if (!bound) {
+    close(*fd);
+    return std::move(bound).error();
+  }
+  bool gso = use_gso && probe_gso(*fd);
+  UdpSocket socket(*fd, *bound, gso);
+  socket.connected_ = true;
+  return socket;
+}
+
+std::size_t UdpSocket::receive(const DatagramSink& sink, std::size_t max_datagrams) {
+  std::array<mmsghdr, kReceiveBatch> messages{};
+  std::array<iovec, kReceiveBatch> iovecs{};
+  std::array<sockaddr_storage, kReceiveBatch> addresses{};
+  std::size_t delivered = 0;
+  while (delivered < max_datagrams) {
+    for (std::size_t i = 0; i < kReceiveBatch; ++i) {
+      iovecs[i] = {receive_buffer_.data() + i * kMaxDatagram, kMaxDatagram};
+      messages[i] = {};
+      messages[i].msg_hdr.msg_iov = &iovecs[i];
+      messages[i].msg_hdr.msg_iovlen = 1;
+      messages[i].msg_hdr.msg_name = &addresses[i];
+      messages[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    }
+    int n = recvmmsg(fd_, messages.data(), kReceiveBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) break;  // EAGAIN, or an ICMP error reported on a connected socket
+    for (int i = 0; i < n; ++i) {
+      auto index = static_cast<std::size_t>(i);
+      SocketAddress from;
+      std::memcpy(&from.storage, &addresses[index], messages[index].msg_hdr.msg_namelen);
+      from.length = messages[index].msg_hdr.msg_namelen;
+      sink(from, std::span<std::uint8_t>(receive_buffer_.data() + index * kMaxDatagram,
+                                         messages[index].msg_len));
+    }
+    delivered += static_cast<std::size_t>(n);
+    if (static_cast<std::size_t>(n) < kReceiveBatch) break;
+  }
+  return delivered;
+}
+
+void UdpSocket::send(const DatagramBatch& batch) {
+  for (const auto& burst : batch.bursts) {
+    if (gso_ && burst.length > burst.segment_size) {
+      send_burst_gso(batch, burst);
+    } else {
+      send_burst_plain(batch, burst);
+    }
+  }
+}
+
+void UdpSocket::send_burst_gso(const DatagramBatch& batch, const DatagramBatch::Burst& burst) {
+  iovec iov{const_cast<std::uint8_t*>(batch.buffer.data() + burst.offset), burst.length};
+  msghdr message{};
+  if (!connected_) {
+    message.msg_name = const_cast<sockaddr*>(burst.to.data());
+    message.msg_namelen = burst.to.length;
+  }
+  message.msg_iov = &iov;
+  message.msg_iovlen = 1;
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> control{};
+  message.msg_control = control.data();
+  message.msg_controllen = control.size();
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_UDP;
+  header->cmsg_type = UDP_SEGMENT;
+  header->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+  auto segment = static_cast<std::uint16_t>(burst.segment_size);
+  std::memcpy(CMSG_DATA(header), &segment, sizeof segment);
+  ssize_t rv;
+  do {
+    rv = sendmsg(fd_, &message, 0);
+  } while (rv < 0 && errno == EINTR);
+  if (rv < 0 && errno == EIO) {
+    // The device cannot offload segmentation (e.g. checksum offload off): stop trying.
+    gso_ = false;
+    send_burst_plain(batch, burst);
+  }
+}
+
+void UdpSocket::send_burst_plain(const DatagramBatch& batch, const DatagramBatch::Burst& burst) {
+  constexpr std::size_t kMaxMessages = 64;
+  std::array<mmsghdr, kMaxMessages> messages{};
+  std::array<iovec, kMaxMessages> iovecs{};
+  std::size_t offset = 0;
+  while (offset < burst.length) {
+    std::size_t count = 0;
+    while (count < kMaxMessages && offset < burst.length) {
+      std::size_t length = std::min(burst.segment_size, burst.length - offset);
+      iovecs[count] = {const_cast<std::uint8_t*>(batch.buffer.data() + burst.offset + offset),
+                       length};
+      messages[count] = {};
+      messages[count].msg_hdr.msg_iov = &iovecs[count];
+      messages[count].msg_hdr.msg_iovlen = 1;
+      if (!connected_) {
+        messages[count].msg_hdr.msg_name = const_cast<sockaddr*>(burst.to.data());
+        messages[count].msg_hdr.msg_namelen = burst.to.length;
+      }
+      offset += length;
+      ++count;
+    }
+    std::size_t sent = 0;
+    while (sent < count) {
+      int n = sendmmsg(fd_, messages.data() + sent, static_cast<unsigned>(count - sent), 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;  // EAGAIN or ECONNREFUSED: dropped, like a lossy network
+      }
+      sent += static_cast<std::size_t>(n);
+    }
+  }
+}
+
+}  // namespace palyra::transport

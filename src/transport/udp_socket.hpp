@@ -1,0 +1,52 @@
+// Non-blocking UDP socket with batched I/O: recvmmsg on the way in, GSO
+// (UDP_SEGMENT) on the way out when the kernel has it, sendmmsg otherwise.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "palyra/common/result.hpp"
+#include "palyra/transport/datagram.hpp"
+#include "palyra/transport/socket_address.hpp"
+
+namespace palyra::transport {
+
+class UdpSocket {
+ public:
+  static Result<UdpSocket> bind(const SocketAddress& local, bool use_gso);
+  // A socket connected to `remote` (clients), bound to an ephemeral port.
+  static Result<UdpSocket> connect(const SocketAddress& remote, bool use_gso);
+
+  UdpSocket(UdpSocket&& other) noexcept;
+  UdpSocket& operator=(UdpSocket&& other) noexcept;
+  ~UdpSocket();
+
+  int fd() const noexcept { return fd_; }
+  const SocketAddress& local_address() const noexcept { return local_; }
+  bool gso_enabled() const noexcept { return gso_; }
+
+  using DatagramSink = std::function<void(const SocketAddress& from, std::span<std::uint8_t> data)>;
+  // Reads until the socket would block or `max_datagrams` were read.
+  // Returns how many datagrams were delivered to `sink`.
+  std::size_t receive(const DatagramSink& sink, std::size_t max_datagrams = 256);
+
+  // Sends every burst. Datagrams the kernel refuses (buffer full) are
+  // dropped, as a network would drop them: QUIC recovers.
+  void send(const DatagramBatch& batch);
+
+ private:
+  UdpSocket(int fd, SocketAddress local, bool use_gso);
+  void send_burst_gso(const DatagramBatch& batch, const DatagramBatch::Burst& burst);
+  void send_burst_plain(const DatagramBatch& batch, const DatagramBatch::Burst& burst);
+
+  int fd_ = -1;
+  SocketAddress local_;
+  bool gso_ = false;
+  bool connected_ = false;
+  std::vector<std::uint8_t> receive_buffer_;
+};
+
+}  // namespace palyra::transport
