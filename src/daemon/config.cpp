@@ -1,0 +1,287 @@
+#include "config.hpp"
+
+// Errors as values here too: toml++ reports parse errors in its result.
+#define TOML_EXCEPTIONS 0
+#define TOML_HEADER_ONLY 1  // the packaged library is built with exceptions
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+
+#include <fmt/format.h>
+
+namespace palyra::daemon {
+namespace {
+
+enum class Kind { Bool, Port, Count, Text };
+
+struct Setting {
+  const char* section;  // TOML table, "" for the top level
+  const char* key;
+  const char* flag;     // "" when there is no flag
+  Kind kind;
+  const char* description;
+  // Stores a parsed value; only one of these is used, by kind.
+  std::function<void(Config&, bool)> set_bool;
+  std::function<void(Config&, std::uint64_t)> set_number;
+  std::function<void(Config&, std::string)> set_text;
+  std::function<std::string(const Config&)> show;
+};
+
+std::string env_name(const Setting& s) {
+  std::string name = "PALYRA_";
+  if (*s.section != '\0') name += std::string(s.section) + "_";
+  name += s.key;
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+  return name;
+}
+
+std::string toml_key(const Setting& s) {
+  return *s.section != '\0' ? fmt::format("{}.{}", s.section, s.key) : std::string(s.key);
+}
+
+Setting boolean(const char* section, const char* key, const char* flag, bool Config::*member,
+                const char* description) {
+  return {section, key, flag, Kind::Bool, description,
+          [member](Config& c, bool v) { c.*member = v; }, {}, {},
+          [member](const Config& c) { return std::string(c.*member ? "true" : "false"); }};
+}
+
+Setting port(const char* section, const char* key, const char* flag,
+             std::uint16_t Config::*member, const char* description) {
+  return {section, key, flag, Kind::Port, description, {},
+          [member](Config& c, std::uint64_t v) { c.*member = static_cast<std::uint16_t>(v); }, {},
+          [member](const Config& c) { return std::to_string(c.*member); }};
+}
+
+Setting count(const char* section, const char* key, const char* flag,
+              std::uint64_t Config::*member, const char* description) {
+  return {section, key, flag, Kind::Count, description, {},
+          [member](Config& c, std::uint64_t v) { c.*member = v; }, {},
+          [member](const Config& c) { return std::to_string(c.*member); }};
+}
+
+Setting text(const char* section, const char* key, const char* flag, std::string Config::*member,
+             const char* description) {
+  return {section, key, flag, Kind::Text, description, {}, {},
+          [member](Config& c, std::string v) { c.*member = std::move(v); },
+          [member](const Config& c) { return c.*member; }};
+}
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> table = [] {
+    std::vector<Setting> t;
+    t.push_back({"", "state_dir", "--state-dir", Kind::Text,
+                 "state directory (CA, certificates, revocation index, journal)", {}, {},
+                 [](Config& c, std::string v) { c.state_dir = std::move(v); },
+                 [](const Config& c) { return c.state_dir.string(); }});
+    t.push_back(boolean("gateway", "quic_enabled", "--quic-enabled", &Config::quic_enabled,
+                        "serve QUIC (UDP)"));
+    t.push_back(text("gateway", "quic_bind_addr", "--quic-bind-addr", &Config::quic_bind_addr,
+                     "QUIC listen address (IPv4 or IPv6 literal, or a host name)"));
+    t.push_back(port("gateway", "quic_port", "--quic-port", &Config::quic_port,
+                     "QUIC listen port (0: any free port, printed at start)"));
+    t.push_back(boolean("gateway", "grpc_enabled", "--grpc-enabled", &Config::grpc_enabled,
+                        "serve the gRPC fallback (TCP)"));
+    t.push_back(text("gateway", "grpc_bind_addr", "--grpc-bind-addr", &Config::grpc_bind_addr,
+                     "gRPC listen address"));
+    t.push_back(port("gateway", "grpc_port", "--grpc-port", &Config::grpc_port,
+                     "gRPC listen port (0: any free port)"));
+    t.push_back(boolean("gateway", "require_client_auth", "--require-client-auth",
+                        &Config::require_client_auth,
+                        "mandatory mutual TLS; false is the explicit insecure opt-out"));
+    t.push_back(count("gateway", "max_connections", "--max-connections", &Config::max_connections,
+                      "concurrent QUIC connections; the next is refused (CONNECTION_REFUSED)"));
+    t.push_back(count("gateway", "handshake_timeout_ms", "", &Config::handshake_timeout_ms,
+                      "handshakes that take longer are dropped"));
+    t.push_back(count("gateway", "idle_timeout_ms", "", &Config::idle_timeout_ms,
+                      "connections silent for longer are closed"));
+    t.push_back(count("gateway", "keep_alive_ms", "", &Config::keep_alive_ms,
+                      "PING interval on idle connections"));
+    t.push_back(count("journal", "retention_max_events", "", &Config::journal_retention_max_events,
+                      "keep at most this many events (0: unlimited)"));
+    t.push_back(count("journal", "retention_max_age_s", "", &Config::journal_retention_max_age_s,
+                      "drop events older than this many seconds (0: unlimited)"));
+    t.push_back(count("shutdown", "grace_ms", "", &Config::shutdown_grace_ms,
+                      "on SIGTERM, how long in-flight requests may take to finish"));
+    t.push_back(count("tls", "server_cert_renew_before_s", "", &Config::server_cert_renew_before_s,
+                      "reissue the server certificate at start when it expires within this"));
+    t.push_back(text("log", "level", "--log-level", &Config::log_level,
+                     "trace, debug, info, warn, error or off"));
+    return t;
+  }();
+  return table;
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (lower == "true" || lower == "1" || lower == "yes" || lower == "on") return true;
+  if (lower == "false" || lower == "0" || lower == "no" || lower == "off") return false;
+  return std::nullopt;
+}
+
+// Applies a textual value (environment or flag) to one setting.
+Status apply_text(Config& config, const Setting& s, std::string_view value, const std::string& source) {
+  auto bad = [&](std::string_view expected) {
+    return Error(Errc::ConfigInvalid, fmt::format("{} ({}): '{}' is not {}", toml_key(s), source,
+                                                  value, expected));
+  };
+  switch (s.kind) {
+    case Kind::Bool: {
+      auto v = parse_bool(value);
+      if (!v) return bad("a boolean (true/false, 1/0, yes/no, on/off)");
+      s.set_bool(config, *v);
+      return {};
+    }
+    case Kind::Port:
+    case Kind::Count: {
+      std::uint64_t v = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (ec != std::errc{} || end != value.data() + value.size() || value.empty()) {
+        return bad(s.kind == Kind::Port ? "a port number (0-65535)" : "a non-negative integer");
+      }
+      if (s.kind == Kind::Port && v > 65535) return bad("a port number (0-65535)");
+      s.set_number(config, v);
+      return {};
+    }
+    case Kind::Text:
+      if (value.empty()) return bad("a non-empty string");
+      s.set_text(config, std::string(value));
+      return {};
+  }
+  return {};
+}
+
+Status apply_toml(Config& config, const Setting& s, const toml::node& node, const std::string& where) {
+  auto bad = [&](std::string_view expected) {
+    return Error(Errc::ConfigInvalid, fmt::format("{} ({}): expected {}", toml_key(s), where, expected));
+  };
+  switch (s.kind) {
+    case Kind::Bool:
+      if (!node.is_boolean()) return bad("a boolean");
+      s.set_bool(config, *node.value<bool>());
+      return {};
+    case Kind::Port:
+    case Kind::Count: {
+      if (!node.is_integer()) return bad(s.kind == Kind::Port ? "a port number" : "an integer");
+      std::int64_t v = *node.value<std::int64_t>();
+      if (v < 0 || (s.kind == Kind::Port && v > 65535)) {
+        return Error(Errc::ConfigInvalid, fmt::format("{} ({}): {} is out of range{}", toml_key(s),
+                                                      where, v, s.kind == Kind::Port ? " (0-65535)" : ""));
+      }
+      s.set_number(config, static_cast<std::uint64_t>(v));
+      return {};
+    }
+    case Kind::Text:
+      if (!node.is_string() || node.value<std::string>()->empty()) return bad("a non-empty string");
+      s.set_text(config, *node.value<std::string>());
+      return {};
+  }
+  return {};
+}
+
+std::string where_in_file(const std::filesystem::path& file, const toml::node& node) {
+  return fmt::format("{}:{}", file.string(), node.source().begin.line);
+}
+
+Status load_file(Config& config, const std::filesystem::path& file) {
+  toml::parse_result parsed = toml::parse_file(file.string());
+  if (!parsed) {
+    const auto& error = parsed.error();
+    return Error(Errc::ConfigInvalid, fmt::format("{}:{}:{}: {}", file.string(),
+                                                  error.source().begin.line,
+                                                  error.source().begin.column, error.description()));
+  }
+  const toml::table& root = parsed.table();
+  // Every key in the file must be known: a typo must not silently use a default.
+  for (const auto& [key, node] : root) {
+    std::string name(key.str());
+    if (node.is_table()) {
+      for (const auto& [sub, subnode] : *node.as_table()) {
+        std::string subname(sub.str());
+        auto it = std::find_if(settings().begin(), settings().end(), [&](const Setting& s) {
+          return name == s.section && subname == s.key;
+        });
+        if (it == settings().end()) {
+          return Error(Errc::ConfigInvalid, fmt::format("{}: unknown key '{}.{}'",
+                                                        where_in_file(file, subnode), name, subname));
+        }
+        PALYRA_TRY(apply_toml(config, *it, subnode, where_in_file(file, subnode)));
+      }
+      continue;
+    }
+    auto it = std::find_if(settings().begin(), settings().end(), [&](const Setting& s) {
+      return *s.section == '\0' && name == s.key;
+    });
+    if (it == settings().end()) {
+      return Error(Errc::ConfigInvalid,
+                   fmt::format("{}: unknown key '{}'", where_in_file(file, node), name));
+    }
+    PALYRA_TRY(apply_toml(config, *it, node, where_in_file(file, node)));
+  }
+  return {};
+}
+
+Status validate(const Config& config) {
+  if (config.max_connections == 0) {
+    return Error(Errc::ConfigInvalid, "gateway.max_connections must be at least 1");
+  }
+  if (config.idle_timeout_ms == 0 || config.idle_timeout_ms <= config.keep_alive_ms) {
+    return Error(Errc::ConfigInvalid,
+                 fmt::format("gateway.idle_timeout_ms ({}) must exceed gateway.keep_alive_ms ({})",
+                             config.idle_timeout_ms, config.keep_alive_ms));
+  }
+  if (config.handshake_timeout_ms == 0) {
+    return Error(Errc::ConfigInvalid, "gateway.handshake_timeout_ms must be positive");
+  }
+  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+  if (std::find(std::begin(kLevels), std::end(kLevels), config.log_level) == std::end(kLevels)) {
+    return Error(Errc::ConfigInvalid, fmt::format("log.level: '{}' is not one of trace, debug, "
+                                                  "info, warn, error, off", config.log_level));
+  }
+  return {};
+}
+
+}  // namespace
+
+const std::vector<SettingInfo>& settings_reference() {
+  static const std::vector<SettingInfo> reference = [] {
+    std::vector<SettingInfo> out;
+    Config defaults;
+    for (const auto& s : settings()) {
+      out.push_back({toml_key(s), env_name(s), s.flag, s.show(defaults), s.description});
+    }
+    return out;
+  }();
+  return reference;
+}
+
+Result<Config> load_config(const std::optional<std::filesystem::path>& file,
+                           const std::vector<std::string>& environment, const FlagValues& flags) {
+  Config config;
+  if (file) PALYRA_TRY(load_file(config, *file));
+  for (const auto& s : settings()) {
+    std::string name = env_name(s);
+    for (const auto& entry : environment) {
+      if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 &&
+          entry[name.size()] == '=') {
+        PALYRA_TRY(apply_text(config, s, std::string_view(entry).substr(name.size() + 1),
+                              "environment " + name));
+      }
+    }
+  }
+  for (const auto& [flag, value] : flags) {
+    auto it = std::find_if(settings().begin(), settings().end(),
+                           [&](const Setting& s) { return flag == s.flag; });
+    if (it == settings().end()) {
+      return Error(Errc::ConfigInvalid, fmt::format("unknown flag {}", flag));
+    }
+    PALYRA_TRY(apply_text(config, *it, value, "flag " + flag));
+  }
+  PALYRA_TRY(validate(config));
+  return config;
+}
+
+}  // namespace palyra::daemon

@@ -1,0 +1,65 @@
+// palyrad's configuration: defaults, then a TOML file, then PALYRA_*
+// environment variables, then command-line flags — each later source
+// overriding the earlier. Every setting is defined once, in config.cpp's
+// table, with its TOML key, its environment variable and its flag; the
+// table also generates the reference in docs/OPERATIONS.md.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "palyra/common/result.hpp"
+
+namespace palyra::daemon {
+
+struct Config {
+  std::filesystem::path state_dir;  // default: identity's default_state_dir()
+
+  bool quic_enabled = true;
+  std::string quic_bind_addr = "127.0.0.1";
+  std::uint16_t quic_port = 7444;
+  bool grpc_enabled = true;
+  std::string grpc_bind_addr = "127.0.0.1";
+  std::uint16_t grpc_port = 7443;
+
+  bool require_client_auth = true;  // false only as an explicit insecure opt-out
+  std::uint64_t max_connections = 256;
+  std::uint64_t handshake_timeout_ms = 10'000;
+  std::uint64_t idle_timeout_ms = 30'000;
+  std::uint64_t keep_alive_ms = 5'000;
+
+  std::uint64_t journal_retention_max_events = 0;  // 0: unlimited
+  std::uint64_t journal_retention_max_age_s = 0;   // 0: unlimited
+  std::uint64_t shutdown_grace_ms = 5'000;
+  // The server certificate is reissued at start when it expires within this.
+  std::uint64_t server_cert_renew_before_s = 7 * 24 * 3600;
+  std::string log_level = "info";
+};
+
+// One setting, for documentation and --help.
+struct SettingInfo {
+  std::string toml_key;  // "gateway.quic_port"
+  std::string env_var;   // "PALYRA_GATEWAY_QUIC_PORT"
+  std::string flag;      // "--quic-port", or empty
+  std::string default_value;
+  std::string description;
+};
+const std::vector<SettingInfo>& settings_reference();
+
+// Values given on the command line, by flag name ("--quic-port" -> "7445").
+using FlagValues = std::map<std::string, std::string>;
+
+// Builds the configuration. ConfigInvalid names the key, the source (file
+// path and line, environment variable, or flag) and the bad value; an
+// unknown key in the file is an error too. `environment` is a list of
+// "NAME=value" (pass environ; tests pass their own).
+Result<Config> load_config(const std::optional<std::filesystem::path>& file,
+                           const std::vector<std::string>& environment,
+                           const FlagValues& flags);
+
+}  // namespace palyra::daemon

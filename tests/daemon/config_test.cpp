@@ -1,0 +1,126 @@
+#include "../../src/daemon/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace palyra::daemon {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("palyra-config-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path write(const std::string& text) {
+    auto path = dir_ / "palyrad.toml";
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ConfigTest, DefaultsAreTheProtocols) {
+  auto config = load_config(std::nullopt, {}, {});
+  ASSERT_TRUE(config.ok()) << config.error().describe();
+  EXPECT_EQ(config->quic_bind_addr, "127.0.0.1");
+  EXPECT_EQ(config->quic_port, 7444);
+  EXPECT_EQ(config->grpc_port, 7443);
+  EXPECT_TRUE(config->quic_enabled);
+  EXPECT_TRUE(config->require_client_auth);
+  EXPECT_EQ(config->max_connections, 256u);
+  EXPECT_EQ(config->idle_timeout_ms, 30'000u);
+}
+
+TEST_F(ConfigTest, FileThenEnvironmentThenFlags) {
+  auto file = write("[gateway]\nquic_port = 8000\nquic_bind_addr = \"::1\"\nmax_connections = 9\n");
+  auto config = load_config(file, {"PALYRA_GATEWAY_QUIC_PORT=8001", "OTHER=1"},
+                            {{"--max-connections", "10"}});
+  ASSERT_TRUE(config.ok()) << config.error().describe();
+  EXPECT_EQ(config->quic_port, 8001);           // environment beats file
+  EXPECT_EQ(config->quic_bind_addr, "::1");     // file beats default
+  EXPECT_EQ(config->max_connections, 10u);      // flag beats file
+
+  auto flagged = load_config(file, {"PALYRA_GATEWAY_QUIC_PORT=8001"}, {{"--quic-port", "8002"}});
+  ASSERT_TRUE(flagged.ok());
+  EXPECT_EQ(flagged->quic_port, 8002);          // flag beats environment
+}
+
+TEST_F(ConfigTest, EnvironmentNamesFromTheIssue) {
+  auto config = load_config(std::nullopt,
+                            {"PALYRA_GATEWAY_QUIC_BIND_ADDR=0.0.0.0", "PALYRA_GATEWAY_QUIC_ENABLED=false",
+                             "PALYRA_STATE_DIR=/tmp/x"},
+                            {});
+  ASSERT_TRUE(config.ok()) << config.error().describe();
+  EXPECT_EQ(config->quic_bind_addr, "0.0.0.0");
+  EXPECT_FALSE(config->quic_enabled);
+  EXPECT_EQ(config->state_dir, "/tmp/x");
+}
+
+TEST_F(ConfigTest, UnknownKeyInFileNamesKeyAndLine) {
+  auto file = write("[gateway]\nquic_port = 8000\nquic_prot = 1\n");
+  auto config = load_config(file, {}, {});
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().code(), Errc::ConfigInvalid);
+  EXPECT_NE(config.error().message().find("gateway.quic_prot"), std::string::npos);
+  EXPECT_NE(config.error().message().find("palyrad.toml:3"), std::string::npos);
+}
+
+TEST_F(ConfigTest, PortOutOfRangeFromEachSource) {
+  auto file = write("[gateway]\nquic_port = 70000\n");
+  auto from_file = load_config(file, {}, {});
+  ASSERT_FALSE(from_file.ok());
+  EXPECT_NE(from_file.error().message().find("gateway.quic_port"), std::string::npos);
+  EXPECT_NE(from_file.error().message().find("70000"), std::string::npos);
+
+  auto from_env = load_config(std::nullopt, {"PALYRA_GATEWAY_QUIC_PORT=65536"}, {});
+  ASSERT_FALSE(from_env.ok());
+  EXPECT_NE(from_env.error().message().find("PALYRA_GATEWAY_QUIC_PORT"), std::string::npos);
+
+  auto from_flag = load_config(std::nullopt, {}, {{"--quic-port", "-1"}});
+  ASSERT_FALSE(from_flag.ok());
+  EXPECT_NE(from_flag.error().message().find("--quic-port"), std::string::npos);
+}
+
+TEST_F(ConfigTest, UnparsableBoolAndWrongTomlType) {
+  auto env = load_config(std::nullopt, {"PALYRA_GATEWAY_QUIC_ENABLED=maybe"}, {});
+  ASSERT_FALSE(env.ok());
+  EXPECT_NE(env.error().message().find("'maybe' is not a boolean"), std::string::npos);
+  auto file = write("[gateway]\nquic_enabled = \"yes\"\n");
+  auto typed = load_config(file, {}, {});
+  ASSERT_FALSE(typed.ok());
+  EXPECT_NE(typed.error().message().find("expected a boolean"), std::string::npos);
+}
+
+TEST_F(ConfigTest, MalformedTomlReportsPosition) {
+  auto file = write("[gateway\nquic_port = 1\n");
+  auto config = load_config(file, {}, {});
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message().find("palyrad.toml:1"), std::string::npos);
+}
+
+TEST_F(ConfigTest, CrossFieldValidation) {
+  auto config = load_config(std::nullopt, {"PALYRA_GATEWAY_IDLE_TIMEOUT_MS=1000"}, {});
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message().find("keep_alive_ms"), std::string::npos);
+  auto level = load_config(std::nullopt, {"PALYRA_LOG_LEVEL=loud"}, {});
+  ASSERT_FALSE(level.ok());
+}
+
+TEST_F(ConfigTest, ReferenceListsEverySettingWithEnvAndDefault) {
+  const auto& reference = settings_reference();
+  auto port = std::find_if(reference.begin(), reference.end(),
+                           [](const SettingInfo& s) { return s.toml_key == "gateway.quic_port"; });
+  ASSERT_NE(port, reference.end());
+  EXPECT_EQ(port->env_var, "PALYRA_GATEWAY_QUIC_PORT");
+  EXPECT_EQ(port->default_value, "7444");
+  EXPECT_EQ(port->flag, "--quic-port");
+}
+
+}  // namespace
+}  // namespace palyra::daemon
