@@ -130,7 +130,7 @@ int verify_client_certificate(gnutls_session_t session) {
 
 Result<gnutls_session_t> init_session(unsigned flags, ngtcp2_crypto_conn_ref* conn_ref,
                                       gnutls_certificate_credentials_t credentials,
-                                      bool is_server) {
+                                      bool is_server, const gnutls_datum_t& alpn) {
   gnutls_session_t session = nullptr;
   int rv = gnutls_init(&session, flags);
   if (rv != 0) {
@@ -150,7 +150,7 @@ Result<gnutls_session_t> init_session(unsigned flags, ngtcp2_crypto_conn_ref* co
   if ((rv = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, credentials)) != 0) {
     return fail("gnutls_credentials_set", rv);
   }
-  if ((rv = gnutls_alpn_set_protocols(session, &kAlpnDatum, 1, GNUTLS_ALPN_MANDATORY)) != 0) {
+  if ((rv = gnutls_alpn_set_protocols(session, &alpn, 1, GNUTLS_ALPN_MANDATORY)) != 0) {
     return fail("gnutls_alpn_set_protocols", rv);
   }
   return session;
@@ -202,7 +202,7 @@ ServerTlsContext::~ServerTlsContext() {
 Result<TlsSession> ServerTlsContext::new_session(ngtcp2_crypto_conn_ref* conn_ref) const {
   // No tickets: a resumed handshake would skip the revocation check.
   auto session = init_session(GNUTLS_SERVER | GNUTLS_NO_TICKETS | GNUTLS_NO_END_OF_EARLY_DATA,
-                              conn_ref, credentials_, true);
+                              conn_ref, credentials_, true, kAlpnDatum);
   if (!session) return std::move(session).error();
   gnutls_handshake_set_hook_function(*session, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_POST,
                                      require_alpn_hook);
@@ -261,8 +261,10 @@ ClientTlsContext::~ClientTlsContext() {
 }
 
 Result<TlsSession> ClientTlsContext::new_session(ngtcp2_crypto_conn_ref* conn_ref) const {
+  const gnutls_datum_t alpn{reinterpret_cast<unsigned char*>(const_cast<char*>(config_.alpn.data())),
+                            static_cast<unsigned>(config_.alpn.size())};
   auto session = init_session(GNUTLS_CLIENT | GNUTLS_NO_TICKETS | GNUTLS_NO_END_OF_EARLY_DATA,
-                              conn_ref, credentials_, false);
+                              conn_ref, credentials_, false, alpn);
   if (!session) return std::move(session).error();
   const std::string& name = config_.server_name;
   if (!is_ip_literal(name)) {

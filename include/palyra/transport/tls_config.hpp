@@ -31,6 +31,9 @@ struct ClientTlsConfig {
   // Lowercase hex SHA-256 of the server leaf's DER; compared after trimming,
   // case-insensitively. Present but empty is TlsConfigurationFailed.
   std::optional<std::string> pinned_sha256;
+  // The one ALPN offered. Palyra servers refuse anything but palyra-quic-v1
+  // (no_application_protocol); other values exist for protocol tests.
+  std::string alpn = "palyra-quic-v1";
 };
 
 }  // namespace palyra::transport
