@@ -1,0 +1,72 @@
+// The gateway certificate authority: every certificate Palyra trusts is
+// issued here (PROTOCOL.md §2).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "palyra/common/result.hpp"
+#include "palyra/identity/certificate.hpp"
+
+namespace palyra::identity {
+
+enum class KeyPurpose { ServerAuth, ClientAuth };
+
+// Everything a leaf certificate can say. Tests use the freedom (validity in
+// the past, no EKU) to mint certificates a peer must refuse.
+struct IssueRequest {
+  std::string common_name;
+  std::optional<std::string> organization;
+  std::vector<std::string> dns_names;
+  std::vector<std::string> ip_addresses;  // IPv4 or IPv6 literals
+  std::vector<KeyPurpose> purposes;       // may be empty
+  SystemTime not_before;
+  SystemTime not_after;
+};
+
+struct IssuedCertificate {
+  Certificate certificate;
+  PrivateKey key;
+};
+
+struct ServerCertificateRequest {
+  std::string name;                     // CN; also a DNS SAN
+  std::vector<std::string> dns_names;   // extra DNS SANs (DNS:localhost is always there)
+  std::vector<std::string> ip_addresses;
+  std::chrono::seconds valid_for = std::chrono::hours(24 * 365);
+};
+
+inline constexpr std::chrono::seconds kDefaultCaValidity = std::chrono::hours(24 * 3650);
+inline constexpr std::chrono::seconds kDefaultDeviceValidity = std::chrono::hours(24);
+
+class CertificateAuthority {
+ public:
+  // A new self-signed ECDSA P-256 CA: CA:TRUE, keyCertSign + cRLSign + digitalSignature.
+  static Result<CertificateAuthority> create(std::string_view common_name,
+                                             std::chrono::seconds valid_for = kDefaultCaValidity);
+  // KeyCertificateMismatch when the key is not the certificate's.
+  static Result<CertificateAuthority> load(const std::filesystem::path& cert_file,
+                                           const std::filesystem::path& key_file);
+
+  const Certificate& certificate() const noexcept { return certificate_; }
+  const PrivateKey& key() const noexcept { return key_; }
+
+  Result<IssuedCertificate> issue(const IssueRequest& request) const;
+  // CN = name; SANs: DNS:localhost and the name (deduplicated
+  // case-insensitively), the extra names and IPs; EKU serverAuth.
+  Result<IssuedCertificate> issue_server(const ServerCertificateRequest& request) const;
+  // "CN=Palyra Device <id>, O=Palyra"; EKU clientAuth. InvalidDeviceId.
+  Result<IssuedCertificate> issue_device(std::string_view device_id,
+                                         std::chrono::seconds valid_for = kDefaultDeviceValidity) const;
+
+ private:
+  CertificateAuthority(Certificate certificate, PrivateKey key)
+      : certificate_(std::move(certificate)), key_(std::move(key)) {}
+  Certificate certificate_;
+  PrivateKey key_;
+};
+
+}  // namespace palyra::identity

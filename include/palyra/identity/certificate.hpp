@@ -1,0 +1,77 @@
+// X.509 certificates and private keys (GnuTLS underneath), and the checks
+// on what identifies a device.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "palyra/common/result.hpp"
+
+namespace palyra::identity {
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+// An immutable parsed certificate.
+class Certificate {
+ public:
+  // The first certificate of a PEM file or string. CertificateParsingFailed
+  // (or IoFailed/NotFound for the file) with the path.
+  static Result<Certificate> from_pem_file(const std::filesystem::path& path);
+  static Result<Certificate> from_pem(std::string_view pem, std::string_view origin = "PEM input");
+  // Every certificate in a PEM chain file, leaf first.
+  static Result<std::vector<Certificate>> chain_from_pem_file(const std::filesystem::path& path);
+
+  const std::string& der() const noexcept { return der_; }
+  const std::string& pem() const noexcept { return pem_; }
+  std::string fingerprint() const;  // lowercase hex SHA-256 of the DER
+  const std::string& common_name() const noexcept { return common_name_; }
+  // "<id>" from "CN=Palyra Device <id>"; empty for other names.
+  std::string device_id() const;
+  const std::string& serial_hex() const noexcept { return serial_hex_; }
+  SystemTime not_before() const noexcept { return not_before_; }
+  SystemTime not_after() const noexcept { return not_after_; }
+
+ private:
+  friend class CertificateBuilder;
+  std::string der_;
+  std::string pem_;
+  std::string common_name_;
+  std::string serial_hex_;
+  SystemTime not_before_;
+  SystemTime not_after_;
+};
+
+// An ECDSA P-256 private key. Its PEM never appears in logs or errors.
+class PrivateKey {
+ public:
+  static Result<PrivateKey> generate();
+  static Result<PrivateKey> from_pem_file(const std::filesystem::path& path);
+  static Result<PrivateKey> from_pem(std::string_view pem, std::string_view origin = "PEM input");
+  const std::string& pem() const noexcept { return pem_; }
+  // The SHA-1 key id GnuTLS computes from the public key: equal ids mean the
+  // key belongs to the certificate.
+  const std::string& key_id() const noexcept { return key_id_; }
+
+ private:
+  friend class PrivateKeyBuilder;
+  std::string pem_;
+  std::string key_id_;
+};
+
+// The public-key id of a certificate, comparable with PrivateKey::key_id().
+Result<std::string> certificate_key_id(const Certificate& certificate);
+
+inline constexpr std::string_view kDeviceCommonNamePrefix = "Palyra Device ";
+
+// 1–64 characters of [A-Za-z0-9._-]; InvalidDeviceId saying what is wrong.
+Status validate_device_id(std::string_view device_id);
+
+// "90s", "30m", "24h", "7d", "52w", "1y", and sums like "1d12h".
+// InvalidDuration with the input.
+Result<std::chrono::seconds> parse_duration(std::string_view text);
+
+}  // namespace palyra::identity

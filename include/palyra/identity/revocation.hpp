@@ -1,0 +1,53 @@
+// The revocation index: fingerprints of client certificates the daemon
+// refuses in the handshake. Persisted as a text file (one fingerprint per
+// line, '#' comments) in the state directory.
+//
+// Lookups are cheap and thread-safe (every handshake asks, on the event
+// loop); reload() swaps in a new immutable snapshot, so a reader never
+// waits for a writer.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "palyra/common/result.hpp"
+
+namespace palyra::identity {
+
+class RevocationIndex {
+ public:
+  // A missing file is an empty index. IoFailed, or InvalidArgument naming the
+  // line that is not a fingerprint.
+  static Result<std::shared_ptr<RevocationIndex>> load(const std::filesystem::path& file);
+
+  bool is_revoked(std::string_view fingerprint) const noexcept;
+  std::size_t size() const noexcept;
+
+  // Re-reads the file; returns the fingerprints revoked since the last load
+  // (the daemon closes their live connections). On error the old snapshot stays.
+  Result<std::vector<std::string>> reload();
+
+  // Adds fingerprints to the file (atomically rewritten) and to the index.
+  // InvalidArgument for a malformed fingerprint.
+  Status add(const std::vector<std::string>& fingerprints);
+
+ private:
+  using Set = std::unordered_set<std::string>;
+  explicit RevocationIndex(std::filesystem::path file) : file_(std::move(file)) {}
+  std::shared_ptr<const Set> snapshot() const noexcept;
+
+  std::filesystem::path file_;
+  mutable std::mutex mutex_;  // guards the pointer swap only
+  std::shared_ptr<const Set> set_ = std::make_shared<Set>();
+};
+
+// Parses the file format; InvalidArgument with the line number.
+Result<std::vector<std::string>> parse_revocation_list(std::string_view text,
+                                                       const std::filesystem::path& origin);
+
+}  // namespace palyra::identity

@@ -1,0 +1,249 @@
+#include "palyra/identity/certificate.hpp"
+
+#include <array>
+#include <cctype>
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "gnutls_handles.hpp"
+#include "palyra/common/atomic_file.hpp"
+#include "palyra/identity/fingerprint.hpp"
+
+namespace palyra::identity {
+namespace detail {
+
+CrtHandle import_crt_der(const std::string& der) {
+  gnutls_x509_crt_t crt = nullptr;
+  gnutls_x509_crt_init(&crt);
+  CrtHandle handle(crt);
+  gnutls_datum_t datum = view(der);
+  if (gnutls_x509_crt_import(crt, &datum, GNUTLS_X509_FMT_DER) < 0) return nullptr;
+  return handle;
+}
+
+X509KeyHandle import_key_pem(const std::string& pem) {
+  gnutls_x509_privkey_t key = nullptr;
+  gnutls_x509_privkey_init(&key);
+  X509KeyHandle handle(key);
+  gnutls_datum_t datum = view(pem);
+  if (gnutls_x509_privkey_import2(key, &datum, GNUTLS_X509_FMT_PEM, nullptr, 0) < 0) return nullptr;
+  return handle;
+}
+
+}  // namespace detail
+
+namespace {
+
+std::string to_hex(const unsigned char* data, std::size_t size) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < size; ++i) {
+    out.push_back(kHex[data[i] >> 4]);
+    out.push_back(kHex[data[i] & 0xf]);
+  }
+  return out;
+}
+
+Result<Certificate> describe(gnutls_x509_crt_t crt, std::string_view origin);
+
+}  // namespace
+
+// Certificate needs access to its private fields from describe(); keep the
+// parsing in one place.
+class CertificateBuilder {
+ public:
+  static Result<Certificate> build(gnutls_x509_crt_t crt, std::string_view origin) {
+    Certificate out;
+    detail::Datum der;
+    detail::Datum pem;
+    if (gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der.value) < 0 ||
+        gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &pem.value) < 0) {
+      return Error(Errc::CertificateParsingFailed, fmt::format("cannot re-encode the certificate in {}", origin));
+    }
+    out.der_ = der.str();
+    out.pem_ = pem.str();
+    std::array<char, 256> cn{};
+    std::size_t size = cn.size();
+    if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn.data(), &size) == 0) {
+      out.common_name_.assign(cn.data(), size);
+    }
+    std::array<unsigned char, 64> serial{};
+    std::size_t serial_size = serial.size();
+    if (gnutls_x509_crt_get_serial(crt, serial.data(), &serial_size) == 0) {
+      out.serial_hex_ = to_hex(serial.data(), serial_size);
+    }
+    out.not_before_ = std::chrono::system_clock::from_time_t(gnutls_x509_crt_get_activation_time(crt));
+    out.not_after_ = std::chrono::system_clock::from_time_t(gnutls_x509_crt_get_expiration_time(crt));
+    return out;
+  }
+};
+
+namespace {
+Result<Certificate> describe(gnutls_x509_crt_t crt, std::string_view origin) {
+  return CertificateBuilder::build(crt, origin);
+}
+}  // namespace
+
+Result<std::vector<Certificate>> parse_chain(std::string_view pem, std::string_view origin) {
+  gnutls_x509_crt_t* list = nullptr;
+  unsigned count = 0;
+  std::string copy(pem);
+  gnutls_datum_t datum = detail::view(copy);
+  int rv = gnutls_x509_crt_list_import2(&list, &count, &datum, GNUTLS_X509_FMT_PEM, 0);
+  if (rv < 0 || count == 0) {
+    return Error(Errc::CertificateParsingFailed,
+                 fmt::format("{} holds no valid PEM certificate ({})", origin,
+                             rv < 0 ? gnutls_strerror(rv) : "empty"));
+  }
+  std::vector<Certificate> out;
+  Status status;
+  for (unsigned i = 0; i < count; ++i) {
+    auto certificate = describe(list[i], origin);
+    if (certificate) {
+      out.push_back(std::move(*certificate));
+    } else if (status.ok()) {
+      status = std::move(certificate).error();
+    }
+    gnutls_x509_crt_deinit(list[i]);
+  }
+  gnutls_free(list);
+  if (!status) return status.error();
+  return out;
+}
+
+Result<Certificate> Certificate::from_pem(std::string_view pem, std::string_view origin) {
+  auto chain = parse_chain(pem, origin);
+  if (!chain) return std::move(chain).error();
+  return std::move(chain->front());
+}
+
+Result<Certificate> Certificate::from_pem_file(const std::filesystem::path& path) {
+  auto text = read_file(path);
+  if (!text) return std::move(text).error();
+  return from_pem(*text, fmt::format("'{}'", path.string()));
+}
+
+Result<std::vector<Certificate>> Certificate::chain_from_pem_file(const std::filesystem::path& path) {
+  auto text = read_file(path);
+  if (!text) return std::move(text).error();
+  return parse_chain(*text, fmt::format("'{}'", path.string()));
+}
+
+std::string Certificate::fingerprint() const {
+  return sha256_fingerprint(
+      std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(der_.data()), der_.size()));
+}
+
+std::string Certificate::device_id() const {
+  if (!common_name_.starts_with(kDeviceCommonNamePrefix)) return {};
+  return common_name_.substr(kDeviceCommonNamePrefix.size());
+}
+
+class PrivateKeyBuilder {
+ public:
+  static Result<PrivateKey> build(gnutls_x509_privkey_t key, std::string_view origin) {
+    PrivateKey out;
+    detail::Datum pem;
+    if (gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, nullptr, GNUTLS_PKCS_PLAIN,
+                                          &pem.value) < 0) {
+      return Error(Errc::PrivateKeyParsingFailed, fmt::format("cannot encode the private key from {}", origin));
+    }
+    out.pem_ = pem.str();
+    std::array<unsigned char, 64> id{};
+    std::size_t size = id.size();
+    if (gnutls_x509_privkey_get_key_id(key, 0, id.data(), &size) < 0) {
+      return Error(Errc::PrivateKeyParsingFailed, fmt::format("cannot compute the key id of {}", origin));
+    }
+    out.key_id_ = to_hex(id.data(), size);
+    return out;
+  }
+};
+
+Result<PrivateKey> PrivateKey::generate() {
+  gnutls_x509_privkey_t raw = nullptr;
+  gnutls_x509_privkey_init(&raw);
+  detail::X509KeyHandle key(raw);
+  int rv = gnutls_x509_privkey_generate2(raw, GNUTLS_PK_ECDSA,
+                                         GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, nullptr, 0);
+  if (rv < 0) {
+    return Error(Errc::CryptoFailed, fmt::format("ECDSA P-256 key generation: {}", gnutls_strerror(rv)));
+  }
+  return PrivateKeyBuilder::build(raw, "a new key");
+}
+
+Result<PrivateKey> PrivateKey::from_pem(std::string_view pem, std::string_view origin) {
+  auto key = detail::import_key_pem(std::string(pem));
+  if (!key) {
+    // Never echo the input: it would be key material.
+    return Error(Errc::PrivateKeyParsingFailed, fmt::format("{} is not a valid PEM private key", origin));
+  }
+  return PrivateKeyBuilder::build(key.get(), origin);
+}
+
+Result<PrivateKey> PrivateKey::from_pem_file(const std::filesystem::path& path) {
+  auto text = read_file(path);
+  if (!text) return std::move(text).error();
+  return from_pem(*text, fmt::format("'{}'", path.string()));
+}
+
+Result<std::string> certificate_key_id(const Certificate& certificate) {
+  auto crt = detail::import_crt_der(certificate.der());
+  if (!crt) return Error(Errc::CertificateParsingFailed, "cannot re-read the certificate");
+  std::array<unsigned char, 64> id{};
+  std::size_t size = id.size();
+  if (gnutls_x509_crt_get_key_id(crt.get(), 0, id.data(), &size) < 0) {
+    return Error(Errc::CertificateParsingFailed, "cannot compute the certificate's key id");
+  }
+  return to_hex(id.data(), size);
+}
+
+Status validate_device_id(std::string_view device_id) {
+  if (device_id.empty() || device_id.size() > 64) {
+    return Error(Errc::InvalidDeviceId,
+                 fmt::format("device id '{}' must be 1 to 64 characters long, not {}", device_id,
+                             device_id.size()));
+  }
+  for (char c : device_id) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return Error(Errc::InvalidDeviceId,
+                   fmt::format("device id '{}' may only contain A-Z a-z 0-9 . _ - (found '{}')",
+                               device_id, c));
+    }
+  }
+  return {};
+}
+
+Result<std::chrono::seconds> parse_duration(std::string_view text) {
+  auto bad = [&] {
+    return Error(Errc::InvalidDuration,
+                 fmt::format("'{}' is not a duration (e.g. 90s, 30m, 24h, 7d, 1y, 1d12h)", text));
+  };
+  if (text.empty()) return bad();
+  std::chrono::seconds total{0};
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
+    if (ec != std::errc{} || end == rest.data() || end == rest.data() + rest.size()) return bad();
+    char unit = *end;
+    rest = rest.substr(static_cast<std::size_t>(end - rest.data()) + 1);
+    std::uint64_t factor = 0;
+    switch (unit) {
+      case 's': factor = 1; break;
+      case 'm': factor = 60; break;
+      case 'h': factor = 3600; break;
+      case 'd': factor = 86400; break;
+      case 'w': factor = 7 * 86400; break;
+      case 'y': factor = 365 * 86400; break;
+      default: return bad();
+    }
+    if (value > 1000ULL * 365 * 86400 / factor) return bad();  // no overflow, no millennia
+    total += std::chrono::seconds(static_cast<std::int64_t>(value * factor));
+  }
+  if (total.count() == 0) return bad();
+  return total;
+}
+
+}  // namespace palyra::identity

@@ -1,2 +1,0 @@
-// The identity part; see docs/ARCHITECTURE.md.
-namespace palyra::identity {}
