@@ -2,6 +2,7 @@
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
@@ -378,6 +379,14 @@ int Connection::on_handshake_completed() {
     close_tls_alert_ = GNUTLS_A_BAD_CERTIFICATE;
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
+  if (!leaf_has_purpose(tls_session_->get(), GNUTLS_KP_TLS_WWW_SERVER)) {
+    pending_error_ = Error(Errc::ConnectFailed,
+                           fmt::format("we refused the server at {}: its certificate {} lacks "
+                                       "extended key usage serverAuth",
+                                       remote_.to_string(), identity->fingerprint));
+    close_tls_alert_ = GNUTLS_A_BAD_CERTIFICATE;
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+  }
   const auto& pin = client_tls_->pin();
   if (pin && *pin != identity->fingerprint) {
     pending_error_ = Error(Errc::PinnedCertificateMismatch,
@@ -418,6 +427,15 @@ int Connection::on_stream_reset(std::int64_t id, std::uint64_t app_error_code) {
 }
 
 int Connection::on_stream_close(std::int64_t id) {
+  // ngtcp2 does not return stream credit by itself: a closed peer stream
+  // frees a slot for the next one.
+  if (!ngtcp2_conn_is_local_stream(conn_, id)) {
+    if ((id & 0x2) == 0) {
+      ngtcp2_conn_extend_max_streams_bidi(conn_, 1);
+    } else {
+      ngtcp2_conn_extend_max_streams_uni(conn_, 1);
+    }
+  }
   if (Stream* stream = find_stream(id)) {
     stream->closed_ = true;
     if (!stream->fin_received_ && !stream->read_error_) {

@@ -125,6 +125,9 @@ int verify_client_certificate(gnutls_session_t session) {
   unsigned status = 0;
   int rv = gnutls_certificate_verify_peers(session, &purpose, 1, &status);
   if (rv < 0 || status != 0) return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+  if (!leaf_has_purpose(session, GNUTLS_KP_TLS_WWW_CLIENT)) {
+    return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+  }
   return 0;
 }
 
@@ -235,6 +238,12 @@ Result<std::shared_ptr<const ClientTlsContext>> ClientTlsContext::create(
                  fmt::format("'{}' is not a valid server name", config.server_name));
   }
   std::shared_ptr<ClientTlsContext> context(new ClientTlsContext(config));
+  context->verify_data_[0].type = GNUTLS_DT_DNS_HOSTNAME;
+  context->verify_data_[0].data =
+      reinterpret_cast<unsigned char*>(const_cast<char*>(context->config_.server_name.c_str()));
+  context->verify_data_[1].type = GNUTLS_DT_KEY_PURPOSE_OID;
+  context->verify_data_[1].data =
+      reinterpret_cast<unsigned char*>(const_cast<char*>(GNUTLS_KP_TLS_WWW_SERVER));
   if (config.pinned_sha256) {
     auto pin = identity::normalize_fingerprint(*config.pinned_sha256);
     if (!pin) {
@@ -272,12 +281,7 @@ Result<TlsSession> ClientTlsContext::new_session(ngtcp2_crypto_conn_ref* conn_re
   }
   // The chain, the name (DNS or IP SAN) and EKU serverAuth, checked by GnuTLS
   // during the handshake. The pin is checked once the handshake completes.
-  std::array<gnutls_typed_vdata_st, 2> checks{};
-  checks[0].type = GNUTLS_DT_DNS_HOSTNAME;
-  checks[0].data = reinterpret_cast<unsigned char*>(const_cast<char*>(name.c_str()));
-  checks[1].type = GNUTLS_DT_KEY_PURPOSE_OID;
-  checks[1].data = reinterpret_cast<unsigned char*>(const_cast<char*>(GNUTLS_KP_TLS_WWW_SERVER));
-  gnutls_session_set_verify_cert2(*session, checks.data(), checks.size(), 0);
+  gnutls_session_set_verify_cert2(*session, const_cast<gnutls_typed_vdata_st*>(verify_data_), 2, 0);
   return TlsSession(*session);
 }
 
@@ -310,6 +314,25 @@ Result<PeerIdentity> peer_identity_of(gnutls_session_t session) {
   return identity;
 }
 
+bool leaf_has_purpose(gnutls_session_t session, const char* purpose_oid) {
+  unsigned count = 0;
+  const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
+  if (chain == nullptr || count == 0) return false;
+  gnutls_x509_crt_t leaf = nullptr;
+  gnutls_x509_crt_init(&leaf);
+  bool found = false;
+  if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) == 0) {
+    for (unsigned i = 0; !found; ++i) {
+      std::array<char, 128> oid{};
+      std::size_t size = oid.size();
+      if (gnutls_x509_crt_get_key_purpose_oid(leaf, i, oid.data(), &size, nullptr) < 0) break;
+      found = std::strcmp(oid.data(), purpose_oid) == 0;
+    }
+  }
+  gnutls_x509_crt_deinit(leaf);
+  return found;
+}
+
 std::string describe_verify_failure(gnutls_session_t session) {
   unsigned status = gnutls_session_get_verify_cert_status(session);
   if (status == 0) return {};
@@ -323,9 +346,12 @@ std::string describe_verify_failure(gnutls_session_t session) {
 }
 
 std::string describe_tls_alert(std::uint8_t alert) {
-  const char* name = gnutls_alert_get_strname(static_cast<gnutls_alert_description_t>(alert));
-  return fmt::format("TLS alert {} (0x{:x})", name != nullptr ? name : "unknown",
-                     0x100 + static_cast<unsigned>(alert));
+  // GnuTLS names it GNUTLS_A_CERTIFICATE_REVOKED; RFC 8446 says certificate_revoked.
+  const char* raw = gnutls_alert_get_strname(static_cast<gnutls_alert_description_t>(alert));
+  std::string name = raw != nullptr ? raw : "unknown";
+  if (name.starts_with("GNUTLS_A_")) name = name.substr(9);
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return fmt::format("TLS alert {} (0x{:x})", name, 0x100 + static_cast<unsigned>(alert));
 }
 
 }  // namespace palyra::transport

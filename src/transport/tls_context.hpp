@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <memory>
@@ -66,11 +67,19 @@ class ClientTlsContext {
   ClientTlsConfig config_;
   std::optional<std::string> pin_;
   gnutls_certificate_credentials_t credentials_ = nullptr;
+  // GnuTLS keeps a pointer to these for the session's lifetime, so they live
+  // here, with the context every session holds.
+  gnutls_typed_vdata_st verify_data_[2] = {};
 };
 
 // The peer's leaf certificate as the handshake presented it.
 // EmptyPeerCertificateChain when it sent none.
 Result<PeerIdentity> peer_identity_of(gnutls_session_t session);
+
+// True when the peer's leaf names `purpose_oid` in its extended key usage.
+// GnuTLS treats a certificate without any EKU as fit for every purpose; the
+// protocol requires the EKU to be present.
+bool leaf_has_purpose(gnutls_session_t session, const char* purpose_oid);
 
 // Why GnuTLS rejected the peer's chain, in words ("certificate expired, ...").
 std::string describe_verify_failure(gnutls_session_t session);
