@@ -1,6 +1,300 @@
-// Placeholder: the identity commands land with the identity library.
+// palyra init | ca init | cert server|device|revoke|list|fingerprint
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include "commands.hpp"
+#include "palyra/identity/store.hpp"
 
 namespace palyra::cli {
-void add_identity_commands(CLI::App&, CommandContext&) {}
+namespace {
+
+using identity::IdentityStore;
+using identity::StateDir;
+
+// Options every identity command shares.
+struct StateOption {
+  std::string state_dir;
+  StateDir resolve() const {
+    return StateDir{state_dir.empty() ? identity::default_state_dir() : std::filesystem::path(state_dir)};
+  }
+};
+
+void add_state_dir(CLI::App& command, StateOption& option) {
+  command.add_option("--state-dir", option.state_dir,
+                     "state directory (default: $PALYRA_STATE_DIR, else $XDG_STATE_HOME/palyra, "
+                     "else ~/.local/state/palyra)");
+}
+
+int fail(const Error& error) {
+  std::cerr << "palyra: error: " << error.describe() << "\n";
+  return error.code() == Errc::InvalidDeviceId || error.code() == Errc::InvalidDuration ||
+                 error.code() == Errc::InvalidArgument
+             ? kExitUsage
+             : kExitFailure;
+}
+
+std::string format_time(identity::SystemTime t) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+void print_written(std::string_view what, const identity::WrittenCertificate& written) {
+  std::cout << fmt::format("{}: {}\n  key: {}\n  sha256: {}\n  expires: {}\n", what,
+                           written.cert.string(), written.key.string(), written.fingerprint,
+                           format_time(written.not_after));
+}
+
+Result<std::chrono::seconds> duration_or(const std::string& text, std::chrono::seconds fallback) {
+  if (text.empty()) return fallback;
+  return identity::parse_duration(text);
+}
+
+std::string status_of(const identity::LedgerEntry& e, std::int64_t now) {
+  if (e.revoked_at_unix) return "revoked";
+  if (e.not_after_unix < now) return "expired";
+  return "valid";
+}
+
+}  // namespace
+
+void add_identity_commands(CLI::App& root, CommandContext& context) {
+  // --- palyra init ---
+  struct InitOptions {
+    StateOption state;
+    std::string name = "Palyra Gateway CA";
+    std::string device_id = "node-1";
+    bool force = false;
+  };
+  auto init_options = std::make_shared<InitOptions>();
+  CLI::App* init = root.add_subcommand(
+      "init", "Create a state directory ready for palyrad: a gateway CA, a server certificate "
+              "for localhost, 127.0.0.1 and ::1, and one device certificate");
+  add_state_dir(*init, init_options->state);
+  init->add_option("--name", init_options->name, "the CA's common name");
+  init->add_option("--device-id", init_options->device_id, "the first device's id");
+  init->add_flag("--force", init_options->force, "replace an existing CA (invalidates its certificates)");
+  init->callback([init_options, &context] {
+    IdentityStore store(init_options->state.resolve());
+    if (auto status = identity::validate_device_id(init_options->device_id); !status) {
+      context.exit_code = fail(status.error());
+      return;
+    }
+    auto ca = store.create_ca(init_options->name, init_options->force);
+    if (!ca) {
+      context.exit_code = fail(ca.error());
+      return;
+    }
+    auto server = store.issue_server({"localhost", {}, {"127.0.0.1", "::1"}});
+    if (!server) {
+      context.exit_code = fail(server.error());
+      return;
+    }
+    auto device = store.issue_device(init_options->device_id, identity::kDefaultDeviceValidity,
+                                     std::nullopt);
+    if (!device) {
+      context.exit_code = fail(device.error());
+      return;
+    }
+    std::cout << "state directory: " << store.dir().root.string() << "\n";
+    print_written("CA", *ca);
+    print_written("server certificate", *server);
+    print_written(fmt::format("device certificate ({})", init_options->device_id), *device);
+  });
+
+  // --- palyra ca init ---
+  CLI::App* ca = root.add_subcommand("ca", "Manage the gateway certificate authority");
+  ca->require_subcommand(1);
+  struct CaOptions {
+    StateOption state;
+    std::string name;
+    bool force = false;
+  };
+  auto ca_options = std::make_shared<CaOptions>();
+  CLI::App* ca_init = ca->add_subcommand("init", "Create the gateway CA (ECDSA P-256, 10 years)");
+  add_state_dir(*ca_init, ca_options->state);
+  ca_init->add_option("--name", ca_options->name, "the CA's common name")->required();
+  ca_init->add_flag("--force", ca_options->force, "replace an existing CA");
+  ca_init->callback([ca_options, &context] {
+    IdentityStore store(ca_options->state.resolve());
+    auto written = store.create_ca(ca_options->name, ca_options->force);
+    if (!written) {
+      context.exit_code = fail(written.error());
+      return;
+    }
+    print_written("CA", *written);
+  });
+
+  // --- palyra cert ... ---
+  CLI::App* cert = root.add_subcommand("cert", "Issue, revoke and inspect certificates");
+  cert->require_subcommand(1);
+
+  struct ServerOptions {
+    StateOption state;
+    std::string name;
+    std::vector<std::string> dns;
+    std::vector<std::string> ips;
+    std::string valid_for;
+  };
+  auto server_options = std::make_shared<ServerOptions>();
+  CLI::App* server = cert->add_subcommand(
+      "server", "Issue the daemon's certificate (SANs: DNS:localhost, the name, and any --dns/--ip)");
+  add_state_dir(*server, server_options->state);
+  server->add_option("--name", server_options->name, "common name, also a DNS SAN")->required();
+  server->add_option("--dns", server_options->dns, "an extra DNS name (repeatable)");
+  server->add_option("--ip", server_options->ips, "an IPv4 or IPv6 address (repeatable)");
+  server->add_option("--valid-for", server_options->valid_for, "validity, e.g. 365d (default 1y)");
+  server->callback([server_options, &context] {
+    auto valid_for = duration_or(server_options->valid_for, std::chrono::hours(24 * 365));
+    if (!valid_for) {
+      context.exit_code = fail(valid_for.error());
+      return;
+    }
+    IdentityStore store(server_options->state.resolve());
+    auto written = store.issue_server(
+        {server_options->name, server_options->dns, server_options->ips, *valid_for});
+    if (!written) {
+      context.exit_code = fail(written.error());
+      return;
+    }
+    print_written("server certificate", *written);
+  });
+
+  struct DeviceOptions {
+    StateOption state;
+    std::string device_id;
+    std::string valid_for;
+    std::string out;
+  };
+  auto device_options = std::make_shared<DeviceOptions>();
+  CLI::App* device = cert->add_subcommand(
+      "device", "Issue a device (client) certificate: CN=Palyra Device <id>, O=Palyra, EKU clientAuth");
+  add_state_dir(*device, device_options->state);
+  device->add_option("device_id", device_options->device_id, "1-64 characters of A-Z a-z 0-9 . _ -")
+      ->required();
+  device->add_option("--valid-for", device_options->valid_for, "validity, e.g. 24h (default 24h)");
+  device->add_option("--out", device_options->out, "directory for device.pem/device.key "
+                                                   "(default: <state>/devices/<id>)");
+  device->callback([device_options, &context] {
+    auto valid_for = duration_or(device_options->valid_for, identity::kDefaultDeviceValidity);
+    if (!valid_for) {
+      context.exit_code = fail(valid_for.error());
+      return;
+    }
+    IdentityStore store(device_options->state.resolve());
+    std::optional<std::filesystem::path> out;
+    if (!device_options->out.empty()) out = device_options->out;
+    auto written = store.issue_device(device_options->device_id, *valid_for, out);
+    if (!written) {
+      context.exit_code = fail(written.error());
+      return;
+    }
+    print_written(fmt::format("device certificate ({})", device_options->device_id), *written);
+  });
+
+  struct RevokeOptions {
+    StateOption state;
+    std::string cert_file;
+    std::string fingerprint;
+    std::string device_id;
+  };
+  auto revoke_options = std::make_shared<RevokeOptions>();
+  CLI::App* revoke = cert->add_subcommand(
+      "revoke", "Revoke certificates: add them to the revocation index (palyrad reloads it on "
+                "SIGHUP or when the file changes) and mark them in the ledger");
+  add_state_dir(*revoke, revoke_options->state);
+  auto* by_cert = revoke->add_option("--cert", revoke_options->cert_file, "a certificate PEM file");
+  auto* by_fp = revoke->add_option("--fingerprint", revoke_options->fingerprint, "a SHA-256 fingerprint");
+  auto* by_device = revoke->add_option("--device", revoke_options->device_id,
+                                       "every unrevoked certificate of a device");
+  by_cert->excludes(by_fp)->excludes(by_device);
+  by_fp->excludes(by_device);
+  revoke->callback([revoke_options, &context] {
+    IdentityStore store(revoke_options->state.resolve());
+    Result<std::vector<identity::LedgerEntry>> revoked = std::vector<identity::LedgerEntry>{};
+    if (!revoke_options->cert_file.empty()) {
+      auto certificate = identity::Certificate::from_pem_file(revoke_options->cert_file);
+      if (!certificate) {
+        context.exit_code = fail(certificate.error());
+        return;
+      }
+      revoked = store.revoke_fingerprints({certificate->fingerprint()});
+    } else if (!revoke_options->fingerprint.empty()) {
+      revoked = store.revoke_fingerprints({revoke_options->fingerprint});
+    } else if (!revoke_options->device_id.empty()) {
+      revoked = store.revoke_device(revoke_options->device_id);
+    } else {
+      std::cerr << "palyra: error: give one of --cert, --fingerprint or --device\n";
+      context.exit_code = kExitUsage;
+      return;
+    }
+    if (!revoked) {
+      context.exit_code = fail(revoked.error());
+      return;
+    }
+    for (const auto& e : *revoked) {
+      std::cout << fmt::format("revoked {} ({})\n", e.fingerprint, e.subject);
+    }
+  });
+
+  struct ListOptions {
+    StateOption state;
+    bool json = false;
+  };
+  auto list_options = std::make_shared<ListOptions>();
+  CLI::App* list = cert->add_subcommand("list", "List every certificate the CA issued, with its status");
+  add_state_dir(*list, list_options->state);
+  list->add_flag("--json", list_options->json, "print a JSON array");
+  list->callback([list_options, &context] {
+    IdentityStore store(list_options->state.resolve());
+    auto ledger = store.ledger();
+    if (!ledger) {
+      context.exit_code = fail(ledger.error());
+      return;
+    }
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    if (list_options->json) {
+      nlohmann::json out = nlohmann::json::parse(ledger->to_json());
+      for (auto& j : out) {
+        auto it = std::find_if(ledger->entries().begin(), ledger->entries().end(),
+                               [&](const auto& e) { return e.fingerprint == j["fingerprint"]; });
+        j["status"] = status_of(*it, now);
+      }
+      std::cout << out.dump(2) << "\n";
+      return;
+    }
+    std::cout << fmt::format("{:>4}  {:<7} {:<8} {:<20} {:<32} {}\n", "SEQ", "KIND", "STATUS",
+                             "EXPIRES", "SUBJECT", "SHA256");
+    for (const auto& e : ledger->entries()) {
+      std::cout << fmt::format("{:>4}  {:<7} {:<8} {:<20} {:<32} {}\n", e.sequence, e.kind,
+                               status_of(e, now),
+                               format_time(std::chrono::system_clock::from_time_t(e.not_after_unix)),
+                               e.subject, e.fingerprint);
+    }
+  });
+
+  auto fingerprint_file = std::make_shared<std::string>();
+  CLI::App* fingerprint = cert->add_subcommand(
+      "fingerprint", "Print a certificate's SHA-256 fingerprint (the value for --pin-sha256)");
+  fingerprint->add_option("file", *fingerprint_file, "a certificate PEM file")->required();
+  fingerprint->callback([fingerprint_file, &context] {
+    auto certificate = identity::Certificate::from_pem_file(*fingerprint_file);
+    if (!certificate) {
+      context.exit_code = fail(certificate.error());
+      return;
+    }
+    std::cout << certificate->fingerprint() << "\n";
+  });
+}
+
 }  // namespace palyra::cli

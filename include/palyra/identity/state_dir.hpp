@@ -1,0 +1,48 @@
+// The state directory: where the gateway CA, the daemon's certificate, the
+// device certificates, the revocation index, the issuance ledger and the
+// event journal live.
+//
+//   <state>/ca/ca.pem, ca/ca.key                 the gateway CA (key 0600)
+//   <state>/server/server.pem, server-chain.pem  the daemon's certificate (+ CA)
+//   <state>/server/server.key
+//   <state>/devices/<device_id>/device.pem, device.key
+//   <state>/revoked.txt                           revocation index
+//   <state>/ledger.json                           issuance ledger
+//   <state>/journal.sqlite3                       event journal (palyrad)
+//
+// Directories are created 0700, private keys 0600.
+#pragma once
+
+#include <filesystem>
+#include <string_view>
+
+namespace palyra::identity {
+
+struct StateDir {
+  std::filesystem::path root;
+
+  std::filesystem::path ca_dir() const { return root / "ca"; }
+  std::filesystem::path ca_cert() const { return root / "ca" / "ca.pem"; }
+  std::filesystem::path ca_key() const { return root / "ca" / "ca.key"; }
+  std::filesystem::path server_dir() const { return root / "server"; }
+  std::filesystem::path server_cert() const { return root / "server" / "server.pem"; }
+  std::filesystem::path server_chain() const { return root / "server" / "server-chain.pem"; }
+  std::filesystem::path server_key() const { return root / "server" / "server.key"; }
+  std::filesystem::path device_dir(std::string_view device_id) const {
+    return root / "devices" / std::string(device_id);
+  }
+  std::filesystem::path device_cert(std::string_view device_id) const {
+    return device_dir(device_id) / "device.pem";
+  }
+  std::filesystem::path device_key(std::string_view device_id) const {
+    return device_dir(device_id) / "device.key";
+  }
+  std::filesystem::path revocations() const { return root / "revoked.txt"; }
+  std::filesystem::path ledger() const { return root / "ledger.json"; }
+  std::filesystem::path journal() const { return root / "journal.sqlite3"; }
+};
+
+// $PALYRA_STATE_DIR, else $XDG_STATE_HOME/palyra, else $HOME/.local/state/palyra.
+std::filesystem::path default_state_dir();
+
+}  // namespace palyra::identity
