@@ -284,10 +284,12 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
   });
 
   auto fingerprint_file = std::make_shared<std::string>();
+  auto fingerprint_state = std::make_shared<StateOption>();  // accepted for uniformity; unused
   CLI::App* fingerprint = cert->add_subcommand(
       "fingerprint", "Print a certificate's SHA-256 fingerprint (the value for --pin-sha256)");
   fingerprint->add_option("file", *fingerprint_file, "a certificate PEM file")->required();
-  fingerprint->callback([fingerprint_file, &context] {
+  add_state_dir(*fingerprint, *fingerprint_state);
+  fingerprint->callback([fingerprint_file, fingerprint_state, &context] {
     auto certificate = identity::Certificate::from_pem_file(*fingerprint_file);
     if (!certificate) {
       context.exit_code = fail(certificate.error());

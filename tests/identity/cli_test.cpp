@@ -1,0 +1,130 @@
+// The palyra binary's identity commands: exit codes, one-line errors, and
+// nothing half-written on bad input.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+struct CliRun {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("palyra-cli-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  CliRun palyra(const std::string& args) {
+    std::string err_file = (dir_ / "stderr").string();
+    std::string command = std::string(PALYRA_CLI) + " " + args + " --state-dir " +
+                          (dir_ / "state").string() + " 2>" + err_file;
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string out;
+    std::array<char, 4096> buffer{};
+    while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) out += buffer.data();
+    int status = WEXITSTATUS(pclose(pipe));
+    std::string err;
+    if (FILE* f = fopen(err_file.c_str(), "r")) {
+      while (fgets(buffer.data(), buffer.size(), f) != nullptr) err += buffer.data();
+      fclose(f);
+    }
+    return {status, out, err};
+  }
+  std::filesystem::path dir_;
+};
+
+int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+TEST_F(CliTest, InitCreatesAReadyStateDirectoryAndRefusesToOverwrite) {
+  auto first = palyra("init");
+  ASSERT_EQ(first.status, 0) << first.err;
+  auto state = dir_ / "state";
+  for (const char* f : {"ca/ca.pem", "ca/ca.key", "server/server.pem", "server/server-chain.pem",
+                        "server/server.key", "devices/node-1/device.pem", "ledger.json"}) {
+    EXPECT_TRUE(std::filesystem::exists(state / f)) << f;
+  }
+  auto ca_before = std::filesystem::last_write_time(state / "ca/ca.pem");
+  auto second = palyra("init");
+  EXPECT_EQ(second.status, 1);
+  EXPECT_EQ(lines(second.err), 1) << second.err;
+  EXPECT_NE(second.err.find("--force"), std::string::npos);
+  EXPECT_EQ(std::filesystem::last_write_time(state / "ca/ca.pem"), ca_before);
+  EXPECT_EQ(palyra("init --force").status, 0);
+}
+
+TEST_F(CliTest, DeviceRevokeListAndFingerprint) {
+  ASSERT_EQ(palyra("init").status, 0);
+  auto device = palyra("cert device edge-42 --valid-for 2h");
+  ASSERT_EQ(device.status, 0) << device.err;
+  auto cert = dir_ / "state/devices/edge-42/device.pem";
+  auto fingerprint = palyra("cert fingerprint " + cert.string());
+  ASSERT_EQ(fingerprint.status, 0);
+  std::string fp = fingerprint.out.substr(0, 64);
+  EXPECT_NE(device.out.find(fp), std::string::npos);
+
+  auto revoke = palyra("cert revoke --cert " + cert.string());
+  ASSERT_EQ(revoke.status, 0) << revoke.err;
+  auto list = palyra("cert list --json");
+  ASSERT_EQ(list.status, 0);
+  auto json = nlohmann::json::parse(list.out);
+  ASSERT_EQ(json.size(), 4u);
+  EXPECT_EQ(json[3]["device_id"], "edge-42");
+  EXPECT_EQ(json[3]["status"], "revoked");
+  EXPECT_EQ(json[2]["status"], "valid");
+  auto revoked_file = palyra("cert list");
+  EXPECT_NE(revoked_file.out.find("revoked"), std::string::npos);
+}
+
+TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
+  ASSERT_EQ(palyra("init").status, 0);
+  struct Case {
+    std::string args;
+    int status;
+    std::string says;
+  } cases[] = {
+      {"cert device 'bad id'", 2, "InvalidDeviceId"},
+      {"cert device ok --valid-for soon", 2, "InvalidDuration"},
+      {"cert revoke --fingerprint " + std::string(64, 'c'), 1, "UnknownFingerprint"},
+      {"cert revoke --fingerprint xyz", 2, "InvalidArgument"},
+      {"cert fingerprint /nonexistent.pem", 1, "NotFound"},
+      {"cert server --name x --ip 999.1.1.1", 2, "999.1.1.1"},
+  };
+  for (const auto& c : cases) {
+    auto run = palyra(c.args);
+    EXPECT_EQ(run.status, c.status) << c.args << ": " << run.err;
+    EXPECT_EQ(lines(run.err), 1) << c.args << ": " << run.err;
+    EXPECT_NE(run.err.find(c.says), std::string::npos) << c.args << ": " << run.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "state/devices/ok"));
+}
+
+TEST_F(CliTest, CommandsWithoutACaSayToRunInit) {
+  auto run = palyra("cert device node-2");
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.err.find("palyra init"), std::string::npos) << run.err;
+}
+
+TEST_F(CliTest, HelpExplainsEveryCommand) {
+  for (const char* command : {"init", "ca init", "cert server", "cert device", "cert revoke",
+                              "cert list", "cert fingerprint"}) {
+    auto run = palyra(std::string(command) + " --help");
+    EXPECT_EQ(run.status, 0) << command;
+    EXPECT_GT(run.out.size(), 100u) << command;
+  }
+}
+
+}  // namespace

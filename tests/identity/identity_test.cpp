@@ -1,0 +1,274 @@
+// The identity library, checked against itself and against external
+// oracles: openssl and certtool must accept what we issue.
+#include "palyra/identity/ca.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+
+#include "palyra/common/atomic_file.hpp"
+#include "palyra/identity/fingerprint.hpp"
+#include "palyra/identity/ledger.hpp"
+#include "palyra/identity/revocation.hpp"
+#include "palyra/identity/store.hpp"
+
+namespace palyra::identity {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct CommandResult {
+  int status;
+  std::string output;
+};
+
+CommandResult run(const std::string& command) {
+  std::array<char, 4096> buffer{};
+  std::string output;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return {-1, {}};
+  while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
+  int status = pclose(pipe);
+  return {WEXITSTATUS(status), output};
+}
+
+class IdentityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("palyra-identity-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path put(const std::string& name, const std::string& contents) {
+    auto path = dir_ / name;
+    std::ofstream(path) << contents;
+    return path;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(IdentityTest, FingerprintIsSha256OfDerAsOpensslComputesIt) {
+  auto ca = CertificateAuthority::create("Fingerprint CA");
+  ASSERT_TRUE(ca.ok()) << ca.error().describe();
+  auto pem = put("ca.pem", ca->certificate().pem());
+  auto oracle = run("openssl x509 -in " + pem.string() + " -outform DER | sha256sum");
+  ASSERT_EQ(oracle.status, 0);
+  EXPECT_EQ(oracle.output.substr(0, 64), ca->certificate().fingerprint());
+}
+
+TEST_F(IdentityTest, NormalizeFingerprint) {
+  std::string upper(64, 'A');
+  auto ok = normalize_fingerprint("  " + upper + "\n");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, std::string(64, 'a'));
+  EXPECT_EQ(normalize_fingerprint("").error().code(), Errc::InvalidArgument);
+  EXPECT_EQ(normalize_fingerprint("   ").error().code(), Errc::InvalidArgument);
+  EXPECT_EQ(normalize_fingerprint(std::string(63, 'a')).error().code(), Errc::InvalidArgument);
+  EXPECT_EQ(normalize_fingerprint(std::string(63, 'a') + "g").error().code(), Errc::InvalidArgument);
+}
+
+TEST_F(IdentityTest, CaHasTheRequiredExtensions) {
+  auto ca = CertificateAuthority::create("Palyra Test CA");
+  ASSERT_TRUE(ca.ok());
+  auto pem = put("ca.pem", ca->certificate().pem());
+  auto text = run("openssl x509 -in " + pem.string() + " -noout -text");
+  ASSERT_EQ(text.status, 0);
+  EXPECT_NE(text.output.find("CA:TRUE"), std::string::npos);
+  EXPECT_NE(text.output.find("Digital Signature, Certificate Sign, CRL Sign"), std::string::npos)
+      << text.output;
+  EXPECT_NE(text.output.find("ASN1 OID: prime256v1"), std::string::npos);
+  EXPECT_NE(text.output.find("Subject: CN = Palyra Test CA"), std::string::npos);
+  auto years = ca->certificate().not_after() - ca->certificate().not_before();
+  EXPECT_GT(years, 3649 * 24h);
+}
+
+TEST_F(IdentityTest, ServerCertificateSansEkuAndOracles) {
+  auto ca = CertificateAuthority::create("Palyra Test CA");
+  ASSERT_TRUE(ca.ok());
+  auto server = ca->issue_server({"gateway.example", {"LOCALHOST", "alt.example"}, {"127.0.0.1", "::1"}});
+  ASSERT_TRUE(server.ok()) << server.error().describe();
+  auto ca_pem = put("ca.pem", ca->certificate().pem());
+  auto pem = put("server.pem", server->certificate.pem());
+  auto text = run("openssl x509 -in " + pem.string() + " -noout -text");
+  EXPECT_NE(text.output.find("DNS:localhost, DNS:gateway.example, DNS:alt.example, "
+                             "IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"),
+            std::string::npos)
+      << text.output;
+  EXPECT_EQ(text.output.find("LOCALHOST"), std::string::npos) << "case-insensitive duplicate kept";
+  EXPECT_NE(text.output.find("TLS Web Server Authentication"), std::string::npos);
+  EXPECT_NE(text.output.find("CA:FALSE"), std::string::npos);
+  EXPECT_EQ(run("openssl verify -CAfile " + ca_pem.string() + " " + pem.string()).status, 0);
+  auto chain = put("chain.pem", server->certificate.pem() + ca->certificate().pem());
+  auto certtool = run("certtool --verify-chain --infile " + chain.string());
+  EXPECT_EQ(certtool.status, 0) << certtool.output;
+  EXPECT_NE(certtool.output.find("Verified"), std::string::npos);
+}
+
+TEST_F(IdentityTest, DeviceCertificateSubjectEkuAndOracles) {
+  auto ca = CertificateAuthority::create("Palyra Test CA");
+  ASSERT_TRUE(ca.ok());
+  auto device = ca->issue_device("node-7.a_b");
+  ASSERT_TRUE(device.ok()) << device.error().describe();
+  EXPECT_EQ(device->certificate.device_id(), "node-7.a_b");
+  auto validity = device->certificate.not_after() - device->certificate.not_before();
+  EXPECT_GE(validity, 24h);
+  EXPECT_LE(validity, 24h + 10min);
+  auto ca_pem = put("ca.pem", ca->certificate().pem());
+  auto pem = put("device.pem", device->certificate.pem());
+  auto text = run("openssl x509 -in " + pem.string() + " -noout -text");
+  EXPECT_NE(text.output.find("Subject: CN = Palyra Device node-7.a_b, O = Palyra"), std::string::npos)
+      << text.output;
+  EXPECT_NE(text.output.find("TLS Web Client Authentication"), std::string::npos);
+  EXPECT_EQ(run("openssl verify -CAfile " + ca_pem.string() + " " + pem.string()).status, 0);
+  auto chain = put("chain.pem", device->certificate.pem() + ca->certificate().pem());
+  EXPECT_EQ(run("certtool --verify-chain --infile " + chain.string()).status, 0);
+}
+
+TEST_F(IdentityTest, OpensslRejectsACertificateFromAnotherCa) {
+  auto ca = CertificateAuthority::create("CA one");
+  auto other = CertificateAuthority::create("CA two");
+  ASSERT_TRUE(ca.ok() && other.ok());
+  auto device = other->issue_device("stranger");
+  ASSERT_TRUE(device.ok());
+  auto ca_pem = put("ca.pem", ca->certificate().pem());
+  auto pem = put("device.pem", device->certificate.pem());
+  EXPECT_NE(run("openssl verify -CAfile " + ca_pem.string() + " " + pem.string()).status, 0);
+}
+
+TEST_F(IdentityTest, SerialsAreUnique) {
+  auto ca = CertificateAuthority::create("Serial CA");
+  ASSERT_TRUE(ca.ok());
+  std::set<std::string> serials;
+  for (int i = 0; i < 20; ++i) serials.insert(ca->issue_device("d" + std::to_string(i))->certificate.serial_hex());
+  EXPECT_EQ(serials.size(), 20u);
+}
+
+TEST_F(IdentityTest, InvalidDeviceIds) {
+  EXPECT_TRUE(validate_device_id("a").ok());
+  EXPECT_TRUE(validate_device_id(std::string(64, 'x')).ok());
+  EXPECT_EQ(validate_device_id("").error().code(), Errc::InvalidDeviceId);
+  EXPECT_EQ(validate_device_id(std::string(65, 'x')).error().code(), Errc::InvalidDeviceId);
+  EXPECT_EQ(validate_device_id("a b").error().code(), Errc::InvalidDeviceId);
+  EXPECT_EQ(validate_device_id("a/b").error().code(), Errc::InvalidDeviceId);
+  auto ca = CertificateAuthority::create("CA");
+  EXPECT_EQ(ca->issue_device("no,commas").error().code(), Errc::InvalidDeviceId);
+}
+
+TEST_F(IdentityTest, Durations) {
+  EXPECT_EQ(*parse_duration("90s"), 90s);
+  EXPECT_EQ(*parse_duration("30m"), 30min);
+  EXPECT_EQ(*parse_duration("24h"), 24h);
+  EXPECT_EQ(*parse_duration("7d"), 7 * 24h);
+  EXPECT_EQ(*parse_duration("1y"), 365 * 24h);
+  EXPECT_EQ(*parse_duration("1d12h"), 36h);
+  for (const char* bad : {"", "h", "12", "1x", "-1d", "0s", "99999999999999y"}) {
+    auto r = parse_duration(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code(), Errc::InvalidDuration);
+  }
+}
+
+TEST_F(IdentityTest, LoadingErrorsNameTheFileAndNeverTheKey) {
+  auto missing = Certificate::from_pem_file(dir_ / "missing.pem");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), Errc::NotFound);
+  EXPECT_NE(missing.error().message().find("missing.pem"), std::string::npos);
+
+  auto corrupt = Certificate::from_pem_file(put("corrupt.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_EQ(corrupt.error().code(), Errc::CertificateParsingFailed);
+
+  std::string secret = "-----BEGIN PRIVATE KEY-----\nSECRETSECRET\n-----END PRIVATE KEY-----\n";
+  auto key = PrivateKey::from_pem_file(put("bad.key", secret));
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.error().code(), Errc::PrivateKeyParsingFailed);
+  EXPECT_EQ(key.error().message().find("SECRET"), std::string::npos);
+}
+
+TEST_F(IdentityTest, CaLoadChecksThatKeyAndCertificateMatch) {
+  auto one = CertificateAuthority::create("One");
+  auto two = CertificateAuthority::create("Two");
+  auto cert = put("one.pem", one->certificate().pem());
+  auto own_key = put("one.key", one->key().pem());
+  auto other_key = put("two.key", two->key().pem());
+  EXPECT_TRUE(CertificateAuthority::load(cert, own_key).ok());
+  auto mismatch = CertificateAuthority::load(cert, other_key);
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_EQ(mismatch.error().code(), Errc::KeyCertificateMismatch);
+}
+
+TEST_F(IdentityTest, StoreWritesKeysPrivatelyAndRecordsTheLedger) {
+  IdentityStore store(StateDir{dir_ / "state"});
+  ASSERT_TRUE(store.create_ca("Store CA", false).ok());
+  EXPECT_EQ(store.create_ca("Again", false).error().code(), Errc::AlreadyExists);
+  ASSERT_TRUE(store.issue_server({"localhost", {}, {"127.0.0.1"}}).ok());
+  auto device = store.issue_device("node-1", 24h, std::nullopt);
+  ASSERT_TRUE(device.ok());
+  for (const auto& key : {store.dir().ca_key(), store.dir().server_key(), device->key}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(key.c_str(), &st), 0) << key;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << key;
+  }
+  auto ledger = store.ledger();
+  ASSERT_TRUE(ledger.ok());
+  ASSERT_EQ(ledger->entries().size(), 3u);
+  EXPECT_EQ(ledger->entries()[2].kind, "device");
+  EXPECT_EQ(ledger->entries()[2].device_id, "node-1");
+  EXPECT_EQ(ledger->entries()[2].sequence, 3u);
+  EXPECT_EQ(ledger->entries()[2].fingerprint, device->fingerprint);
+  // No temporary files are left behind by the atomic writes.
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+}
+
+TEST_F(IdentityTest, RevocationThroughTheStoreAndReloadReportsNewOnes) {
+  IdentityStore store(StateDir{dir_ / "state"});
+  ASSERT_TRUE(store.create_ca("CA", false).ok());
+  auto a = store.issue_device("a", 24h, std::nullopt);
+  auto b = store.issue_device("b", 24h, std::nullopt);
+  auto index = RevocationIndex::load(store.dir().revocations());
+  ASSERT_TRUE(index.ok());
+  EXPECT_EQ((*index)->size(), 0u);
+
+  auto revoked = store.revoke_device("a");
+  ASSERT_TRUE(revoked.ok());
+  auto added = (*index)->reload();
+  ASSERT_TRUE(added.ok());
+  EXPECT_EQ(*added, std::vector<std::string>{a->fingerprint});
+  EXPECT_TRUE((*index)->is_revoked(a->fingerprint));
+  EXPECT_FALSE((*index)->is_revoked(b->fingerprint));
+  EXPECT_TRUE((*index)->reload()->empty());  // nothing new the second time
+  EXPECT_TRUE(store.ledger()->entries()[1].revoked_at_unix.has_value());
+
+  EXPECT_EQ(store.revoke_fingerprints({std::string(64, 'e')}).error().code(), Errc::UnknownFingerprint);
+  EXPECT_EQ(store.revoke_device("a").error().code(), Errc::UnknownFingerprint);  // nothing left
+}
+
+TEST_F(IdentityTest, RevocationFileErrorsNameTheLine) {
+  auto file = put("revoked.txt", "# comment\n" + std::string(64, 'a') + "\nnot-a-fingerprint\n");
+  auto index = RevocationIndex::load(file);
+  ASSERT_FALSE(index.ok());
+  EXPECT_NE(index.error().message().find("revoked.txt:3"), std::string::npos) << index.error().describe();
+}
+
+TEST_F(IdentityTest, AtomicWriteReplacesWithTheRequestedMode) {
+  auto path = dir_ / "secret.key";
+  ASSERT_TRUE(write_file_atomically(path, "one", 0600).ok());
+  ASSERT_TRUE(write_file_atomically(path, "two", 0600).ok());
+  EXPECT_EQ(*read_file(path), "two");
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(write_file_atomically(dir_ / "no" / "dir" / "f", "x").error().code(), Errc::NotFound);
+}
+
+}  // namespace
+}  // namespace palyra::identity
