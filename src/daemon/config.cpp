@@ -196,11 +196,13 @@ Status load_file(Config& config, const std::filesystem::path& file) {
   }
   const toml::table& root = parsed.table();
   // Every key in the file must be known: a typo must not silently use a default.
-  for (const auto& [key, node] : root) {
-    std::string name(key.str());
+  for (const auto& root_entry : root) {
+    const auto& node = root_entry.second;
+    std::string name(root_entry.first.str());
     if (node.is_table()) {
-      for (const auto& [sub, subnode] : *node.as_table()) {
-        std::string subname(sub.str());
+      for (const auto& sub_entry : *node.as_table()) {
+        const auto& subnode = sub_entry.second;
+        std::string subname(sub_entry.first.str());
         auto it = std::find_if(settings().begin(), settings().end(), [&](const Setting& s) {
           return name == s.section && subname == s.key;
         });
@@ -272,9 +274,11 @@ Result<Config> load_config(const std::optional<std::filesystem::path>& file,
       }
     }
   }
-  for (const auto& [flag, value] : flags) {
+  for (const auto& entry : flags) {
+    const std::string& flag = entry.first;
+    const std::string& value = entry.second;
     auto it = std::find_if(settings().begin(), settings().end(),
-                           [&](const Setting& s) { return flag == s.flag; });
+                           [&flag](const Setting& s) { return flag == s.flag; });
     if (it == settings().end()) {
       return Error(Errc::ConfigInvalid, fmt::format("unknown flag {}", flag));
     }
