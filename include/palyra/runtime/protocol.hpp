@@ -1,0 +1,87 @@
+// Requests and responses of PROTOCOL.md §4: strict parsing of what a peer
+// sends, exact bytes for what we send.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "palyra/common/result.hpp"
+
+namespace palyra::runtime {
+
+inline constexpr std::uint16_t kProtocolVersion = 1;
+inline constexpr std::size_t kMaxEventNameBytes = 128;
+inline constexpr int kMaxJsonDepth = 64;
+
+enum class Method { Health, StreamEvents, PublishEvent };
+
+struct Request {
+  Method method = Method::Health;
+  std::optional<std::uint64_t> resume_from;  // node.stream_events
+  bool follow = false;                       // node.stream_events
+  std::string event_name;                    // node.publish_event
+  std::string event_payload_json;            // node.publish_event, compact JSON
+};
+
+enum class ProtocolError {
+  InvalidRequest,
+  ProtocolMismatch,
+  UnsupportedMethod,
+  InvalidParams,
+  ResumeGap,
+  StreamFailure,
+};
+std::string_view wire_name(ProtocolError error) noexcept;
+
+struct RequestError {
+  ProtocolError kind;
+  std::string detail;  // for logs; never sent to the peer
+};
+
+// Checks in this order (the order interoperating peers use): a JSON object
+// with exactly the known fields of the right types and no duplicate keys
+// (else invalid_request); protocol_version == 1 (else protocol_mismatch); a
+// known method (else unsupported_method); the method's params (else
+// invalid_params).
+std::variant<Request, RequestError> parse_request(std::string_view frame);
+
+// --- Encoders: compact JSON, fields in the order PROTOCOL.md lists them ---
+struct EventView {
+  std::uint64_t seq;
+  std::string_view name;
+  std::string_view payload_json;  // already-validated compact JSON, embedded as is
+  std::string_view device_id;
+  std::int64_t published_at_unix_ms;
+};
+
+std::string encode_health(bool mtls_required);
+std::string encode_event(const EventView& event);
+std::string encode_published(std::uint64_t seq);
+// `seq` only with resume_gap: the oldest retained sequence number.
+std::string encode_error(ProtocolError error, std::optional<std::uint64_t> seq = std::nullopt);
+
+std::string encode_health_request();
+std::string encode_stream_events_request(std::optional<std::uint64_t> resume_from, bool follow);
+std::string encode_publish_request(std::string_view name, std::string_view payload_json);
+
+// Appends `text` as a JSON string literal (quotes included).
+void append_json_string(std::string& out, std::string_view text);
+
+// --- Client side ---
+struct Response {
+  std::string kind;  // health, event, published, error
+  bool ok = false;
+  std::optional<std::uint64_t> seq;
+  std::optional<bool> node_rpc_mtls_required;
+  std::optional<std::string> error;
+  std::optional<std::string> event_json;  // the "event" object, compact
+};
+
+// Unknown fields are ignored; InvalidArgument when the frame is not a JSON
+// object with "kind" (string) and "ok" (bool).
+Result<Response> parse_response(std::string_view frame);
+
+}  // namespace palyra::runtime

@@ -1,0 +1,280 @@
+#include "palyra/runtime/protocol.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <set>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace palyra::runtime {
+namespace {
+
+using Json = nlohmann::json;
+
+RequestError invalid(ProtocolError kind, std::string detail) { return {kind, std::move(detail)}; }
+
+// Parses strictly: duplicate keys at any depth and nesting deeper than
+// kMaxJsonDepth are refused (nlohmann would keep the last duplicate).
+std::optional<Json> parse_strict(std::string_view text, std::string& why) {
+  std::vector<std::set<std::string>> keys;
+  bool duplicate = false;
+  bool too_deep = false;
+  Json::parser_callback_t callback = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    if (depth > kMaxJsonDepth) too_deep = true;
+    switch (event) {
+      case Json::parse_event_t::object_start:
+        keys.emplace_back();
+        break;
+      case Json::parse_event_t::object_end:
+        if (!keys.empty()) keys.pop_back();
+        break;
+      case Json::parse_event_t::key:
+        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second) duplicate = true;
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  Json json = Json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/false);
+  if (json.is_discarded()) {
+    why = "not valid JSON";
+    return std::nullopt;
+  }
+  if (duplicate) {
+    why = "duplicate key";
+    return std::nullopt;
+  }
+  if (too_deep) {
+    why = fmt::format("nested deeper than {}", kMaxJsonDepth);
+    return std::nullopt;
+  }
+  return json;
+}
+
+std::optional<std::uint64_t> as_u64(const Json& j) {
+  if (j.is_number_unsigned()) return j.get<std::uint64_t>();
+  if (j.is_number_integer() && j.get<std::int64_t>() >= 0) return static_cast<std::uint64_t>(j.get<std::int64_t>());
+  return std::nullopt;
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+  char buffer[24];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, n);
+  out.append(buffer, end);
+}
+
+void append_signed(std::string& out, std::int64_t n) {
+  char buffer[24];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, n);
+  out.append(buffer, end);
+}
+
+constexpr std::string_view kPrefix = R"({"protocol_version":1,"kind":")";
+
+}  // namespace
+
+std::string_view wire_name(ProtocolError error) noexcept {
+  switch (error) {
+    case ProtocolError::InvalidRequest: return "invalid_request";
+    case ProtocolError::ProtocolMismatch: return "protocol_mismatch";
+    case ProtocolError::UnsupportedMethod: return "unsupported_method";
+    case ProtocolError::InvalidParams: return "invalid_params";
+    case ProtocolError::ResumeGap: return "resume_gap";
+    case ProtocolError::StreamFailure: return "stream_failure";
+  }
+  return "stream_failure";
+}
+
+std::variant<Request, RequestError> parse_request(std::string_view frame) {
+  std::string why;
+  auto parsed = parse_strict(frame, why);
+  if (!parsed) return invalid(ProtocolError::InvalidRequest, why);
+  const Json& root = *parsed;
+  if (!root.is_object()) return invalid(ProtocolError::InvalidRequest, "not a JSON object");
+  for (const auto& item : root.items()) {
+    const std::string& key = item.key();
+    if (key != "protocol_version" && key != "method" && key != "resume_from" && key != "params") {
+      return invalid(ProtocolError::InvalidRequest, fmt::format("unknown field '{}'", key));
+    }
+  }
+  auto version_it = root.find("protocol_version");
+  if (version_it == root.end()) return invalid(ProtocolError::InvalidRequest, "missing protocol_version");
+  auto version = as_u64(*version_it);
+  if (!version || *version > 0xffff) {
+    return invalid(ProtocolError::InvalidRequest, "protocol_version is not a u16 integer");
+  }
+  auto method_it = root.find("method");
+  if (method_it == root.end() || !method_it->is_string()) {
+    return invalid(ProtocolError::InvalidRequest, "method must be a string");
+  }
+  Request request;
+  if (auto it = root.find("resume_from"); it != root.end() && !it->is_null()) {
+    auto resume = as_u64(*it);
+    if (!resume) return invalid(ProtocolError::InvalidRequest, "resume_from is not a u64 or null");
+    request.resume_from = *resume;
+  }
+  const Json* params = nullptr;
+  if (auto it = root.find("params"); it != root.end()) {
+    if (!it->is_object()) return invalid(ProtocolError::InvalidRequest, "params is not an object");
+    params = &*it;
+  }
+  if (*version != kProtocolVersion) {
+    return invalid(ProtocolError::ProtocolMismatch, fmt::format("protocol_version {}", *version));
+  }
+  const std::string& method = method_it->get_ref<const std::string&>();
+  if (method == "node.health") {
+    request.method = Method::Health;
+    if (params != nullptr && !params->empty()) {
+      return invalid(ProtocolError::InvalidParams, "node.health takes no params");
+    }
+  } else if (method == "node.stream_events") {
+    request.method = Method::StreamEvents;
+    if (params != nullptr) {
+      for (const auto& item : params->items()) {
+        if (item.key() != "follow" || !item.value().is_boolean()) {
+          return invalid(ProtocolError::InvalidParams, "node.stream_events takes only follow: bool");
+        }
+        request.follow = item.value().get<bool>();
+      }
+    }
+  } else if (method == "node.publish_event") {
+    request.method = Method::PublishEvent;
+    if (params == nullptr) return invalid(ProtocolError::InvalidParams, "node.publish_event needs params");
+    auto name = params->find("name");
+    auto payload = params->find("payload");
+    if (params->size() != 2 || name == params->end() || payload == params->end()) {
+      return invalid(ProtocolError::InvalidParams, "params must be exactly {name, payload}");
+    }
+    if (!name->is_string() || name->get_ref<const std::string&>().empty() ||
+        name->get_ref<const std::string&>().size() > kMaxEventNameBytes) {
+      return invalid(ProtocolError::InvalidParams, "name must be a non-empty string of at most 128 bytes");
+    }
+    request.event_name = name->get<std::string>();
+    request.event_payload_json = payload->dump();
+  } else {
+    return invalid(ProtocolError::UnsupportedMethod, fmt::format("method '{}'", method));
+  }
+  return request;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (u < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[u >> 4]);
+          out.push_back(kHex[u & 0xf]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+std::string encode_health(bool mtls_required) {
+  std::string out(kPrefix);
+  out += mtls_required ? R"(health","ok":true,"node_rpc_mtls_required":true})"
+                       : R"(health","ok":true,"node_rpc_mtls_required":false})";
+  return out;
+}
+
+std::string encode_event(const EventView& event) {
+  std::string out;
+  out.reserve(128 + event.name.size() + event.payload_json.size() + event.device_id.size());
+  out += kPrefix;
+  out += R"(event","ok":true,"seq":)";
+  append_number(out, event.seq);
+  out += R"(,"event":{"name":)";
+  append_json_string(out, event.name);
+  out += R"(,"payload":)";
+  out += event.payload_json;
+  out += R"(,"device_id":)";
+  append_json_string(out, event.device_id);
+  out += R"(,"published_at_unix_ms":)";
+  append_signed(out, event.published_at_unix_ms);
+  out += "}}";
+  return out;
+}
+
+std::string encode_published(std::uint64_t seq) {
+  std::string out(kPrefix);
+  out += R"(published","ok":true,"seq":)";
+  append_number(out, seq);
+  out += '}';
+  return out;
+}
+
+std::string encode_error(ProtocolError error, std::optional<std::uint64_t> seq) {
+  std::string out(kPrefix);
+  out += R"(error","ok":false,)";
+  if (seq) {
+    out += R"("seq":)";
+    append_number(out, *seq);
+    out += ',';
+  }
+  out += R"("error":")";
+  out += wire_name(error);
+  out += "\"}";
+  return out;
+}
+
+std::string encode_health_request() { return R"({"protocol_version":1,"method":"node.health"})"; }
+
+std::string encode_stream_events_request(std::optional<std::uint64_t> resume_from, bool follow) {
+  std::string out = R"({"protocol_version":1,"method":"node.stream_events")";
+  if (resume_from) {
+    out += R"(,"resume_from":)";
+    append_number(out, *resume_from);
+  }
+  if (follow) out += R"(,"params":{"follow":true})";
+  out += '}';
+  return out;
+}
+
+std::string encode_publish_request(std::string_view name, std::string_view payload_json) {
+  std::string out = R"({"protocol_version":1,"method":"node.publish_event","params":{"name":)";
+  append_json_string(out, name);
+  out += R"(,"payload":)";
+  out += payload_json;
+  out += "}}";
+  return out;
+}
+
+Result<Response> parse_response(std::string_view frame) {
+  Json json = Json::parse(frame.begin(), frame.end(), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    return Error(Errc::InvalidArgument, "response frame is not a JSON object");
+  }
+  auto kind = json.find("kind");
+  auto ok = json.find("ok");
+  if (kind == json.end() || !kind->is_string() || ok == json.end() || !ok->is_boolean()) {
+    return Error(Errc::InvalidArgument, "response frame lacks kind (string) or ok (bool)");
+  }
+  Response r;
+  r.kind = kind->get<std::string>();
+  r.ok = ok->get<bool>();
+  if (auto it = json.find("seq"); it != json.end()) {
+    if (auto seq = as_u64(*it)) r.seq = *seq;
+  }
+  if (auto it = json.find("node_rpc_mtls_required"); it != json.end() && it->is_boolean()) {
+    r.node_rpc_mtls_required = it->get<bool>();
+  }
+  if (auto it = json.find("error"); it != json.end() && it->is_string()) r.error = it->get<std::string>();
+  if (auto it = json.find("event"); it != json.end()) r.event_json = it->dump();
+  return r;
+}
+
+}  // namespace palyra::runtime
