@@ -3,6 +3,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -140,16 +141,74 @@ std::string Certificate::device_id() const {
   return common_name_.substr(kDeviceCommonNamePrefix.size());
 }
 
+namespace {
+
+// Left-pads or strips leading zero bytes to exactly `width` bytes.
+std::optional<std::string> fixed_width(const gnutls_datum_t& value, std::size_t width) {
+  std::string_view bytes(reinterpret_cast<const char*>(value.data), value.size);
+  while (bytes.size() > width && bytes.front() == '\0') bytes.remove_prefix(1);
+  if (bytes.size() > width) return std::nullopt;
+  return std::string(width - bytes.size(), '\0') + std::string(bytes);
+}
+
+// PKCS#8 for a P-256 key in exactly the shape RFC 5915 prescribes. GnuTLS
+// 3.7 writes the private scalar as 33 bytes (a leading zero) whenever its
+// top bit is set; RFC 5915 says 32, and ring (rustls) refuses anything else,
+// which would lock out about half of the rustls nodes holding our keys.
+std::optional<std::string> p256_pkcs8_der(gnutls_x509_privkey_t key) {
+  gnutls_ecc_curve_t curve{};
+  gnutls_datum_t x{}, y{}, k{};
+  if (gnutls_x509_privkey_export_ecc_raw(key, &curve, &x, &y, &k) < 0) return std::nullopt;
+  auto fx = fixed_width(x, 32), fy = fixed_width(y, 32), fk = fixed_width(k, 32);
+  gnutls_free(x.data);
+  gnutls_free(y.data);
+  gnutls_free(k.data);
+  if (curve != GNUTLS_ECC_CURVE_SECP256R1 || !fx || !fy || !fk) return std::nullopt;
+  static constexpr unsigned char kP256Oid[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+  static constexpr unsigned char kEcPublicKeyOid[] = {0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+  auto bytes = [](std::string& out, std::initializer_list<unsigned char> b) {
+    for (unsigned char c : b) out.push_back(static_cast<char>(c));
+  };
+  // ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING (32),
+  //                             [0] parameters, [1] publicKey BIT STRING }
+  std::string ec;
+  bytes(ec, {0x30, 0x77, 0x02, 0x01, 0x01, 0x04, 0x20});
+  ec += *fk;
+  bytes(ec, {0xa0, 0x0a});
+  ec.append(reinterpret_cast<const char*>(kP256Oid), sizeof kP256Oid);
+  bytes(ec, {0xa1, 0x44, 0x03, 0x42, 0x00, 0x04});
+  ec += *fx + *fy;
+  // PrivateKeyInfo ::= SEQUENCE { version 0, AlgorithmIdentifier, OCTET STRING }
+  std::string der;
+  bytes(der, {0x30, 0x81, 0x93, 0x02, 0x01, 0x00, 0x30, 0x13});
+  der.append(reinterpret_cast<const char*>(kEcPublicKeyOid), sizeof kEcPublicKeyOid);
+  der.append(reinterpret_cast<const char*>(kP256Oid), sizeof kP256Oid);
+  bytes(der, {0x04, 0x79});
+  der += ec;
+  return der;
+}
+
+}  // namespace
+
 class PrivateKeyBuilder {
  public:
   static Result<PrivateKey> build(gnutls_x509_privkey_t key, std::string_view origin) {
     PrivateKey out;
-    detail::Datum pem;
-    if (gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, nullptr, GNUTLS_PKCS_PLAIN,
-                                          &pem.value) < 0) {
-      return Error(Errc::PrivateKeyParsingFailed, fmt::format("cannot encode the private key from {}", origin));
+    if (auto der = p256_pkcs8_der(key)) {
+      detail::Datum pem;
+      gnutls_datum_t der_datum = detail::view(*der);
+      if (gnutls_pem_base64_encode2("PRIVATE KEY", &der_datum, &pem.value) < 0) {
+        return Error(Errc::CryptoFailed, fmt::format("cannot PEM-encode the private key from {}", origin));
+      }
+      out.pem_ = pem.str();
+    } else {
+      detail::Datum pem;
+      if (gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, nullptr, GNUTLS_PKCS_PLAIN,
+                                            &pem.value) < 0) {
+        return Error(Errc::PrivateKeyParsingFailed, fmt::format("cannot encode the private key from {}", origin));
+      }
+      out.pem_ = pem.str();
     }
-    out.pem_ = pem.str();
     std::array<unsigned char, 64> id{};
     std::size_t size = id.size();
     if (gnutls_x509_privkey_get_key_id(key, 0, id.data(), &size) < 0) {

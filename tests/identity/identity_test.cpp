@@ -142,6 +142,24 @@ TEST_F(IdentityTest, OpensslRejectsACertificateFromAnotherCa) {
   EXPECT_NE(run("openssl verify -CAfile " + ca_pem.string() + " " + pem.string()).status, 0);
 }
 
+// RFC 5915: the P-256 private scalar is exactly 32 bytes. GnuTLS alone
+// writes 33 when the top bit is set, which rustls refuses; over 16 keys a
+// regression shows with probability 1 - 2^-16.
+TEST_F(IdentityTest, PrivateKeysUseTheFixedWidthScalarRustlsRequires) {
+  for (int i = 0; i < 16; ++i) {
+    auto key = PrivateKey::generate();
+    ASSERT_TRUE(key.ok());
+    auto path = put("k" + std::to_string(i) + ".key", key->pem());
+    auto parsed = run("openssl asn1parse -in " + path.string() + " -strparse 27");
+    ASSERT_EQ(parsed.status, 0) << parsed.output;
+    EXPECT_NE(parsed.output.find("l=  32 prim: OCTET STRING"), std::string::npos) << parsed.output;
+    EXPECT_EQ(run("openssl pkey -noout -check -in " + path.string()).status, 0);
+    auto reloaded = PrivateKey::from_pem(key->pem());
+    ASSERT_TRUE(reloaded.ok());
+    EXPECT_EQ(reloaded->key_id(), key->key_id());
+  }
+}
+
 TEST_F(IdentityTest, SerialsAreUnique) {
   auto ca = CertificateAuthority::create("Serial CA");
   ASSERT_TRUE(ca.ok());
