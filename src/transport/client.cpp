@@ -37,7 +37,8 @@ Result<std::unique_ptr<Client>> Client::start(EventLoop& loop, const SocketAddre
   client->connection_->on_output_pending = [self](Connection&) {
     if (self->flush_posted_) return;
     self->flush_posted_ = true;
-    self->loop_.post([self] {
+    self->loop_.post([self, alive = std::weak_ptr<int>(self->lifetime_)] {
+      if (alive.expired()) return;
       self->flush_posted_ = false;
       self->flush();
     });

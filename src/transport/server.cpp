@@ -159,7 +159,8 @@ void Server::mark_dirty(std::uint64_t id) {
   // flush at the end of this loop iteration, once for all of them.
   if (!in_receive_ && !flush_posted_) {
     flush_posted_ = true;
-    loop_.post([this] {
+    loop_.post([this, alive = std::weak_ptr<int>(lifetime_)] {
+      if (alive.expired()) return;
       flush_posted_ = false;
       process_dirty();
     });

@@ -78,6 +78,16 @@ TEST_F(QuicTest, MutualTlsHandshakeAndEcho) {
   EXPECT_EQ((*client)->connection().peer().fingerprint, pki_.server_fingerprint());
 }
 
+TEST_F(QuicTest, Ipv6Loopback) {
+  EchoServer server(server_tls(), quick_limits(), nullptr, "[::1]:0");
+  ASSERT_TRUE(server.ok()) << server.bind_error();
+  EXPECT_EQ(server.address().family(), AF_INET6);
+  auto client = Client::connect(server.address(), client_tls(), quick_limits());
+  ASSERT_TRUE(client.ok()) << client.error().describe();
+  EXPECT_EQ(echo(**client, "over ::1"), "over ::1");
+  EXPECT_EQ(server.address().to_string().substr(0, 5), "[::1]");
+}
+
 TEST_F(QuicTest, ManySequentialStreamsAndEmptyFrames) {
   EchoServer server(server_tls(), quick_limits());
   ASSERT_TRUE(server.ok());

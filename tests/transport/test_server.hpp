@@ -16,7 +16,8 @@ namespace palyra::transport::testing {
 class EchoServer {
  public:
   EchoServer(const ServerTlsConfig& tls, const Limits& limits,
-             const NetworkImpairment* impairment = nullptr) {
+             const NetworkImpairment* impairment = nullptr,
+             const std::string& bind_address = "127.0.0.1:0") {
     loop_ = std::move(EventLoop::create()).value();
     ServerEvents events;
     events.on_connection = [this](Connection& c) {
@@ -29,7 +30,7 @@ class EchoServer {
       std::lock_guard lock(mutex_);
       refusals_.push_back(error.describe());
     };
-    auto address = std::move(SocketAddress::parse("127.0.0.1:0")).value();
+    auto address = std::move(SocketAddress::parse(bind_address)).value();
     auto server = Server::bind(*loop_, address, tls, limits, std::move(events));
     if (!server) {
       bind_error_ = server.error().describe();

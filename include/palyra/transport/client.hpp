@@ -85,6 +85,8 @@ class Client {
   std::unique_ptr<ConnectionDriver> driver_;
   std::unique_ptr<DatagramImpairer> impairer_;
   bool flush_posted_ = false;
+  // Tasks posted to the loop hold a weak copy: they do nothing once we are gone.
+  std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);
 };
 
 }  // namespace palyra::transport

@@ -105,6 +105,8 @@ class Server {
   std::unordered_set<std::uint64_t> dirty_;
   bool flush_posted_ = false;
   bool in_receive_ = false;
+  // Tasks posted to the loop hold a weak copy: they do nothing once we are gone.
+  std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);
 };
 
 }  // namespace palyra::transport
