@@ -87,42 +87,38 @@ UdpSocket::~UdpSocket() {
   if (fd_ >= 0) close(fd_);
 }
 
-Result<UdpSocket> UdpSocket::bind(const SocketAddress& local, bool use_gso) {
-  auto fd = open_socket(local.family());
+// Opens a socket for `address`'s family and either binds or connects it.
+Result<UdpSocket> UdpSocket::open(const SocketAddress& address, bool use_gso, bool connect) {
+  auto fd = open_socket(address.family());
   if (!fd) return std::move(fd).error();
-  if (::bind(*fd, local.data(), local.length) != 0) {
+  int rv = connect ? ::connect(*fd, address.data(), address.length)
+                   : ::bind(*fd, address.data(), address.length);
+  if (rv != 0) {
     int saved = errno;
     close(*fd);
+    if (connect) {
+      return Error(Errc::ConnectStartFailed, fmt::format("cannot connect UDP socket to {}: {}",
+                                                         address.to_string(), std::strerror(saved)));
+    }
     return Error(Errc::EndpointBindFailed,
-                 fmt::format("cannot bind UDP {}: {}", local.to_string(), std::strerror(saved)));
+                 fmt::format("cannot bind UDP {}: {}", address.to_string(), std::strerror(saved)));
   }
   auto bound = local_address_of(*fd);
   if (!bound) {
     close(*fd);
     return std::move(bound).error();
   }
-  bool gso = use_gso && probe_gso(*fd);
-  return UdpSocket(*fd, *bound, gso);
+  UdpSocket socket(*fd, *bound, use_gso && probe_gso(*fd));
+  socket.connected_ = connect;
+  return socket;
+}
+
+Result<UdpSocket> UdpSocket::bind(const SocketAddress& local, bool use_gso) {
+  return open(local, use_gso, false);
 }
 
 Result<UdpSocket> UdpSocket::connect(const SocketAddress& remote, bool use_gso) {
-  auto fd = open_socket(remote.family());
-  if (!fd) return std::move(fd).error();
-  if (::connect(*fd, remote.data(), remote.length) != 0) {
-    int saved = errno;
-    close(*fd);
-    return Error(Errc::ConnectStartFailed, fmt::format("cannot connect UDP socket to {}: {}",
-                                                       remote.to_string(), std::strerror(saved)));
-  }
-  auto bound = local_address_of(*fd);
-  if (!bound) {
-    close(*fd);
-    return std::move(bound).error();
-  }
-  bool gso = use_gso && probe_gso(*fd);
-  UdpSocket socket(*fd, *bound, gso);
-  socket.connected_ = true;
-  return socket;
+  return open(remote, use_gso, true);
 }
 
 std::size_t UdpSocket::receive(const DatagramSink& sink, std::size_t max_datagrams) {

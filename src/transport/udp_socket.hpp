@@ -39,6 +39,7 @@ class UdpSocket {
 
  private:
   UdpSocket(int fd, SocketAddress local, bool use_gso);
+  static Result<UdpSocket> open(const SocketAddress& address, bool use_gso, bool connect);
   void send_burst_gso(const DatagramBatch& batch, const DatagramBatch::Burst& burst);
   void send_burst_plain(const DatagramBatch& batch, const DatagramBatch::Burst& burst);
 

@@ -2,27 +2,21 @@
 
 #include <gtest/gtest.h>
 
+#include "../common/temp_dir.hpp"
+
 #include <filesystem>
 #include <fstream>
 
 namespace palyra::daemon {
 namespace {
 
-class ConfigTest : public ::testing::Test {
+class ConfigTest : public palyra::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("palyra-config-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::filesystem::path write(const std::string& text) {
     auto path = dir_ / "palyrad.toml";
     std::ofstream(path) << text;
     return path;
   }
-  std::filesystem::path dir_;
 };
 
 TEST_F(ConfigTest, DefaultsAreTheProtocols) {

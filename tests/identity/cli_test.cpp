@@ -1,6 +1,8 @@
 // The palyra binary's identity commands: exit codes, one-line errors, and
 // nothing half-written on bad input.
 #include <gtest/gtest.h>
+
+#include "../common/temp_dir.hpp"
 #include <unistd.h>
 
 #include <array>
@@ -17,16 +19,8 @@ struct CliRun {
   std::string err;
 };
 
-class CliTest : public ::testing::Test {
+class CliTest : public palyra::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("palyra-cli-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   CliRun palyra(const std::string& args) {
     std::string err_file = (dir_ / "stderr").string();
@@ -44,7 +38,6 @@ class CliTest : public ::testing::Test {
     }
     return {status, out, err};
   }
-  std::filesystem::path dir_;
 };
 
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }

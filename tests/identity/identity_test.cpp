@@ -3,6 +3,8 @@
 #include "palyra/identity/ca.hpp"
 
 #include <gtest/gtest.h>
+
+#include "../common/temp_dir.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,22 +38,13 @@ CommandResult run(const std::string& command) {
   return {WEXITSTATUS(status), output};
 }
 
-class IdentityTest : public ::testing::Test {
+class IdentityTest : public palyra::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("palyra-identity-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::filesystem::path put(const std::string& name, const std::string& contents) {
     auto path = dir_ / name;
     std::ofstream(path) << contents;
     return path;
   }
-  std::filesystem::path dir_;
 };
 
 TEST_F(IdentityTest, FingerprintIsSha256OfDerAsOpensslComputesIt) {

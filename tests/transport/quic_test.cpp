@@ -36,6 +36,13 @@ class QuicTest : public ::testing::Test {
     tls.server_name = "localhost";
     return tls;
   }
+  // The default client configuration, presenting another certificate.
+  ClientTlsConfig client_tls_with(const TestPki::Pair& identity) const {
+    ClientTlsConfig tls = client_tls();
+    tls.cert_file = identity.cert;
+    tls.key_file = identity.key;
+    return tls;
+  }
   static Limits quick_limits() {
     Limits limits;
     limits.handshake_timeout = 3s;
@@ -192,11 +199,7 @@ TEST_F(QuicTest, ClientCertificateFromAnotherCaIsRefused) {
 TEST_F(QuicTest, ExpiredClientCertificateIsRefused) {
   EchoServer server(server_tls(), quick_limits());
   ASSERT_TRUE(server.ok());
-  auto expired = pki_.issue_device("expired-node", -48h, -24h);
-  ClientTlsConfig tls = client_tls();
-  tls.cert_file = expired.cert;
-  tls.key_file = expired.key;
-  Error error = refused(tls, server);
+  Error error = refused(client_tls_with(pki_.issue_device("expired-node", -48h, -24h)), server);
   EXPECT_EQ(error.code(), Errc::ConnectFailed);
   EXPECT_NE(error.message().find("0x12a"), std::string::npos) << error.describe();
   EXPECT_EQ(server.established.load(), 0);
@@ -205,11 +208,8 @@ TEST_F(QuicTest, ExpiredClientCertificateIsRefused) {
 TEST_F(QuicTest, DeviceCertificateWithoutClientAuthIsRefused) {
   EchoServer server(server_tls(), quick_limits());
   ASSERT_TRUE(server.ok());
-  auto no_eku = pki_.issue_device("no-eku-node", -1h, 24h, /*client_auth=*/false);
-  ClientTlsConfig tls = client_tls();
-  tls.cert_file = no_eku.cert;
-  tls.key_file = no_eku.key;
-  Error error = refused(tls, server);
+  Error error = refused(
+      client_tls_with(pki_.issue_device("no-eku-node", -1h, 24h, /*client_auth=*/false)), server);
   EXPECT_EQ(error.code(), Errc::ConnectFailed);
   EXPECT_NE(error.message().find("0x12a"), std::string::npos) << error.describe();
   EXPECT_EQ(server.established.load(), 0);
