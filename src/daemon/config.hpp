@@ -37,7 +37,7 @@ struct Config {
   std::uint64_t journal_retention_max_age_s = 0;   // 0: unlimited
   std::uint64_t shutdown_grace_ms = 5'000;
   // The server certificate is reissued at start when it expires within this.
-  std::uint64_t server_cert_renew_before_s = 7 * 24 * 3600;
+  std::uint64_t server_cert_renew_before_s = 7ULL * 24 * 3600;
   std::string log_level = "info";
 };
 

@@ -294,8 +294,8 @@ Result<std::chrono::seconds> parse_duration(std::string_view text) {
       case 'm': factor = 60; break;
       case 'h': factor = 3600; break;
       case 'd': factor = 86400; break;
-      case 'w': factor = 7 * 86400; break;
-      case 'y': factor = 365 * 86400; break;
+      case 'w': factor = 7ULL * 86400; break;
+      case 'y': factor = 365ULL * 86400; break;
       default: return bad();
     }
     if (value > 1000ULL * 365 * 86400 / factor) return bad();  // no overflow, no millennia

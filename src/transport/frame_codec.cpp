@@ -34,7 +34,7 @@ Status FrameDecoder::feed(std::span<const std::uint8_t> bytes, std::deque<std::s
       payload_.clear();
       // Reserve what has arrived, not what was announced: four bytes must not
       // pin 512 KiB. The string grows geometrically as the payload arrives.
-      payload_.reserve(std::min(expected_, std::max<std::size_t>(bytes.size(), 16 * 1024)));
+      payload_.reserve(std::min(expected_, std::max<std::size_t>(bytes.size(), std::size_t{16} * 1024)));
     }
     std::size_t take = std::min(expected_ - payload_.size(), bytes.size());
     payload_.append(reinterpret_cast<const char*>(bytes.data()), take);

@@ -11,7 +11,7 @@ namespace {
 // Small frames are appended to a not-yet-sent chunk instead of each taking a
 // chunk of its own, up to this size, so many tiny frames share packets and
 // allocations.
-constexpr std::size_t kCoalesceLimit = 16 * 1024;
+constexpr std::size_t kCoalesceLimit = std::size_t{16} * 1024;
 }  // namespace
 
 Stream::Stream(Connection& connection, std::int64_t id, std::size_t max_frame_bytes)
