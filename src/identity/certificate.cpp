@@ -1,5 +1,7 @@
 #include "palyra/identity/certificate.hpp"
 
+#include <arpa/inet.h>
+
 #include <array>
 #include <cctype>
 #include <charconv>
@@ -76,7 +78,28 @@ class CertificateBuilder {
     }
     out.not_before_ = std::chrono::system_clock::from_time_t(gnutls_x509_crt_get_activation_time(crt));
     out.not_after_ = std::chrono::system_clock::from_time_t(gnutls_x509_crt_get_expiration_time(crt));
+    read_alt_names(crt, out);
     return out;
+  }
+
+ private:
+  static void read_alt_names(gnutls_x509_crt_t crt, Certificate& out) {
+    for (unsigned index = 0;; ++index) {
+      std::array<char, 256> name{};
+      std::size_t size = name.size();
+      int type = gnutls_x509_crt_get_subject_alt_name(crt, index, name.data(), &size, nullptr);
+      if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) return;
+      if (type == GNUTLS_SAN_DNSNAME) {
+        out.dns_names_.emplace_back(name.data(), size);
+      } else if (type == GNUTLS_SAN_IPADDRESS && (size == 4 || size == 16)) {
+        std::array<char, INET6_ADDRSTRLEN> text{};
+        if (::inet_ntop(size == 4 ? AF_INET : AF_INET6, name.data(), text.data(), text.size())) {
+          out.ip_addresses_.emplace_back(text.data());
+        }
+      } else if (type < 0 && type != GNUTLS_E_SHORT_MEMORY_BUFFER) {
+        return;
+      }
+    }
   }
 };
 

@@ -34,6 +34,9 @@ class Certificate {
   const std::string& serial_hex() const noexcept { return serial_hex_; }
   SystemTime not_before() const noexcept { return not_before_; }
   SystemTime not_after() const noexcept { return not_after_; }
+  // Subject alternative names, in certificate order; IPs as text ("::1").
+  const std::vector<std::string>& dns_names() const noexcept { return dns_names_; }
+  const std::vector<std::string>& ip_addresses() const noexcept { return ip_addresses_; }
 
  private:
   friend class CertificateBuilder;
@@ -43,6 +46,8 @@ class Certificate {
   std::string serial_hex_;
   SystemTime not_before_;
   SystemTime not_after_;
+  std::vector<std::string> dns_names_;
+  std::vector<std::string> ip_addresses_;
 };
 
 // An ECDSA P-256 private key. Its PEM never appears in logs or errors.

@@ -39,6 +39,10 @@ class Stream {
   std::int64_t id() const noexcept { return id_; }
   Connection& connection() const noexcept { return connection_; }
 
+  // Free for the application, like Connection::user_tag: e.g. the id of the
+  // call this stream carries (0: none yet). Lives as long as the stream.
+  std::uint64_t user_tag = 0;
+
   // --- Sending ---
   // Queues one frame. FrameTooLarge (nothing queued) when the payload exceeds
   // the maximum; FrameWriteFailed when the stream is finished or reset.

@@ -1,0 +1,233 @@
+#include "daemon.hpp"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "palyra/identity/state_dir.hpp"
+#include "palyra/transport/stream.hpp"
+#include "server_identity.hpp"
+
+namespace palyra::daemon {
+namespace {
+
+constexpr std::uint64_t kNsPerMs = 1'000'000;
+// How often revoked.txt is checked for changes (an operator may edit it
+// without sending SIGHUP; `palyra cert revoke` rewrites it atomically).
+constexpr std::uint64_t kRevocationPollNs = 1'000 * kNsPerMs;
+// While draining: how often we look for the last in-flight call.
+constexpr std::uint64_t kDrainPollNs = 20 * kNsPerMs;
+// After CONNECTION_CLOSE is queued: time for it to leave the socket.
+constexpr std::uint64_t kCloseFlushNs = 100 * kNsPerMs;
+
+sigset_t handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+Error errno_error(const char* what) {
+  return Error(Errc::IoFailed, std::string(what) + ": " + std::strerror(errno));
+}
+
+std::pair<std::uint64_t, std::int64_t> file_version(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {0, 0};
+  return {static_cast<std::uint64_t>(st.st_ino),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+Result<transport::Limits> limits_from(const Config& config) {
+  transport::Limits limits;
+  limits.max_connections = static_cast<std::size_t>(config.max_connections);
+  limits.handshake_timeout = std::chrono::milliseconds(config.handshake_timeout_ms);
+  limits.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
+  limits.keep_alive_interval = std::chrono::milliseconds(config.keep_alive_ms);
+  auto valid = limits.validate();
+  if (!valid) {
+    return Error(Errc::ConfigInvalid, "gateway limits: " + valid.error().describe());
+  }
+  return limits;
+}
+
+}  // namespace
+
+Status Daemon::block_signals() {
+  sigset_t set = handled_signals();
+  if (::pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) return errno_error("blocking signals");
+  return {};
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
+  std::unique_ptr<Daemon> daemon(new Daemon(config));
+  const identity::StateDir dir{config.state_dir};
+  if (!config.quic_enabled) {
+    return Error(Errc::ConfigInvalid,
+                 "gateway.quic_enabled is false and this build has no other listener: nothing "
+                 "to serve");
+  }
+  if (config.grpc_enabled) {
+    spdlog::warn("gateway.grpc_enabled: the gRPC fallback listener is not part of this build "
+                 "yet; serving QUIC only");
+  }
+  auto limits = limits_from(config);
+  if (!limits) return std::move(limits).error();
+
+  auto certificate = ensure_server_certificate(
+      dir, std::chrono::seconds(config.server_cert_renew_before_s));
+  if (!certificate) return std::move(certificate).error();
+  if (certificate->reissued) {
+    spdlog::info("server certificate reissued reason=\"{}\" cert_sha256={}", certificate->reason,
+                 certificate->fingerprint);
+  }
+
+  auto revocations = identity::RevocationIndex::load(dir.revocations());
+  if (!revocations) return std::move(revocations).error();
+  daemon->revocations_ = std::move(*revocations);
+  daemon->revocation_file_version_ = file_version(dir.revocations());
+
+  journal::JournalOptions journal_options;
+  journal_options.retention.max_events = config.journal_retention_max_events;
+  journal_options.retention.max_age = std::chrono::seconds(config.journal_retention_max_age_s);
+  auto journal = journal::Journal::open(dir.journal(), journal_options);
+  if (!journal) return std::move(journal).error();
+  daemon->journal_ = std::move(*journal);
+
+  auto loop = transport::EventLoop::create();
+  if (!loop) return std::move(loop).error();
+  daemon->loop_ = std::move(*loop);
+
+  runtime::NodeServiceOptions service_options;
+  service_options.mtls_required = config.require_client_auth;
+  service_options.max_frame_bytes = limits->max_frame_bytes;
+  daemon->service_ = std::make_unique<runtime::NodeService>(*daemon->loop_, *daemon->journal_,
+                                                            service_options);
+
+  if (!config.require_client_auth) {
+    spdlog::warn("INSECURE: gateway.require_client_auth is false; any client may connect "
+                 "without a certificate and node.health reports node_rpc_mtls_required=false");
+  }
+  transport::ServerTlsConfig tls{dir.ca_cert(), dir.server_chain(), dir.server_key(),
+                                 config.require_client_auth, daemon->revocations_};
+  auto address = transport::SocketAddress::from_host_and_port(config.quic_bind_addr,
+                                                               config.quic_port);
+  if (!address) return std::move(address).error();
+  auto quic = runtime::QuicFrontend::start(*daemon->loop_, *address, tls, *limits,
+                                           *daemon->service_);
+  if (!quic) return std::move(quic).error();
+  daemon->quic_ = std::move(*quic);
+
+  PALYRA_TRY(daemon->watch_signals());
+  daemon->watch_revocation_file();
+  return daemon;
+}
+
+Daemon::~Daemon() {
+  // Order matters: nothing may call into a part after it is gone.
+  quic_.reset();
+  service_.reset();
+  journal_.reset();  // commits what is queued
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+}
+
+Status Daemon::watch_signals() {
+  sigset_t set = handled_signals();
+  signal_fd_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd_ < 0) return errno_error("signalfd");
+  return loop_->watch_readable(signal_fd_, [this] { on_signal(); });
+}
+
+Status Daemon::run() {
+  // The one line on stdout: scripts and tests wait for it (the port may
+  // have been 0, "any").
+  std::printf("palyrad listening quic=%s state_dir=%s\n",
+              quic_->local_address().to_string().c_str(), config_.state_dir.c_str());
+  std::fflush(stdout);
+  spdlog::info("listening quic={} mtls_required={} max_connections={} journal_newest_seq={}",
+               quic_->local_address().to_string(), config_.require_client_auth,
+               config_.max_connections, journal_->newest_seq());
+  auto status = loop_->run();
+  spdlog::info("stopped");
+  return status;
+}
+
+void Daemon::on_signal() {
+  signalfd_siginfo info{};
+  while (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    switch (info.ssi_signo) {
+      case SIGHUP:
+        reload_revocations("SIGHUP");
+        break;
+      case SIGTERM:
+        begin_shutdown("SIGTERM");
+        break;
+      case SIGINT:
+        begin_shutdown("SIGINT");
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void Daemon::begin_shutdown(const char* why) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  quic_->stop_accepting();
+  drain_deadline_ns_ = transport::monotonic_ns() + config_.shutdown_grace_ms * kNsPerMs;
+  spdlog::info("shutting down on {}: draining {} call(s) for up to {} ms", why,
+               service_->calls_in_flight(), config_.shutdown_grace_ms);
+  check_drained();
+}
+
+void Daemon::check_drained() {
+  const std::size_t in_flight = service_->calls_in_flight();
+  const std::uint64_t now = transport::monotonic_ns();
+  if (in_flight > 0 && now < drain_deadline_ns_) {
+    loop_->schedule_at(now + kDrainPollNs, [this] { check_drained(); });
+    return;
+  }
+  if (in_flight > 0) {
+    spdlog::warn("grace period over with {} call(s) in flight; closing anyway", in_flight);
+  }
+  spdlog::info("closing {} connection(s) with code 0x{:x}", quic_->connection_count(),
+               transport::app_error::kShuttingDown);
+  quic_->close_all();
+  loop_->schedule_at(now + kCloseFlushNs, [this] { loop_->stop(); });
+}
+
+void Daemon::reload_revocations(const char* why) {
+  revocation_file_version_ = file_version(identity::StateDir{config_.state_dir}.revocations());
+  auto newly_revoked = revocations_->reload();
+  if (!newly_revoked) {
+    spdlog::error("revocation index reload ({}) failed, keeping the previous one: {}", why,
+                  newly_revoked.error().describe());
+    return;
+  }
+  std::size_t closed = newly_revoked->empty() ? 0 : quic_->close_revoked_connections();
+  spdlog::info("revocation index reloaded ({}): {} revoked, {} new, {} live connection(s) closed",
+               why, revocations_->size(), newly_revoked->size(), closed);
+}
+
+void Daemon::watch_revocation_file() {
+  loop_->schedule_at(transport::monotonic_ns() + kRevocationPollNs, [this] {
+    if (!shutting_down_ &&
+        file_version(identity::StateDir{config_.state_dir}.revocations()) !=
+            revocation_file_version_) {
+      reload_revocations("revoked.txt changed");
+    }
+    watch_revocation_file();
+  });
+}
+
+}  // namespace palyra::daemon

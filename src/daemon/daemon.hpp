@@ -1,0 +1,63 @@
+// palyrad's process: the parts of the daemon wired together on one event
+// loop — the journal, the node.* service, the QUIC listener, the revocation
+// index — and the signals that drive its life.
+//
+//   SIGTERM, SIGINT  drain: stop accepting, let in-flight calls finish for
+//                    shutdown.grace_ms, close every connection with 0x10, exit 0
+//   SIGHUP           reload the revocation index (also done when revoked.txt
+//                    changes on disk) and close connections of revoked devices
+#pragma once
+
+#include <memory>
+#include <cstdint>
+#include <utility>
+
+#include "config.hpp"
+#include "palyra/common/result.hpp"
+#include "palyra/identity/revocation.hpp"
+#include "palyra/journal/journal.hpp"
+#include "palyra/runtime/node_service.hpp"
+#include "palyra/runtime/quic_frontend.hpp"
+#include "palyra/transport/event_loop.hpp"
+
+namespace palyra::daemon {
+
+class Daemon {
+ public:
+  // Blocks SIGTERM/SIGINT/SIGHUP for the whole process: call it before any
+  // thread starts, so they are delivered to the loop's signalfd only.
+  static Status block_signals();
+
+  // Prepares the state directory (server certificate), opens the journal,
+  // binds the listeners. Nothing is served until run().
+  static Result<std::unique_ptr<Daemon>> start(const Config& config);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Serves until a shutdown signal has been handled. Ok after a clean drain.
+  Status run();
+
+ private:
+  explicit Daemon(Config config) : config_(std::move(config)) {}
+  Status watch_signals();
+  void on_signal();
+  void begin_shutdown(const char* why);
+  void check_drained();
+  void reload_revocations(const char* why);
+  void watch_revocation_file();
+
+  Config config_;
+  std::unique_ptr<transport::EventLoop> loop_;
+  std::shared_ptr<identity::RevocationIndex> revocations_;
+  std::unique_ptr<journal::Journal> journal_;
+  std::unique_ptr<runtime::NodeService> service_;
+  std::unique_ptr<runtime::QuicFrontend> quic_;
+  int signal_fd_ = -1;
+  bool shutting_down_ = false;
+  std::uint64_t drain_deadline_ns_ = 0;
+  // What revoked.txt looked like at the last load: (inode, mtime ns), or 0s.
+  std::pair<std::uint64_t, std::int64_t> revocation_file_version_{0, 0};
+};
+
+}  // namespace palyra::daemon

@@ -1,0 +1,217 @@
+#include "palyra/runtime/node_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace palyra::runtime {
+namespace {
+
+// Bytes encode_event adds around the name, payload and device id: the field
+// names, the sequence number and the timestamp, with room to spare.
+constexpr std::size_t kEventFrameOverhead = 256;
+
+}  // namespace
+
+// One node.stream_events call: where it is in the journal and where it stops.
+struct NodeService::EventStream {
+  std::shared_ptr<CallSink> sink;
+  std::uint64_t last_sent = 0;  // seq of the last event sent (the resume point)
+  std::uint64_t end_seq = 0;    // without follow: the newest seq at request time
+  bool follow = false;
+  bool paused = false;          // waiting for the sink's backlog to drain
+};
+
+NodeService::NodeService(transport::EventLoop& loop, journal::Journal& journal,
+                         NodeServiceOptions options)
+    : loop_(loop), journal_(journal), options_(options) {
+  // Runs on the journal's writer thread after each commit: wake the
+  // followers on our loop, with at most one wake-up in flight.
+  subscription_ = journal_.subscribe(
+      [&loop = loop_, lifetime = std::weak_ptr<int>(lifetime_), posted = commit_posted_,
+       this](std::uint64_t) {
+        if (posted->exchange(true)) return;
+        loop.post([lifetime, posted, this] {
+          posted->store(false);
+          if (lifetime.lock()) on_journal_commit();
+        });
+      });
+}
+
+NodeService::~NodeService() {
+  subscription_.reset();  // waits for a commit notification in progress
+  lifetime_.reset();
+}
+
+std::size_t NodeService::calls_in_flight() const noexcept {
+  std::size_t catching_up = static_cast<std::size_t>(
+      std::count_if(streams_.begin(), streams_.end(), [](const auto& entry) {
+        return !entry.second->follow;
+      }));
+  return pending_publishes_ + catching_up;
+}
+
+void NodeService::handle(std::string_view request_frame, const Caller& caller,
+                         std::shared_ptr<CallSink> sink) {
+  auto parsed = parse_request(request_frame);
+  if (auto* error = std::get_if<RequestError>(&parsed)) {
+    spdlog::debug("request refused: {} ({})", wire_name(error->kind), error->detail);
+    sink->send(encode_error(error->kind));
+    sink->finish();
+    return;
+  }
+  const Request& request = std::get<Request>(parsed);
+  switch (request.method) {
+    case Method::Health:
+      sink->send(encode_health(options_.mtls_required));
+      sink->finish();
+      return;
+    case Method::StreamEvents:
+      start_stream(request, std::move(sink));
+      return;
+    case Method::PublishEvent:
+      publish(request, caller, std::move(sink));
+      return;
+  }
+}
+
+void NodeService::handle_unreadable(CallSink& sink) {
+  sink.send(encode_error(ProtocolError::StreamFailure));
+  sink.finish();
+}
+
+void NodeService::publish(const Request& request, const Caller& caller,
+                          std::shared_ptr<CallSink> sink) {
+  // Every follower must be able to receive the event in one frame.
+  const std::size_t event_frame_bytes = request.event_name.size() +
+                                        request.event_payload_json.size() +
+                                        caller.device_id.size() + kEventFrameOverhead;
+  if (event_frame_bytes > options_.max_frame_bytes) {
+    spdlog::debug("publish refused: the event would need a {}-byte frame (maximum {})",
+                  event_frame_bytes, options_.max_frame_bytes);
+    sink->send(encode_error(ProtocolError::InvalidParams));
+    sink->finish();
+    return;
+  }
+  journal::NewEvent event{request.event_name, request.event_payload_json, caller.device_id};
+  // The answer goes out only once the event is durable: the journal calls
+  // back after its commit, on its thread, and we hop back to the loop.
+  auto on_durable = [&loop = loop_, lifetime = std::weak_ptr<int>(lifetime_), this,
+                     sink](Result<std::uint64_t> seq) mutable {
+    loop.post([lifetime, this, sink = std::move(sink), seq = std::move(seq)] {
+      if (!lifetime.lock()) return;
+      --pending_publishes_;
+      if (!seq) spdlog::error("publish failed: {}", seq.error().describe());
+      sink->send(seq ? encode_published(*seq) : encode_error(ProtocolError::StreamFailure));
+      sink->finish();
+    });
+  };
+  auto queued = journal_.append(std::move(event), std::move(on_durable));
+  if (!queued) {
+    spdlog::warn("publish refused: {}", queued.error().describe());
+    sink->send(encode_error(ProtocolError::StreamFailure));
+    sink->finish();
+    return;
+  }
+  ++pending_publishes_;
+}
+
+void NodeService::start_stream(const Request& request, std::shared_ptr<CallSink> sink) {
+  const std::uint64_t resume_from = request.resume_from.value_or(0);
+  // Never skip silently: if retention removed events after the resume point,
+  // say so with the oldest sequence number still held.
+  if (auto oldest = journal_.gap_for(resume_from)) {
+    sink->send(encode_error(ProtocolError::ResumeGap, *oldest));
+    sink->finish();
+    return;
+  }
+  auto stream = std::make_unique<EventStream>();
+  stream->sink = std::move(sink);
+  stream->last_sent = resume_from;
+  stream->end_seq = journal_.newest_seq();
+  stream->follow = request.follow;
+  const std::uint64_t id = next_stream_id_++;
+  streams_.emplace(id, std::move(stream));
+  pump(id);
+}
+
+void NodeService::end_stream(std::uint64_t id, std::optional<std::string> final_frame) {
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return;
+  auto sink = std::move(it->second->sink);
+  streams_.erase(it);
+  if (final_frame) sink->send(*final_frame);
+  sink->finish();
+}
+
+// Sends what the journal has for one stream until the stream is done, the
+// journal has nothing newer, or the caller's backlog is over budget.
+void NodeService::pump(std::uint64_t id) {
+  auto it = streams_.find(id);
+  if (it == streams_.end()) return;
+  EventStream& s = *it->second;
+  s.paused = false;
+  while (true) {
+    if (!s.sink->alive()) {
+      streams_.erase(it);
+      return;
+    }
+    if (!s.follow && s.last_sent >= s.end_seq) return end_stream(id, std::nullopt);
+    if (s.sink->backlog_bytes() >= options_.stream_backlog_budget) {
+      // The peer reads slower than we read the journal: QUIC flow control
+      // holds our bytes back, and we wait for acknowledgements instead of
+      // buffering more.
+      s.paused = true;
+      s.sink->notify_when_writable(options_.stream_backlog_budget / 2, [this, id] { pump(id); });
+      return;
+    }
+    if (auto oldest = journal_.gap_for(s.last_sent)) {
+      // Retention outran this reader while it was paused.
+      return end_stream(id, encode_error(ProtocolError::ResumeGap, *oldest));
+    }
+    std::size_t max_events = options_.read_batch_events;
+    if (!s.follow) {
+      max_events = static_cast<std::size_t>(
+          std::min<std::uint64_t>(max_events, s.end_seq - s.last_sent));
+    }
+    auto events = journal_.read_after(s.last_sent, max_events, options_.read_batch_bytes);
+    if (!events) {
+      spdlog::error("event stream failed: {}", events.error().describe());
+      return end_stream(id, encode_error(ProtocolError::StreamFailure));
+    }
+    if (events->empty()) {
+      // Caught up: a follower waits for the next commit.
+      if (!s.follow) return end_stream(id, std::nullopt);
+      return;
+    }
+    if (events->front()->seq != s.last_sent + 1) {
+      // Retention removed the next event between gap_for and the read.
+      return end_stream(id, encode_error(ProtocolError::ResumeGap, events->front()->seq));
+    }
+    for (const auto& event : *events) {
+      if (!s.follow && event->seq > s.end_seq) break;
+      if (!s.sink->send(encode_event(EventView{event->seq, event->name, event->payload_json,
+                                               event->device_id, event->published_at_unix_ms}))) {
+        streams_.erase(it);  // the caller is gone
+        return;
+      }
+      s.last_sent = event->seq;
+    }
+  }
+}
+
+void NodeService::on_journal_commit() {
+  std::vector<std::uint64_t> ids;
+  ids.reserve(streams_.size());
+  for (const auto& [id, stream] : streams_) {
+    if (stream->follow && !stream->paused) ids.push_back(id);
+  }
+  for (auto id : ids) pump(id);
+}
+
+void NodeService::drop_dead_streams() {
+  std::erase_if(streams_, [](const auto& entry) { return !entry.second->sink->alive(); });
+}
+
+}  // namespace palyra::runtime

@@ -1,2 +1,0 @@
-// The runtime part; see docs/ARCHITECTURE.md.
-namespace palyra::runtime {}
