@@ -18,5 +18,7 @@ struct CommandContext {
 
 // init, ca, cert: the gateway CA and its certificates (identity_commands.cpp).
 void add_identity_commands(CLI::App& root, CommandContext& context);
+// health, events, publish: node.* calls to a running daemon (client_commands.cpp).
+void add_client_commands(CLI::App& root, CommandContext& context);
 
 }  // namespace palyra::cli

@@ -1,0 +1,378 @@
+// palyra health | events | publish: node.* calls to a running daemon.
+#include <signal.h>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "connection_options.hpp"
+#include "palyra/common/atomic_file.hpp"
+#include "palyra/runtime/protocol.hpp"
+#include "palyra/transport/client.hpp"
+#include "palyra/transport/connection.hpp"
+#include "palyra/transport/stream.hpp"
+
+namespace palyra::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Set by SIGINT/SIGTERM while `events` runs: finish the current frame, save
+// the cursor, exit 0.
+std::atomic<bool> g_stop_requested{false};
+
+void request_stop(int) { g_stop_requested.store(true); }
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+int report(const Error& error, std::string_view doing) {
+  std::cerr << "palyra: " << doing << ": " << error.describe() << "\n";
+  return error.code() == Errc::InvalidArgument ? kExitUsage : kExitFailure;
+}
+
+std::string describe_target(const ResolvedConnection& c) {
+  return fmt::format("{} (server name {})", c.address.to_string(), c.tls.server_name);
+}
+
+Result<std::unique_ptr<transport::Client>> connect(const ResolvedConnection& c) {
+  auto client = transport::Client::connect(c.address, c.tls, c.limits);
+  if (!client) {
+    return Error(client.error().code(), fmt::format("cannot connect to {}: {}", describe_target(c),
+                                                    client.error().message()));
+  }
+  return client;
+}
+
+// One request on a new stream of `client`; each response frame goes to
+// `on_frame` until the server finishes the stream (or on_frame says stop).
+// With `wait_forever`, silence is not an error (a follower waits for events);
+// otherwise each frame must come within `timeout`.
+enum class Next { Continue, Stop };
+Status call(transport::Client& client, const std::string& request, std::chrono::milliseconds timeout,
+            bool wait_forever,
+            const std::function<Result<Next>(const runtime::Response&, const std::string&)>& on_frame) {
+  auto stream = client.open_stream(timeout);
+  if (!stream) return std::move(stream).error();
+  PALYRA_TRY((*stream)->write_frame(request));
+  (*stream)->finish();
+  const auto slice = std::chrono::milliseconds(200);
+  auto deadline = Clock::now() + timeout;
+  while (true) {
+    if (g_stop_requested.load()) return {};
+    auto frame = client.read_frame(**stream, wait_forever ? slice : std::min(slice, timeout));
+    if (!frame) {
+      if (frame.error().code() != Errc::Timeout) return std::move(frame).error();
+      if (!wait_forever && Clock::now() >= deadline) {
+        return Error(Errc::Timeout, fmt::format("no response within {} ms", timeout.count()));
+      }
+      continue;
+    }
+    if (!*frame) return {};  // the server finished the stream
+    deadline = Clock::now() + timeout;
+    auto response = runtime::parse_response(**frame);
+    if (!response) {
+      return Error(Errc::FrameReadFailed,
+                   fmt::format("the daemon sent a malformed response: {}", response.error().message()));
+    }
+    auto next = on_frame(*response, **frame);
+    if (!next) return std::move(next).error();
+    if (*next == Next::Stop) return {};
+  }
+}
+
+// A server-side error frame as one line.
+Error protocol_error(const runtime::Response& response) {
+  const std::string name = response.error.value_or("unknown");
+  if (name == "resume_gap" && response.seq) {
+    return Error(Errc::NotFound,
+                 fmt::format("resume_gap: the daemon no longer holds the events after the resume "
+                             "point (retention removed them); the oldest it has is seq {}. "
+                             "Resume with --resume-from {} to accept the gap",
+                             *response.seq, *response.seq - 1));
+  }
+  return Error(Errc::InvalidArgument, fmt::format("the daemon answered error '{}'", name));
+}
+
+std::string format_unix_ms(std::int64_t ms) {
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  return fmt::format("{}.{:03}Z", text, ms % 1000);
+}
+
+// "seq=3 name=door.open device_id=node-1 at=2026-11-25T02:14:57.645Z payload={...}"
+std::string format_event(const runtime::Response& response) {
+  auto event = nlohmann::json::parse(response.event_json.value_or("{}"), nullptr, false);
+  if (!event.is_object()) return fmt::format("seq={} (unreadable event)", response.seq.value_or(0));
+  auto text = [&](const char* key) {
+    return event.contains(key) && event[key].is_string() ? event[key].get<std::string>() : "-";
+  };
+  std::int64_t at = event.value("published_at_unix_ms", std::int64_t{0});
+  return fmt::format("seq={} name={} device_id={} at={} payload={}", response.seq.value_or(0),
+                     text("name"), text("device_id"), format_unix_ms(at),
+                     event.contains("payload") ? event["payload"].dump() : "null");
+}
+
+// Reconnecting is worth it when the daemon went away or could not be reached;
+// a refused certificate or a pin mismatch will not fix itself.
+bool worth_retrying(const Error& error) {
+  switch (error.code()) {
+    case Errc::HandshakeTimeout:
+    case Errc::ConnectStartFailed:
+    case Errc::ConnectionClosed:
+    case Errc::StreamReset:
+    case Errc::Timeout:
+    case Errc::FrameReadFailed:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// --- the cursor file: the last processed seq, so a restarted follower resumes ---
+Result<std::optional<std::uint64_t>> read_cursor(const std::string& path) {
+  if (path.empty() || !std::filesystem::exists(path)) return std::optional<std::uint64_t>{};
+  auto text = read_file(path);
+  if (!text) return std::move(text).error();
+  std::string_view digits(*text);
+  while (!digits.empty() && (digits.back() == '\n' || digits.back() == ' ')) digits.remove_suffix(1);
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
+    return Error(Errc::InvalidArgument,
+                 fmt::format("cursor file {} does not hold a sequence number", path));
+  }
+  return std::optional<std::uint64_t>(value);
+}
+
+struct EventsOptions {
+  ConnectionOptions connection;
+  std::optional<std::uint64_t> resume_from;
+  bool follow = false;
+  std::string cursor;
+  bool json = false;
+};
+
+class EventsCommand {
+ public:
+  explicit EventsCommand(const EventsOptions& options) : options_(options) {}
+
+  int run() {
+    auto connection = resolve(options_.connection);
+    if (!connection) return report(connection.error(), "events");
+    auto cursor = read_cursor(options_.cursor);
+    if (!cursor) return report(cursor.error(), "events");
+    // An explicit --resume-from wins over the cursor file.
+    last_seq_ = options_.resume_from ? *options_.resume_from : cursor->value_or(0);
+    resume_given_ = options_.resume_from.has_value() || cursor->has_value();
+    saved_seq_ = last_seq_;
+    install_stop_handlers();
+
+    auto backoff = std::chrono::milliseconds(100);
+    while (!g_stop_requested.load()) {
+      Status round = stream_once(*connection);
+      if (!save_cursor(true)) return kExitFailure;
+      if (round && (!options_.follow || g_stop_requested.load())) return kExitOk;
+      if (!round && (!options_.follow || !worth_retrying(round.error()))) {
+        return report(round.error(), "events");
+      }
+      // Follow mode and the daemon went away (or ended the stream): come back
+      // with resume_from = the last seq we printed, so nothing repeats.
+      if (std::exchange(connected_once_, false)) backoff = std::chrono::milliseconds(100);
+      std::cerr << fmt::format("palyra: events: {}; reconnecting in {} ms (resuming after seq {})\n",
+                               round ? "the daemon ended the stream" : round.error().describe(),
+                               backoff.count(), last_seq_);
+      for (auto waited = std::chrono::milliseconds(0); waited < backoff && !g_stop_requested.load();
+           waited += std::chrono::milliseconds(50)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    }
+    return save_cursor(true) ? kExitOk : kExitFailure;
+  }
+
+ private:
+  Status stream_once(const ResolvedConnection& c) {
+    auto client = connect(c);
+    if (!client) return std::move(client).error();
+    connected_once_ = true;
+    std::optional<std::uint64_t> resume;
+    if (resume_given_ || last_seq_ > 0) resume = last_seq_;
+    auto request = runtime::encode_stream_events_request(resume, options_.follow);
+    Status status = call(**client, request, c.timeout, options_.follow,
+                         [this](const runtime::Response& r, const std::string& raw) -> Result<Next> {
+                           if (r.kind == "error" || !r.ok) return protocol_error(r);
+                           if (r.kind != "event" || !r.seq) return Next::Continue;
+                           // Idempotent by seq: never print an event twice.
+                           if (*r.seq <= last_seq_) return Next::Continue;
+                           std::cout << (options_.json ? raw : format_event(r)) << '\n'
+                                     << std::flush;
+                           last_seq_ = *r.seq;
+                           if (!save_cursor(false)) return Error(Errc::IoFailed, "cursor");
+                           return Next::Continue;
+                         });
+    (*client)->close();
+    return status;
+  }
+
+  // Writes the cursor at most every 200 ms while streaming (each write is an
+  // fsync), and always when `final`. A crash between writes means some events
+  // are printed again after restart: at-least-once, as PROTOCOL.md says.
+  bool save_cursor(bool final) {
+    if (options_.cursor.empty() || last_seq_ == saved_seq_) return true;
+    auto now = Clock::now();
+    if (!final && now - last_save_ < std::chrono::milliseconds(200)) return true;
+    auto written = write_file_atomically(options_.cursor, std::to_string(last_seq_) + "\n", 0644);
+    if (!written) {
+      report(written.error(), "events: saving the cursor");
+      return false;
+    }
+    saved_seq_ = last_seq_;
+    last_save_ = now;
+    return true;
+  }
+
+  const EventsOptions& options_;
+  std::uint64_t last_seq_ = 0;
+  std::uint64_t saved_seq_ = 0;
+  bool resume_given_ = false;
+  bool connected_once_ = false;
+  Clock::time_point last_save_{};
+};
+
+int run_health(const ConnectionOptions& options, bool json) {
+  auto connection = resolve(options);
+  if (!connection) return report(connection.error(), "health");
+  auto client = connect(*connection);
+  if (!client) return report(client.error(), "health");
+  int exit_code = kExitFailure;
+  Status status = call(**client, runtime::encode_health_request(), connection->timeout, false,
+                       [&](const runtime::Response& r, const std::string& raw) -> Result<Next> {
+                         if (r.kind != "health" || !r.ok) return protocol_error(r);
+                         if (json) {
+                           std::cout << raw << '\n';
+                         } else {
+                           std::cout << fmt::format(
+                               "healthy: {} ({})\n", connection->address.to_string(),
+                               r.node_rpc_mtls_required.value_or(true)
+                                   ? "mutual TLS required"
+                                   : "INSECURE: the daemon does not require client certificates");
+                         }
+                         exit_code = kExitOk;
+                         return Next::Stop;
+                       });
+  (*client)->close();
+  if (!status) return report(status.error(), "health");
+  if (exit_code != kExitOk) std::cerr << "palyra: health: the daemon sent no health frame\n";
+  return exit_code;
+}
+
+int run_publish(const ConnectionOptions& options, const std::string& name,
+                const std::string& payload, bool json) {
+  if (name.empty() || name.size() > runtime::kMaxEventNameBytes) {
+    std::cerr << fmt::format("palyra: publish: the event name must be 1 to {} bytes (got {})\n",
+                             runtime::kMaxEventNameBytes, name.size());
+    return kExitUsage;
+  }
+  auto parsed = nlohmann::json::parse(payload, nullptr, false);
+  if (parsed.is_discarded()) {
+    std::cerr << "palyra: publish: PAYLOAD_JSON is not valid JSON: " << payload << "\n";
+    return kExitUsage;
+  }
+  auto connection = resolve(options);
+  if (!connection) return report(connection.error(), "publish");
+  auto client = connect(*connection);
+  if (!client) return report(client.error(), "publish");
+  std::optional<std::uint64_t> seq;
+  Status status = call(**client, runtime::encode_publish_request(name, parsed.dump()),
+                       connection->timeout, false,
+                       [&](const runtime::Response& r, const std::string& raw) -> Result<Next> {
+                         if (r.kind != "published" || !r.ok || !r.seq) return protocol_error(r);
+                         seq = r.seq;
+                         std::cout << (json ? raw : fmt::format("published seq={}", *r.seq)) << '\n';
+                         return Next::Stop;
+                       });
+  (*client)->close();
+  if (!status) return report(status.error(), "publish");
+  if (!seq) {
+    std::cerr << "palyra: publish: the daemon ended the call without confirming the event; it may "
+                 "or may not be stored\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_client_commands(CLI::App& root, CommandContext& context) {
+  // --- palyra health ---
+  struct HealthOptions {
+    ConnectionOptions connection;
+    bool json = false;
+  };
+  auto health_options = std::make_shared<HealthOptions>();
+  CLI::App* health = root.add_subcommand("health", "Ask the daemon whether it is healthy (node.health)");
+  add_connection_options(*health, health_options->connection);
+  health->add_flag("--json", health_options->json, "print the response frame as JSON");
+  health->callback([health_options, &context] {
+    context.exit_code = run_health(health_options->connection, health_options->json);
+  });
+
+  // --- palyra events ---
+  auto events_options = std::make_shared<EventsOptions>();
+  CLI::App* events = root.add_subcommand(
+      "events",
+      "Stream the daemon's event journal (node.stream_events), one line per event.\n"
+      "With --follow it waits for new events and survives dropped connections and daemon "
+      "restarts, resuming after the last event printed.");
+  add_connection_options(*events, events_options->connection);
+  events->add_option("--resume-from", events_options->resume_from,
+                     "the last seq already processed: start after it (overrides --cursor)");
+  events->add_flag("--follow", events_options->follow, "keep streaming new events; reconnect on loss");
+  events->add_option("--cursor", events_options->cursor,
+                     "file holding the last processed seq: read at start, updated as events "
+                     "arrive and at exit");
+  events->add_flag("--json", events_options->json, "print each event frame as JSON");
+  events->callback([events_options, &context] {
+    context.exit_code = EventsCommand(*events_options).run();
+  });
+
+  // --- palyra publish ---
+  struct PublishOptions {
+    ConnectionOptions connection;
+    std::string name;
+    std::string payload = "null";
+    bool json = false;
+  };
+  auto publish_options = std::make_shared<PublishOptions>();
+  CLI::App* publish = root.add_subcommand(
+      "publish",
+      "Append an event to the daemon's journal (node.publish_event); prints its seq once the "
+      "daemon has made it durable");
+  add_connection_options(*publish, publish_options->connection);
+  publish->add_option("NAME", publish_options->name, "event name (1 to 128 bytes)")->required();
+  publish->add_option("PAYLOAD_JSON", publish_options->payload, "any JSON value (default null)");
+  publish->add_flag("--json", publish_options->json, "print the response frame as JSON");
+  publish->callback([publish_options, &context] {
+    context.exit_code = run_publish(publish_options->connection, publish_options->name,
+                                    publish_options->payload, publish_options->json);
+  });
+}
+
+}  // namespace palyra::cli
