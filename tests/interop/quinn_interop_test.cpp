@@ -1,8 +1,7 @@
 // Interoperability with an independent implementation of the protocol
-// (quinn + rustls): our client against its server, its client against a
-// minimal server built on our transport and protocol code. Both sides use a
-// PKI made by our identity library, so the peer's webpki checks our
-// certificates too.
+// (quinn + rustls): our QUIC client against its server, with a PKI made by
+// our identity library, so the peer's webpki checks our certificates too.
+// Its client against the real palyrad is in tests/e2e/quinn_client_test.cpp.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -15,7 +14,6 @@
 #include "../transport/test_pki.hpp"
 #include "palyra/runtime/protocol.hpp"
 #include "palyra/transport/client.hpp"
-#include "palyra/transport/server.hpp"
 
 namespace palyra {
 namespace {
@@ -24,26 +22,6 @@ using namespace std::chrono_literals;
 using transport::testing::TestPki;
 
 const char* peer_binary() { return PALYRA_QUINN_PEER; }
-
-struct CommandResult {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-CommandResult run(const std::string& command, const std::filesystem::path& scratch) {
-  std::string err_file = (scratch / "peer.stderr").string();
-  FILE* pipe = popen((command + " 2>" + err_file).c_str(), "r");
-  CommandResult r;
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) r.out += buffer.data();
-  r.status = WEXITSTATUS(pclose(pipe));
-  if (FILE* f = fopen(err_file.c_str(), "r")) {
-    while (fgets(buffer.data(), buffer.size(), f) != nullptr) r.err += buffer.data();
-    fclose(f);
-  }
-  return r;
-}
 
 // `quinn-peer serve` as a child process on port 0.
 class PeerServer {
@@ -89,65 +67,6 @@ class PeerServer {
   std::string address_;
 };
 
-// A minimal node server on our library: node.health, node.stream_events
-// over synthetic events 1..max_seq, and the protocol's error frames.
-class MinimalServer {
- public:
-  MinimalServer(const TestPki& pki, std::uint64_t max_seq) : max_seq_(max_seq) {
-    loop_ = std::move(transport::EventLoop::create()).value();
-    transport::ServerEvents events;
-    events.on_stream_readable = [this](transport::Connection&, transport::Stream& s) { serve(s); };
-    transport::ServerTlsConfig tls{pki.ca_cert(), pki.server_chain(), pki.server_key(), true, nullptr};
-    auto address = std::move(transport::SocketAddress::parse("127.0.0.1:0")).value();
-    server_ = std::move(transport::Server::bind(*loop_, address, tls, {}, std::move(events))).value();
-    thread_ = std::thread([this] { (void)loop_->run(); });
-  }
-  ~MinimalServer() {
-    loop_->post([this] {
-      server_.reset();
-      loop_->stop();
-    });
-    thread_.join();
-  }
-  std::string address() const { return server_->local_address().to_string(); }
-
- private:
-  void serve(transport::Stream& stream) {
-    auto frame = stream.take_frame();
-    while (stream.take_frame()) {
-    }
-    if (!frame) {
-      if (stream.read_error() || stream.read_ended()) {
-        reply(stream, runtime::encode_error(runtime::ProtocolError::StreamFailure));
-      }
-      return;
-    }
-    auto parsed = runtime::parse_request(*frame);
-    if (auto* error = std::get_if<runtime::RequestError>(&parsed)) {
-      reply(stream, runtime::encode_error(error->kind));
-      return;
-    }
-    const auto& request = std::get<runtime::Request>(parsed);
-    if (request.method == runtime::Method::Health) {
-      reply(stream, runtime::encode_health(true));
-      return;
-    }
-    for (std::uint64_t seq = request.resume_from.value_or(0) + 1; seq <= max_seq_; ++seq) {
-      (void)stream.write_frame(runtime::encode_event({seq, "synthetic", "null", "", 0}));
-    }
-    stream.finish();
-  }
-  static void reply(transport::Stream& stream, const std::string& frame) {
-    (void)stream.write_frame(frame);
-    stream.finish();
-  }
-
-  std::uint64_t max_seq_;
-  std::unique_ptr<transport::EventLoop> loop_;
-  std::unique_ptr<transport::Server> server_;
-  std::thread thread_;
-};
-
 class QuinnInterop : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -162,10 +81,6 @@ class QuinnInterop : public ::testing::Test {
     tls.cert_file = pki_.device_cert();
     tls.key_file = pki_.device_key();
     return tls;
-  }
-  std::string peer_client_args(const std::string& address) const {
-    return " --connect " + address + " --server-name localhost --ca " + pki_.ca_cert().string() +
-           " --cert " + pki_.device_cert().string() + " --key " + pki_.device_key().string();
   }
   // Our client: one request, every response frame.
   static std::vector<std::string> call(transport::Client& client, const std::string& request) {
@@ -238,75 +153,6 @@ TEST_F(QuinnInterop, TheirServerRefusesOurClientWithoutCertificate) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code(), Errc::ConnectFailed);
   EXPECT_NE(refused.error().message().find("0x174"), std::string::npos) << refused.error().describe();
-}
-
-TEST_F(QuinnInterop, TheirClientAgainstOurServer) {
-  MinimalServer server(pki_, 5);
-  std::string peer = peer_binary();
-  std::string args = peer_client_args(server.address());
-  auto scratch = pki_.dir();
-  auto health = run(peer + " health" + args, scratch);
-  EXPECT_EQ(health.status, 0) << health.err;
-  EXPECT_EQ(health.out, runtime::encode_health(true) + "\n");
-  auto pinned = run(peer + " health" + args + " --pin-sha256 " + pki_.server_fingerprint(), scratch);
-  EXPECT_EQ(pinned.status, 0) << pinned.err;
-  auto events = run(peer + " events" + args, scratch);
-  EXPECT_EQ(events.status, 0) << events.err;
-  EXPECT_EQ(std::count(events.out.begin(), events.out.end(), '\n'), 5);
-  EXPECT_NE(events.out.find(R"("seq":5)"), std::string::npos);
-  auto resumed = run(peer + " events" + args + " --resume-from 3", scratch);
-  EXPECT_EQ(std::count(resumed.out.begin(), resumed.out.end(), '\n'), 2) << resumed.out;
-  EXPECT_EQ(resumed.out.find(R"("seq":3)"), std::string::npos);
-}
-
-TEST_F(QuinnInterop, TheirRawCasesAgainstOurServer) {
-  MinimalServer server(pki_, 5);
-  std::string base = std::string(peer_binary()) + " raw" + peer_client_args(server.address());
-  auto err = [](runtime::ProtocolError e) { return runtime::encode_error(e); };
-  struct Case {
-    std::string args;
-    std::string expect;
-  } cases[] = {
-      {R"( --frame-json '{"protocol_version":1,')", err(runtime::ProtocolError::InvalidRequest)},
-      {R"( --frame-json '{"protocol_version":1,"method":"node.health","x":true}')", err(runtime::ProtocolError::InvalidRequest)},
-      {R"( --frame-json '[1,"node.health"]')", err(runtime::ProtocolError::InvalidRequest)},
-      {R"( --frame-json '{"protocol_version":1,"method":"node.health","method":"node.health"}')", err(runtime::ProtocolError::InvalidRequest)},
-      {R"( --frame-json '')", err(runtime::ProtocolError::InvalidRequest)},
-      {R"( --frame-json '{"protocol_version":2,"method":"node.health"}')", err(runtime::ProtocolError::ProtocolMismatch)},
-      {R"( --frame-json '{"protocol_version":1,"method":"node.nope"}')", err(runtime::ProtocolError::UnsupportedMethod)},
-      {R"( --length-override 524289 --frame-json '{"protocol_version":1,"method":"node.health"}')", err(runtime::ProtocolError::StreamFailure)},
-      {R"( --length-override 100 --frame-json '{"protocol_version":1,"method":"node.health"}')", err(runtime::ProtocolError::StreamFailure)},
-      {R"( --frame-json '{"protocol_version":1,"method":"node.stream_events","resume_from":null}')", ""},
-  };
-  for (const auto& c : cases) {
-    auto r = run(base + c.args, pki_.dir());
-    EXPECT_EQ(r.status, 0) << c.args << ": " << r.err;
-    if (c.expect.empty()) {
-      EXPECT_NE(r.out.find(R"("seq":5)"), std::string::npos) << c.args << ": " << r.out;
-    } else {
-      EXPECT_EQ(r.out, c.expect + "\n") << c.args << ": " << r.err;
-    }
-  }
-}
-
-TEST_F(QuinnInterop, TheirClientIsRefusedByOurServerWithoutCertificateOrFromAnotherCa) {
-  MinimalServer server(pki_, 5);
-  std::string peer = peer_binary();
-  std::string anonymous = " --connect " + server.address() + " --server-name localhost --ca " +
-                          pki_.ca_cert().string();
-  auto none = run(peer + " health" + anonymous, pki_.dir());
-  EXPECT_EQ(none.status, 1);
-  EXPECT_NE(none.err.find("requires a client certificate"), std::string::npos) << none.err;
-  TestPki other;
-  auto stranger = run(peer + " health" + anonymous + " --cert " + other.device_cert().string() +
-                          " --key " + other.device_key().string(),
-                      pki_.dir());
-  EXPECT_EQ(stranger.status, 1) << stranger.out;
-  auto wrong_pin = run(peer + " health" + peer_client_args(server.address()) + " --pin-sha256 " +
-                           std::string(64, '0'),
-                       pki_.dir());
-  EXPECT_EQ(wrong_pin.status, 1);
-  EXPECT_NE(wrong_pin.err.find("pin mismatch"), std::string::npos) << wrong_pin.err;
 }
 
 }  // namespace
