@@ -372,5 +372,23 @@ TEST_F(DaemonTest, MissingServerCertificateIsReissuedAtStart) {
   EXPECT_THAT(wrong_pin.err, HasSubstr(fingerprint));
 }
 
+TEST_F(DaemonTest, ServerCertificateExpiringSoonIsReissuedWithTheSameNames) {
+  auto issued = palyra({"cert", "server", "--state-dir", state_.root.string(), "--name",
+                        "gw.example", "--dns", "gw.internal", "--ip", "127.0.0.1",
+                        "--valid-for", "1d"},
+                       false);
+  ASSERT_EQ(issued.status, 0) << issued.err;
+  auto before = identity::Certificate::from_pem_file(state_.server_cert())->fingerprint();
+  ASSERT_TRUE(start_daemon());  // renews when under 7 days are left
+  EXPECT_THAT(log(), HasSubstr("server certificate reissued reason=\"expires in 23 h\""));
+  auto after = identity::Certificate::from_pem_file(state_.server_cert());
+  ASSERT_TRUE(after);
+  EXPECT_NE(after->fingerprint(), before);
+  EXPECT_EQ(after->common_name(), "gw.example");
+  EXPECT_THAT(after->dns_names(), ::testing::Contains("gw.internal"));
+  EXPECT_THAT(after->ip_addresses(), ::testing::Contains("127.0.0.1"));
+  EXPECT_EQ(palyra({"health", "--server-name", "gw.internal"}).status, 0);
+}
+
 }  // namespace
 }  // namespace palyra::e2e

@@ -102,6 +102,12 @@ TEST_F(IdentityTest, ServerCertificateSansEkuAndOracles) {
   auto certtool = run("certtool --verify-chain --infile " + chain.string());
   EXPECT_EQ(certtool.status, 0) << certtool.output;
   EXPECT_NE(certtool.output.find("Verified"), std::string::npos);
+  // What palyrad reads back when it reissues a certificate with the same names.
+  auto loaded = Certificate::from_pem_file(pem);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->dns_names(),
+            (std::vector<std::string>{"localhost", "gateway.example", "alt.example"}));
+  EXPECT_EQ(loaded->ip_addresses(), (std::vector<std::string>{"127.0.0.1", "::1"}));
 }
 
 TEST_F(IdentityTest, DeviceCertificateSubjectEkuAndOracles) {
