@@ -71,14 +71,9 @@ Status Daemon::block_signals() {
 Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   std::unique_ptr<Daemon> daemon(new Daemon(config));
   const identity::StateDir dir{config.state_dir};
-  if (!config.quic_enabled) {
+  if (!config.quic_enabled && !config.grpc_enabled) {
     return Error(Errc::ConfigInvalid,
-                 "gateway.quic_enabled is false and this build has no other listener: nothing "
-                 "to serve");
-  }
-  if (config.grpc_enabled) {
-    spdlog::warn("gateway.grpc_enabled: the gRPC fallback listener is not part of this build "
-                 "yet; serving QUIC only");
+                 "gateway.quic_enabled and gateway.grpc_enabled are both false: nothing to serve");
   }
   auto limits = limits_from(config);
   if (!limits) return std::move(limits).error();
@@ -119,13 +114,24 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   }
   transport::ServerTlsConfig tls{dir.ca_cert(), dir.server_chain(), dir.server_key(),
                                  config.require_client_auth, daemon->revocations_};
-  auto address = transport::SocketAddress::from_host_and_port(config.quic_bind_addr,
-                                                               config.quic_port);
-  if (!address) return std::move(address).error();
-  auto quic = runtime::QuicFrontend::start(*daemon->loop_, *address, tls, *limits,
-                                           *daemon->service_);
-  if (!quic) return std::move(quic).error();
-  daemon->quic_ = std::move(*quic);
+  if (config.quic_enabled) {
+    auto address = transport::SocketAddress::from_host_and_port(config.quic_bind_addr,
+                                                                 config.quic_port);
+    if (!address) return std::move(address).error();
+    auto quic = runtime::QuicFrontend::start(*daemon->loop_, *address, tls, *limits,
+                                             *daemon->service_);
+    if (!quic) return std::move(quic).error();
+    daemon->quic_ = std::move(*quic);
+  }
+  if (config.grpc_enabled) {
+    auto address = transport::SocketAddress::from_host_and_port(config.grpc_bind_addr,
+                                                                 config.grpc_port);
+    if (!address) return std::move(address).error();
+    auto grpc = fallback::GrpcFrontend::start(*daemon->loop_, address->to_string(), tls,
+                                              *daemon->service_);
+    if (!grpc) return std::move(grpc).error();
+    daemon->grpc_ = std::move(*grpc);
+  }
 
   PALYRA_TRY(daemon->watch_signals());
   daemon->watch_revocation_file();
@@ -134,6 +140,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
 
 Daemon::~Daemon() {
   // Order matters: nothing may call into a part after it is gone.
+  if (grpc_shutdown_.joinable()) grpc_shutdown_.join();
+  grpc_.reset();
   quic_.reset();
   service_.reset();
   journal_.reset();  // commits what is queued
@@ -150,12 +158,14 @@ Status Daemon::watch_signals() {
 Status Daemon::run() {
   // The one line on stdout: scripts and tests wait for it (the port may
   // have been 0, "any").
-  std::printf("palyrad listening quic=%s state_dir=%s\n",
-              quic_->local_address().to_string().c_str(), config_.state_dir.c_str());
+  const std::string quic = quic_ ? quic_->local_address().to_string() : "off";
+  const std::string grpc = grpc_ ? grpc_->local_address() : "off";
+  std::printf("palyrad listening quic=%s grpc=%s state_dir=%s\n", quic.c_str(), grpc.c_str(),
+              config_.state_dir.c_str());
   std::fflush(stdout);
-  spdlog::info("listening quic={} mtls_required={} max_connections={} journal_newest_seq={}",
-               quic_->local_address().to_string(), config_.require_client_auth,
-               config_.max_connections, journal_->newest_seq());
+  spdlog::info("listening quic={} grpc={} mtls_required={} max_connections={} journal_newest_seq={}",
+               quic, grpc, config_.require_client_auth, config_.max_connections,
+               journal_->newest_seq());
   auto status = loop_->run();
   spdlog::info("stopped");
   return status;
@@ -183,7 +193,7 @@ void Daemon::on_signal() {
 void Daemon::begin_shutdown(const char* why) {
   if (shutting_down_) return;
   shutting_down_ = true;
-  quic_->stop_accepting();
+  if (quic_) quic_->stop_accepting();
   drain_deadline_ns_ = transport::monotonic_ns() + config_.shutdown_grace_ms * kNsPerMs;
   spdlog::info("shutting down on {}: draining {} call(s) for up to {} ms", why,
                service_->calls_in_flight(), config_.shutdown_grace_ms);
@@ -200,9 +210,32 @@ void Daemon::check_drained() {
   if (in_flight > 0) {
     spdlog::warn("grace period over with {} call(s) in flight; closing anyway", in_flight);
   }
-  spdlog::info("closing {} connection(s) with code 0x{:x}", quic_->connection_count(),
-               transport::app_error::kShuttingDown);
-  quic_->close_all();
+  close_listeners();
+}
+
+void Daemon::close_listeners() {
+  if (quic_) {
+    spdlog::info("closing {} QUIC connection(s) with code 0x{:x}", quic_->connection_count(),
+                 transport::app_error::kShuttingDown);
+    quic_->close_all();
+  }
+  if (grpc_) {
+    grpc_shutdown_ = std::thread([this] {
+      grpc_->shutdown(std::chrono::milliseconds(0));
+      grpc_stopped_.store(true);
+    });
+  } else {
+    grpc_stopped_.store(true);
+  }
+  stop_when_listeners_closed();
+}
+
+void Daemon::stop_when_listeners_closed() {
+  const std::uint64_t now = transport::monotonic_ns();
+  if (!grpc_stopped_.load()) {
+    loop_->schedule_at(now + kDrainPollNs, [this] { stop_when_listeners_closed(); });
+    return;
+  }
   loop_->schedule_at(now + kCloseFlushNs, [this] { loop_->stop(); });
 }
 
@@ -214,8 +247,12 @@ void Daemon::reload_revocations(const char* why) {
                   newly_revoked.error().describe());
     return;
   }
-  std::size_t closed = newly_revoked->empty() ? 0 : quic_->close_revoked_connections();
-  spdlog::info("revocation index reloaded ({}): {} revoked, {} new, {} live connection(s) closed",
+  std::size_t closed = 0;
+  if (!newly_revoked->empty()) {
+    if (quic_) closed += quic_->close_revoked_connections();
+    if (grpc_) closed += grpc_->cancel_revoked_calls();
+  }
+  spdlog::info("revocation index reloaded ({}): {} revoked, {} new, {} live connection(s)/call(s) closed",
                why, revocations_->size(), newly_revoked->size(), closed);
 }
 

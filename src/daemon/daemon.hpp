@@ -1,6 +1,7 @@
 // palyrad's process: the parts of the daemon wired together on one event
-// loop — the journal, the node.* service, the QUIC listener, the revocation
-// index — and the signals that drive its life.
+// loop — the journal, the node.* service, the QUIC listener, the gRPC
+// fallback listener, the revocation index — and the signals that drive its
+// life.
 //
 //   SIGTERM, SIGINT  drain: stop accepting, let in-flight calls finish for
 //                    shutdown.grace_ms, close every connection with 0x10, exit 0
@@ -9,11 +10,14 @@
 #pragma once
 
 #include <memory>
+#include <atomic>
 #include <cstdint>
+#include <thread>
 #include <utility>
 
 #include "config.hpp"
 #include "palyra/common/result.hpp"
+#include "palyra/fallback/grpc_frontend.hpp"
 #include "palyra/identity/revocation.hpp"
 #include "palyra/journal/journal.hpp"
 #include "palyra/runtime/node_service.hpp"
@@ -44,6 +48,8 @@ class Daemon {
   void on_signal();
   void begin_shutdown(const char* why);
   void check_drained();
+  void close_listeners();
+  void stop_when_listeners_closed();
   void reload_revocations(const char* why);
   void watch_revocation_file();
 
@@ -52,7 +58,12 @@ class Daemon {
   std::shared_ptr<identity::RevocationIndex> revocations_;
   std::unique_ptr<journal::Journal> journal_;
   std::unique_ptr<runtime::NodeService> service_;
-  std::unique_ptr<runtime::QuicFrontend> quic_;
+  std::unique_ptr<runtime::QuicFrontend> quic_;      // null when gateway.quic_enabled is false
+  std::unique_ptr<fallback::GrpcFrontend> grpc_;     // null when gateway.grpc_enabled is false
+  // gRPC's shutdown blocks until its calls end, and they end on our loop:
+  // it runs on this thread while the loop keeps turning.
+  std::thread grpc_shutdown_;
+  std::atomic<bool> grpc_stopped_{false};
   int signal_fd_ = -1;
   bool shutting_down_ = false;
   std::uint64_t drain_deadline_ns_ = 0;

@@ -41,6 +41,7 @@ class DaemonTest : public palyra::testing::TempDirTest {
                                           std::map<std::string, std::string> env = {}) {
     std::vector<std::string> argv = {PALYRAD_BINARY, "--state-dir", state_.root.string(),
                                      "--quic-port", port_ == 0 ? "0" : std::to_string(port_),
+                                     "--grpc-port", grpc_port_ == 0 ? "0" : std::to_string(grpc_port_),
                                      "--log-level", "debug"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     daemon_ = std::make_unique<palyra::testing::ChildProcess>(argv, daemon_log(), env);
@@ -51,7 +52,17 @@ class DaemonTest : public palyra::testing::TempDirTest {
       return ::testing::AssertionFailure() << "palyrad did not start: '" << line << "'\n" << log();
     }
     address_ = line.substr(at + 5, line.find(' ', at) - at - 5);
-    port_ = static_cast<std::uint16_t>(std::stoi(address_.substr(address_.rfind(':') + 1)));
+    if (address_ != "off") {
+      port_ = static_cast<std::uint16_t>(std::stoi(address_.substr(address_.rfind(':') + 1)));
+    }
+    auto grpc_at = line.find("grpc=");
+    if (grpc_at != std::string::npos) {
+      grpc_address_ = line.substr(grpc_at + 5, line.find(' ', grpc_at) - grpc_at - 5);
+      if (grpc_address_ != "off") {
+        grpc_port_ = static_cast<std::uint16_t>(
+            std::stoi(grpc_address_.substr(grpc_address_.rfind(':') + 1)));
+      }
+    }
     return ::testing::AssertionSuccess();
   }
   // SIGTERM and the exit code.
@@ -122,6 +133,8 @@ class DaemonTest : public palyra::testing::TempDirTest {
   std::unique_ptr<palyra::testing::ChildProcess> daemon_;
   std::string address_;
   std::uint16_t port_ = 0;  // kept across restarts
+  std::string grpc_address_;  // "127.0.0.1:PORT" or "off"
+  std::uint16_t grpc_port_ = 0;
 };
 
 }  // namespace palyra::e2e

@@ -1,2 +1,0 @@
-// The fallback part; see docs/ARCHITECTURE.md.
-namespace palyra::fallback {}

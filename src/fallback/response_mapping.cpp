@@ -1,0 +1,103 @@
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <optional>
+
+#include "palyra/fallback/mapping.hpp"
+#include "palyra/runtime/protocol.hpp"
+
+namespace palyra::fallback {
+namespace {
+
+constexpr std::string_view kVersionPrefix = R"({"protocol_version":1,)";
+
+// Our encoders write protocol_version 1; a gRPC caller may have sent
+// another, which the handlers must see (to answer protocol_mismatch).
+std::string with_version(std::string frame, std::uint32_t version) {
+  if (version != 1 && frame.starts_with(kVersionPrefix)) {
+    frame.replace(0, kVersionPrefix.size(),
+                  R"({"protocol_version":)" + std::to_string(version) + ",");
+  }
+  return frame;
+}
+
+std::optional<runtime::ProtocolError> error_from_wire(std::string_view name) {
+  constexpr std::array all = {runtime::ProtocolError::InvalidRequest,
+                              runtime::ProtocolError::ProtocolMismatch,
+                              runtime::ProtocolError::UnsupportedMethod,
+                              runtime::ProtocolError::InvalidParams,
+                              runtime::ProtocolError::ResumeGap,
+                              runtime::ProtocolError::StreamFailure};
+  for (auto error : all) {
+    if (runtime::wire_name(error) == name) return error;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string request_frame(const node::v1::HealthRequest& request) {
+  return with_version(runtime::encode_health_request(), request.protocol_version());
+}
+
+std::string request_frame(const node::v1::StreamEventsRequest& request) {
+  std::optional<std::uint64_t> resume_from;
+  if (request.has_resume_from()) resume_from = request.resume_from();
+  return with_version(runtime::encode_stream_events_request(resume_from, request.follow()),
+                      request.protocol_version());
+}
+
+std::string request_frame(const node::v1::PublishEventRequest& request) {
+  return with_version(runtime::encode_publish_request(request.name(), request.payload_json()),
+                      request.protocol_version());
+}
+
+bool is_valid_json(std::string_view text) { return nlohmann::json::accept(text); }
+
+Result<node::v1::NodeResponse> to_response_message(std::string_view response_frame) {
+  auto parsed = runtime::parse_response(response_frame);
+  if (!parsed) return std::move(parsed).error();
+  node::v1::NodeResponse out;
+  out.set_protocol_version(runtime::kProtocolVersion);
+  out.set_kind(parsed->kind);
+  out.set_ok(parsed->ok);
+  if (parsed->seq) out.set_seq(*parsed->seq);
+  if (parsed->node_rpc_mtls_required) out.set_node_rpc_mtls_required(*parsed->node_rpc_mtls_required);
+  if (parsed->error) out.set_error(*parsed->error);
+  if (parsed->event_json) {
+    auto event = nlohmann::json::parse(*parsed->event_json, nullptr, false);
+    if (!event.is_object()) {
+      return Error(Errc::InvalidArgument, "response frame has an unreadable event object");
+    }
+    auto* message = out.mutable_event();
+    message->set_name(event.value("name", ""));
+    message->set_payload_json(event.contains("payload") ? event["payload"].dump() : "null");
+    message->set_device_id(event.value("device_id", ""));
+    message->set_published_at_unix_ms(event.value("published_at_unix_ms", std::int64_t{0}));
+  }
+  return out;
+}
+
+Result<std::string> to_response_frame(const node::v1::NodeResponse& response) {
+  const std::string& kind = response.kind();
+  if (kind == "health") return runtime::encode_health(response.node_rpc_mtls_required());
+  if (kind == "published" && response.has_seq()) return runtime::encode_published(response.seq());
+  if (kind == "event" && response.has_seq() && response.has_event()) {
+    const auto& e = response.event();
+    if (!is_valid_json(e.payload_json())) {
+      return Error(Errc::InvalidArgument, "event payload_json is not valid JSON");
+    }
+    return runtime::encode_event(runtime::EventView{response.seq(), e.name(), e.payload_json(),
+                                                    e.device_id(), e.published_at_unix_ms()});
+  }
+  if (kind == "error" && response.has_error()) {
+    auto error = error_from_wire(response.error());
+    if (!error) return Error(Errc::InvalidArgument, "unknown error '" + response.error() + "'");
+    std::optional<std::uint64_t> seq;
+    if (response.has_seq()) seq = response.seq();
+    return runtime::encode_error(*error, seq);
+  }
+  return Error(Errc::InvalidArgument, "response of kind '" + kind + "' lacks its fields");
+}
+
+}  // namespace palyra::fallback

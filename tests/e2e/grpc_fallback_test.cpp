@@ -1,0 +1,165 @@
+// The gRPC fallback of a real palyrad, through a plain gRPC client generated
+// from proto/palyra/node/v1/node_transport.proto — what any gRPC client in
+// any language would do. The same scenarios run over QUIC and must give the
+// same frames, byte for byte.
+#include <grpcpp/grpcpp.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "daemon_fixture.hpp"
+#include "palyra/common/atomic_file.hpp"
+#include "palyra/fallback/mapping.hpp"
+#include "palyra/node/v1/node_transport.grpc.pb.h"
+#include "palyra/runtime/protocol.hpp"
+
+namespace palyra::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+namespace pb = palyra::node::v1;
+
+class GrpcFallbackTest : public DaemonTest {
+ protected:
+  // A gRPC stub presenting `device`'s certificate (none when empty).
+  std::unique_ptr<pb::NodeTransport::Stub> stub(const std::string& device = "node-1",
+                                                const identity::StateDir* other = nullptr) {
+    const identity::StateDir& dir = other ? *other : state_;
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = *read_file(state_.ca_cert());
+    if (!device.empty()) {
+      options.pem_cert_chain = *read_file(dir.device_cert(device));
+      options.pem_private_key = *read_file(dir.device_key(device));
+    }
+    grpc::ChannelArguments arguments;
+    arguments.SetSslTargetNameOverride("localhost");
+    auto channel = grpc::CreateCustomChannel(grpc_address_, grpc::SslCredentials(options), arguments);
+    return pb::NodeTransport::NewStub(channel);
+  }
+  static std::unique_ptr<grpc::ClientContext> context() {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return c;
+  }
+  // Every response of StreamEvents as the frame QUIC would have carried.
+  static std::vector<std::string> stream_frames(pb::NodeTransport::Stub& stub,
+                                                std::optional<std::uint64_t> resume_from,
+                                                grpc::Status* status = nullptr) {
+    pb::StreamEventsRequest request;
+    request.set_protocol_version(1);
+    if (resume_from) request.set_resume_from(*resume_from);
+    auto ctx = context();
+    auto reader = stub.StreamEvents(ctx.get(), request);
+    std::vector<std::string> frames;
+    pb::NodeResponse response;
+    while (reader->Read(&response)) frames.push_back(*fallback::to_response_frame(response));
+    auto finished = reader->Finish();
+    if (status) *status = finished;
+    return frames;
+  }
+  static grpc::Status publish(pb::NodeTransport::Stub& stub, const std::string& name,
+                              const std::string& payload, pb::NodeResponse* response) {
+    pb::PublishEventRequest request;
+    request.set_protocol_version(1);
+    request.set_name(name);
+    request.set_payload_json(payload);
+    auto ctx = context();
+    return stub.PublishEvent(ctx.get(), request, response);
+  }
+};
+
+TEST_F(GrpcFallbackTest, SameMethodsSameFramesAsQuic) {
+  ASSERT_TRUE(start_daemon());
+  ASSERT_NE(grpc_address_, "off");
+  auto grpc_stub = stub();
+  pb::HealthRequest health;
+  health.set_protocol_version(1);
+  pb::NodeResponse response;
+  auto ctx = context();
+  auto status = grpc_stub->Health(ctx.get(), health, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(*fallback::to_response_frame(response), runtime::encode_health(true));
+
+  // Publish alternately over both transports: one journal, one sequence.
+  auto quic = connect_device();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(publish(*grpc_stub, "over.grpc", R"({"i":)" + std::to_string(i) + "}", &response).ok());
+    EXPECT_EQ(response.kind(), "published");
+    EXPECT_EQ(response.seq(), static_cast<std::uint64_t>(2 * i + 1));
+    EXPECT_EQ(call(*quic, runtime::encode_publish_request("over.quic", "[1.5,null]")),
+              std::vector<std::string>{runtime::encode_published(2 * i + 2)});
+  }
+  // The same journal read over both, whole and resumed: identical bytes.
+  auto over_quic = call(*quic, runtime::encode_stream_events_request(std::nullopt, false));
+  ASSERT_EQ(over_quic.size(), 6u);
+  EXPECT_EQ(stream_frames(*grpc_stub, std::nullopt), over_quic);
+  EXPECT_EQ(stream_frames(*grpc_stub, 4),
+            call(*quic, runtime::encode_stream_events_request(4, false)));
+  EXPECT_THAT(over_quic[0], HasSubstr(R"("device_id":"node-1")"));
+}
+
+TEST_F(GrpcFallbackTest, ProtocolErrorsAreTheDocumentedOnes) {
+  ASSERT_TRUE(start_daemon());
+  auto grpc_stub = stub();
+  pb::HealthRequest health;
+  health.set_protocol_version(2);
+  pb::NodeResponse response;
+  auto ctx = context();
+  ASSERT_TRUE(grpc_stub->Health(ctx.get(), health, &response).ok());
+  EXPECT_EQ(*fallback::to_response_frame(response),
+            runtime::encode_error(runtime::ProtocolError::ProtocolMismatch));
+  ASSERT_TRUE(publish(*grpc_stub, "", "1", &response).ok());
+  EXPECT_EQ(response.error(), "invalid_params");
+  ASSERT_TRUE(publish(*grpc_stub, "x", "{not json", &response).ok());
+  EXPECT_EQ(response.error(), "invalid_params");
+}
+
+TEST_F(GrpcFallbackTest, RefusesMissingForeignAndRevokedCertificates) {
+  ASSERT_TRUE(start_daemon());
+  pb::HealthRequest health;
+  health.set_protocol_version(1);
+  pb::NodeResponse response;
+  {
+    auto ctx = context();
+    EXPECT_FALSE(stub("")->Health(ctx.get(), health, &response).ok());
+  }
+  identity::StateDir other{dir_ / "other"};
+  ASSERT_EQ(palyra({"init", "--state-dir", other.root.string()}, false).status, 0);
+  {
+    auto ctx = context();
+    EXPECT_FALSE(stub("node-1", &other)->Health(ctx.get(), health, &response).ok());
+  }
+  // Revoked while following: the stream ends, and the next call is refused.
+  auto follower_stub = stub();
+  pb::StreamEventsRequest follow;
+  follow.set_protocol_version(1);
+  follow.set_follow(true);
+  grpc::ClientContext follow_ctx;
+  auto reader = follower_stub->StreamEvents(&follow_ctx, follow);
+  ASSERT_TRUE(publish(*stub(), "before", "1", &response).ok());
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.seq(), 1u);
+  ASSERT_EQ(palyra({"cert", "revoke", "--state-dir", state_.root.string(), "--device", "node-1"},
+                   false)
+                .status,
+            0);
+  daemon_->signal(SIGHUP);
+  EXPECT_FALSE(reader->Read(&response));  // cancelled by the daemon
+  EXPECT_FALSE(reader->Finish().ok());
+  auto ctx = context();
+  auto refused = stub()->Health(ctx.get(), health, &response);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_THAT(log(), HasSubstr("revoked"));
+}
+
+TEST_F(GrpcFallbackTest, ServesAloneWhenQuicIsDisabled) {
+  ASSERT_TRUE(start_daemon({"--quic-enabled", "false"}));
+  EXPECT_EQ(address_, "off");
+  pb::NodeResponse response;
+  ASSERT_TRUE(publish(*stub(), "grpc.only", "true", &response).ok());
+  EXPECT_EQ(response.seq(), 1u);
+  EXPECT_EQ(stream_frames(*stub(), std::nullopt).size(), 1u);
+  EXPECT_EQ(stop_daemon(), 0);
+}
+
+}  // namespace
+}  // namespace palyra::e2e
