@@ -14,22 +14,18 @@
 
 #include "commands.hpp"
 #include "connection_options.hpp"
+#include "node_connection.hpp"
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/runtime/protocol.hpp"
-#include "palyra/transport/client.hpp"
-#include "palyra/transport/connection.hpp"
-#include "palyra/transport/stream.hpp"
 
 namespace palyra::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Set by SIGINT/SIGTERM while `events` runs: finish the current frame, save
-// the cursor, exit 0.
-std::atomic<bool> g_stop_requested{false};
-
-void request_stop(int) { g_stop_requested.store(true); }
+// SIGINT/SIGTERM while `events` runs: finish the current frame, save the
+// cursor, exit 0.
+void request_stop(int) { stop_requested().store(true); }
 
 void install_stop_handlers() {
   struct sigaction action {};
@@ -44,55 +40,6 @@ int report(const Error& error, std::string_view doing) {
   return error.code() == Errc::InvalidArgument ? kExitUsage : kExitFailure;
 }
 
-std::string describe_target(const ResolvedConnection& c) {
-  return fmt::format("{} (server name {})", c.address.to_string(), c.tls.server_name);
-}
-
-Result<std::unique_ptr<transport::Client>> connect(const ResolvedConnection& c) {
-  auto client = transport::Client::connect(c.address, c.tls, c.limits);
-  if (!client) {
-    return Error(client.error().code(), fmt::format("cannot connect to {}: {}", describe_target(c),
-                                                    client.error().message()));
-  }
-  return client;
-}
-
-// One request on a new stream of `client`; each response frame goes to
-// `on_frame` until the server finishes the stream (or on_frame says stop).
-// With `wait_forever`, silence is not an error (a follower waits for events);
-// otherwise each frame must come within `timeout`.
-enum class Next { Continue, Stop };
-Status call(transport::Client& client, const std::string& request, std::chrono::milliseconds timeout,
-            bool wait_forever,
-            const std::function<Result<Next>(const runtime::Response&, const std::string&)>& on_frame) {
-  auto stream = client.open_stream(timeout);
-  if (!stream) return std::move(stream).error();
-  PALYRA_TRY((*stream)->write_frame(request));
-  (*stream)->finish();
-  const auto slice = std::chrono::milliseconds(200);
-  auto deadline = Clock::now() + timeout;
-  while (true) {
-    if (g_stop_requested.load()) return {};
-    auto frame = client.read_frame(**stream, wait_forever ? slice : std::min(slice, timeout));
-    if (!frame) {
-      if (frame.error().code() != Errc::Timeout) return std::move(frame).error();
-      if (!wait_forever && Clock::now() >= deadline) {
-        return Error(Errc::Timeout, fmt::format("no response within {} ms", timeout.count()));
-      }
-      continue;
-    }
-    if (!*frame) return {};  // the server finished the stream
-    deadline = Clock::now() + timeout;
-    auto response = runtime::parse_response(**frame);
-    if (!response) {
-      return Error(Errc::FrameReadFailed,
-                   fmt::format("the daemon sent a malformed response: {}", response.error().message()));
-    }
-    auto next = on_frame(*response, **frame);
-    if (!next) return std::move(next).error();
-    if (*next == Next::Stop) return {};
-  }
-}
 
 // A server-side error frame as one line.
 Error protocol_error(const runtime::Response& response) {
@@ -185,10 +132,10 @@ class EventsCommand {
     install_stop_handlers();
 
     auto backoff = std::chrono::milliseconds(100);
-    while (!g_stop_requested.load()) {
+    while (!stop_requested().load()) {
       Status round = stream_once(*connection);
       if (!save_cursor(true)) return kExitFailure;
-      if (round && (!options_.follow || g_stop_requested.load())) return kExitOk;
+      if (round && (!options_.follow || stop_requested().load())) return kExitOk;
       if (!round && (!options_.follow || !worth_retrying(round.error()))) {
         return report(round.error(), "events");
       }
@@ -198,7 +145,7 @@ class EventsCommand {
       std::cerr << fmt::format("palyra: events: {}; reconnecting in {} ms (resuming after seq {})\n",
                                round ? "the daemon ended the stream" : round.error().describe(),
                                backoff.count(), last_seq_);
-      for (auto waited = std::chrono::milliseconds(0); waited < backoff && !g_stop_requested.load();
+      for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stop_requested().load();
            waited += std::chrono::milliseconds(50)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
@@ -209,13 +156,13 @@ class EventsCommand {
 
  private:
   Status stream_once(const ResolvedConnection& c) {
-    auto client = connect(c);
+    auto client = open_node_connection(c, /*privileged=*/false);
     if (!client) return std::move(client).error();
     connected_once_ = true;
     std::optional<std::uint64_t> resume;
     if (resume_given_ || last_seq_ > 0) resume = last_seq_;
     auto request = runtime::encode_stream_events_request(resume, options_.follow);
-    Status status = call(**client, request, c.timeout, options_.follow,
+    Status status = (*client)->call(request, c.timeout, options_.follow,
                          [this](const runtime::Response& r, const std::string& raw) -> Result<Next> {
                            if (r.kind == "error" || !r.ok) return protocol_error(r);
                            if (r.kind != "event" || !r.seq) return Next::Continue;
@@ -259,10 +206,10 @@ class EventsCommand {
 int run_health(const ConnectionOptions& options, bool json) {
   auto connection = resolve(options);
   if (!connection) return report(connection.error(), "health");
-  auto client = connect(*connection);
+  auto client = open_node_connection(*connection, /*privileged=*/false);
   if (!client) return report(client.error(), "health");
   int exit_code = kExitFailure;
-  Status status = call(**client, runtime::encode_health_request(), connection->timeout, false,
+  Status status = (*client)->call(runtime::encode_health_request(), connection->timeout, false,
                        [&](const runtime::Response& r, const std::string& raw) -> Result<Next> {
                          if (r.kind != "health" || !r.ok) return protocol_error(r);
                          if (json) {
@@ -297,10 +244,11 @@ int run_publish(const ConnectionOptions& options, const std::string& name,
   }
   auto connection = resolve(options);
   if (!connection) return report(connection.error(), "publish");
-  auto client = connect(*connection);
+  // A state-changing call: never downgraded to the fallback (PROTOCOL.md §5).
+  auto client = open_node_connection(*connection, /*privileged=*/true);
   if (!client) return report(client.error(), "publish");
   std::optional<std::uint64_t> seq;
-  Status status = call(**client, runtime::encode_publish_request(name, parsed.dump()),
+  Status status = (*client)->call(runtime::encode_publish_request(name, parsed.dump()),
                        connection->timeout, false,
                        [&](const runtime::Response& r, const std::string& raw) -> Result<Next> {
                          if (r.kind != "published" || !r.ok || !r.seq) return protocol_error(r);

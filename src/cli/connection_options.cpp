@@ -63,6 +63,13 @@ void add_connection_options(CLI::App& command, ConnectionOptions& options) {
                      "also require this SHA-256 of the server certificate (hex)");
   command.add_flag("--anonymous", options.anonymous,
                    "present no client certificate (only a daemon in insecure mode accepts this)");
+  command.add_option("--fallback", options.fallback,
+                     "none (default), or tcp: if QUIC cannot reach the daemon (UDP blocked), "
+                     "retry over gRPC/TCP and say so. publish never falls back.")
+      ->check(CLI::IsMember({"none", "tcp"}));
+  command.add_option("--grpc-connect", options.grpc_connect,
+                     "the daemon's gRPC fallback address HOST:PORT (default: the host of "
+                     "--connect, port 7443)");
   command.add_option("--timeout", options.timeout_ms,
                      "handshake and response timeout in milliseconds")
       ->capture_default_str();
@@ -93,6 +100,14 @@ Result<ResolvedConnection> resolve(const ConnectionOptions& options) {
     if (!device) return std::move(device).error();
     out.tls.cert_file = dir.device_cert(*device);
     out.tls.key_file = dir.device_key(*device);
+  }
+  out.fallback = options.fallback == "tcp" ? transport::TcpFallbackPolicy::AllowExplicit
+                                            : transport::TcpFallbackPolicy::Disabled;
+  if (!options.grpc_connect.empty()) {
+    out.grpc_address = options.grpc_connect;
+  } else {
+    const std::string host = host_part(options.connect);
+    out.grpc_address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":7443";
   }
   out.limits.handshake_timeout = out.timeout;
   if (out.limits.idle_timeout <= out.limits.keep_alive_interval) {

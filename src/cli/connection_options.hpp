@@ -9,6 +9,7 @@
 #include <string>
 
 #include "palyra/common/result.hpp"
+#include "palyra/transport/fallback.hpp"
 #include "palyra/transport/limits.hpp"
 #include "palyra/transport/socket_address.hpp"
 #include "palyra/transport/tls_config.hpp"
@@ -26,6 +27,8 @@ struct ConnectionOptions {
   std::string pin_sha256;
   bool anonymous = false;   // no client certificate (only an insecure daemon accepts it)
   std::uint64_t timeout_ms = 10'000;
+  std::string fallback = "none";  // "tcp": allow the explicit gRPC fallback (PROTOCOL.md §5)
+  std::string grpc_connect;       // default: the host of --connect, port 7443
 };
 
 void add_connection_options(CLI::App& command, ConnectionOptions& options);
@@ -35,6 +38,8 @@ struct ResolvedConnection {
   transport::ClientTlsConfig tls;
   transport::Limits limits;
   std::chrono::milliseconds timeout;
+  transport::TcpFallbackPolicy fallback = transport::TcpFallbackPolicy::Disabled;
+  std::string grpc_address;  // "host:port" for the fallback
 };
 
 // InvalidArgument for a bad address or an ambiguous/missing device identity,

@@ -161,5 +161,55 @@ TEST_F(GrpcFallbackTest, ServesAloneWhenQuicIsDisabled) {
   EXPECT_EQ(stop_daemon(), 0);
 }
 
+// UDP blocked (QUIC off, its port silent): read calls fall back only when
+// asked, say so, and print exactly what they print over QUIC; publish never
+// falls back.
+TEST_F(GrpcFallbackTest, CliFallsBackExplicitlyAndNeverForPublish) {
+  ASSERT_TRUE(start_daemon());
+  const std::string quic_address = address_;
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(palyra({"publish", "e", std::to_string(i)}).status, 0);
+  auto quic_events = palyra({"events", "--resume-from", "1"});
+  ASSERT_EQ(quic_events.status, 0) << quic_events.err;
+  auto quic_health = palyra({"health"});
+  ASSERT_EQ(stop_daemon(), 0);
+
+  ASSERT_TRUE(start_daemon({"--quic-enabled", "false"}));
+  address_ = quic_address;  // clients still try QUIC first, where nothing answers
+  const std::vector<std::string> fallback = {"--timeout", "1000", "--fallback", "tcp",
+                                             "--grpc-connect", grpc_address_};
+  auto events_args = std::vector<std::string>{"events", "--resume-from", "1"};
+  events_args.insert(events_args.end(), fallback.begin(), fallback.end());
+  auto events = palyra(events_args);
+  EXPECT_EQ(events.status, 0) << events.err;
+  EXPECT_EQ(events.out, quic_events.out);
+  EXPECT_THAT(events.err, HasSubstr("falling back to gRPC over TCP"));
+  EXPECT_THAT(events.err, HasSubstr("HandshakeTimeout"));
+
+  auto health_args = std::vector<std::string>{"health"};
+  health_args.insert(health_args.end(), fallback.begin(), fallback.end());
+  auto health = palyra(health_args);
+  EXPECT_EQ(health.status, 0) << health.err;
+  EXPECT_EQ(health.out, quic_health.out);
+
+  auto no_fallback = palyra({"health", "--timeout", "1000"});
+  EXPECT_EQ(no_fallback.status, 1);
+  EXPECT_THAT(no_fallback.err, HasSubstr("HandshakeTimeout"));
+  EXPECT_THAT(no_fallback.err, ::testing::Not(HasSubstr("falling back")));
+
+  auto publish_args = std::vector<std::string>{"publish", "must.not.downgrade"};
+  publish_args.insert(publish_args.end(), fallback.begin(), fallback.end());
+  auto refused = palyra(publish_args);
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_THAT(refused.err, HasSubstr("HandshakeTimeout"));
+  EXPECT_THAT(refused.err, ::testing::Not(HasSubstr("falling back")));
+
+  auto fingerprint = std::string(64, 'b');
+  auto pinned_args = health_args;
+  pinned_args.insert(pinned_args.end(), {"--pin-sha256", fingerprint});
+  auto wrong_pin = palyra(pinned_args);
+  EXPECT_EQ(wrong_pin.status, 1);
+  EXPECT_THAT(wrong_pin.err, HasSubstr("pin mismatch"));
+}
+
 }  // namespace
 }  // namespace palyra::e2e

@@ -1,0 +1,44 @@
+// A connection to palyrad as the client commands see it: one call at a time,
+// request frame in, response frames out — over QUIC, or over the gRPC
+// fallback when QUIC is unreachable and the user allowed it explicitly
+// (PROTOCOL.md §5). Commands never know which transport carries them.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "connection_options.hpp"
+#include "palyra/common/result.hpp"
+#include "palyra/runtime/protocol.hpp"
+
+namespace palyra::cli {
+
+// Set by SIGINT/SIGTERM in long-running commands: calls return promptly.
+std::atomic<bool>& stop_requested();
+
+enum class Next { Continue, Stop };
+using FrameHandler = std::function<Result<Next>(const runtime::Response&, const std::string& frame)>;
+
+class NodeConnection {
+ public:
+  virtual ~NodeConnection() = default;
+  // One call: sends `request` (a §4 request frame) and passes each response
+  // frame to `on_frame` until the daemon ends the call or on_frame says Stop.
+  // With `wait_forever`, silence is not an error (a follower waits);
+  // otherwise each frame must arrive within `timeout`.
+  virtual Status call(const std::string& request, std::chrono::milliseconds timeout,
+                      bool wait_forever, const FrameHandler& on_frame) = 0;
+  virtual void close() = 0;
+  virtual const char* transport_name() const = 0;  // "QUIC" or "gRPC over TCP"
+};
+
+// QUIC first. If it fails because UDP does not get through, the policy
+// allows the fallback, and the call is not `privileged` (state-changing),
+// says so on stderr and connects over gRPC instead; otherwise the QUIC error.
+Result<std::unique_ptr<NodeConnection>> open_node_connection(const ResolvedConnection& connection,
+                                                             bool privileged);
+
+}  // namespace palyra::cli
