@@ -9,6 +9,7 @@
 #include "daemon_fixture.hpp"
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/fallback/mapping.hpp"
+#include "palyra/identity/ca.hpp"
 #include "palyra/node/v1/node_transport.grpc.pb.h"
 #include "palyra/runtime/protocol.hpp"
 
@@ -159,6 +160,38 @@ TEST_F(GrpcFallbackTest, ServesAloneWhenQuicIsDisabled) {
   EXPECT_EQ(response.seq(), 1u);
   EXPECT_EQ(stream_frames(*stub(), std::nullopt).size(), 1u);
   EXPECT_EQ(stop_daemon(), 0);
+}
+
+TEST_F(GrpcFallbackTest, RefusesAnExpiredDeviceCertificate) {
+  auto ca = identity::CertificateAuthority::load(state_.ca_cert(), state_.ca_key());
+  ASSERT_TRUE(ca);
+  const auto now = std::chrono::system_clock::now();
+  auto expired = ca->issue(identity::IssueRequest{
+      "Palyra Device stale", "Palyra", {}, {}, {identity::KeyPurpose::ClientAuth},
+      now - std::chrono::hours(48), now - std::chrono::hours(24)});
+  ASSERT_TRUE(expired);
+  ASSERT_TRUE(ensure_private_directory(state_.device_dir("stale")));
+  ASSERT_TRUE(write_file_atomically(state_.device_cert("stale"), expired->certificate.pem(), 0644));
+  ASSERT_TRUE(write_file_atomically(state_.device_key("stale"), expired->key.pem(), 0600));
+  ASSERT_TRUE(start_daemon());
+  pb::HealthRequest health;
+  health.set_protocol_version(1);
+  pb::NodeResponse response;
+  auto ctx = context();
+  EXPECT_FALSE(stub("stale")->Health(ctx.get(), health, &response).ok());
+  auto valid = context();
+  EXPECT_TRUE(stub("node-1")->Health(valid.get(), health, &response).ok());
+}
+
+TEST_F(GrpcFallbackTest, InsecureModeAppliesToGrpcToo) {
+  ASSERT_TRUE(start_daemon({"--require-client-auth", "false"}));
+  pb::HealthRequest health;
+  health.set_protocol_version(1);
+  pb::NodeResponse response;
+  auto ctx = context();
+  auto status = stub("")->Health(ctx.get(), health, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(*fallback::to_response_frame(response), runtime::encode_health(false));
 }
 
 // UDP blocked (QUIC off, its port silent): read calls fall back only when
