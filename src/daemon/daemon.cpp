@@ -221,7 +221,7 @@ void Daemon::close_listeners() {
   }
   if (grpc_) {
     grpc_shutdown_ = std::thread([this] {
-      grpc_->shutdown(std::chrono::milliseconds(0));
+      grpc_->shutdown();
       grpc_stopped_.store(true);
     });
   } else {

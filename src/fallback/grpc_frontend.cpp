@@ -446,7 +446,7 @@ Result<std::unique_ptr<GrpcFrontend>> GrpcFrontend::start(transport::EventLoop& 
   return frontend;
 }
 
-GrpcFrontend::~GrpcFrontend() { shutdown(std::chrono::milliseconds(0)); }
+GrpcFrontend::~GrpcFrontend() { shutdown(); }
 
 std::size_t GrpcFrontend::cancel_revoked_calls() {
   if (!revocation_) return 0;
@@ -454,10 +454,10 @@ std::size_t GrpcFrontend::cancel_revoked_calls() {
       [this](const std::string& fingerprint) { return revocation_->is_revoked(fingerprint); });
 }
 
-void GrpcFrontend::shutdown(std::chrono::milliseconds grace) {
+void GrpcFrontend::shutdown() {
   if (std::exchange(shut_down_, true) || !server_) return;
-  if (grace.count() == 0) registry_->cancel_all();
-  server_->Shutdown(std::chrono::system_clock::now() + grace);
+  registry_->cancel_all();
+  server_->Shutdown(std::chrono::system_clock::now());
   server_->Wait();
 }
 

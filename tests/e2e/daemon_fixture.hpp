@@ -13,6 +13,7 @@
 
 #include "../common/process.hpp"
 #include "../common/temp_dir.hpp"
+#include "../transport/call_frames.hpp"
 #include "palyra/identity/state_dir.hpp"
 #include "palyra/transport/client.hpp"
 #include "palyra/transport/connection.hpp"
@@ -114,19 +115,7 @@ class DaemonTest : public palyra::testing::TempDirTest {
 
   // One request as raw bytes on a new stream; every response frame until FIN.
   static std::vector<std::string> call(transport::Client& client, const std::string& request) {
-    std::vector<std::string> frames;
-    auto stream = client.open_stream(10s);
-    EXPECT_TRUE(stream) << (stream ? "" : stream.error().describe());
-    if (!stream) return frames;
-    EXPECT_TRUE((*stream)->write_frame(request));
-    (*stream)->finish();
-    while (true) {
-      auto frame = client.read_frame(**stream, 10s);
-      EXPECT_TRUE(frame) << (frame ? "" : frame.error().describe());
-      if (!frame || !frame->has_value()) break;
-      frames.push_back(std::move(**frame));
-    }
-    return frames;
+    return transport::testing::call_frames(client, request);
   }
 
   identity::StateDir state_;

@@ -57,6 +57,13 @@ class GrpcFallbackTest : public DaemonTest {
     if (status) *status = finished;
     return frames;
   }
+  static grpc::Status health(pb::NodeTransport::Stub& stub, pb::NodeResponse* response,
+                             std::uint32_t protocol_version = 1) {
+    pb::HealthRequest request;
+    request.set_protocol_version(protocol_version);
+    auto ctx = context();
+    return stub.Health(ctx.get(), request, response);
+  }
   static grpc::Status publish(pb::NodeTransport::Stub& stub, const std::string& name,
                               const std::string& payload, pb::NodeResponse* response) {
     pb::PublishEventRequest request;
@@ -72,11 +79,8 @@ TEST_F(GrpcFallbackTest, SameMethodsSameFramesAsQuic) {
   ASSERT_TRUE(start_daemon());
   ASSERT_NE(grpc_address_, "off");
   auto grpc_stub = stub();
-  pb::HealthRequest health;
-  health.set_protocol_version(1);
   pb::NodeResponse response;
-  auto ctx = context();
-  auto status = grpc_stub->Health(ctx.get(), health, &response);
+  auto status = health(*grpc_stub, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(*fallback::to_response_frame(response), runtime::encode_health(true));
 
@@ -101,11 +105,8 @@ TEST_F(GrpcFallbackTest, SameMethodsSameFramesAsQuic) {
 TEST_F(GrpcFallbackTest, ProtocolErrorsAreTheDocumentedOnes) {
   ASSERT_TRUE(start_daemon());
   auto grpc_stub = stub();
-  pb::HealthRequest health;
-  health.set_protocol_version(2);
   pb::NodeResponse response;
-  auto ctx = context();
-  ASSERT_TRUE(grpc_stub->Health(ctx.get(), health, &response).ok());
+  ASSERT_TRUE(health(*grpc_stub, &response, 2).ok());
   EXPECT_EQ(*fallback::to_response_frame(response),
             runtime::encode_error(runtime::ProtocolError::ProtocolMismatch));
   ASSERT_TRUE(publish(*grpc_stub, "", "1", &response).ok());
@@ -116,19 +117,11 @@ TEST_F(GrpcFallbackTest, ProtocolErrorsAreTheDocumentedOnes) {
 
 TEST_F(GrpcFallbackTest, RefusesMissingForeignAndRevokedCertificates) {
   ASSERT_TRUE(start_daemon());
-  pb::HealthRequest health;
-  health.set_protocol_version(1);
   pb::NodeResponse response;
-  {
-    auto ctx = context();
-    EXPECT_FALSE(stub("")->Health(ctx.get(), health, &response).ok());
-  }
+  EXPECT_FALSE(health(*stub(""), &response).ok());
   identity::StateDir other{dir_ / "other"};
   ASSERT_EQ(palyra({"init", "--state-dir", other.root.string()}, false).status, 0);
-  {
-    auto ctx = context();
-    EXPECT_FALSE(stub("node-1", &other)->Health(ctx.get(), health, &response).ok());
-  }
+  EXPECT_FALSE(health(*stub("node-1", &other), &response).ok());
   // Revoked while following: the stream ends, and the next call is refused.
   auto follower_stub = stub();
   pb::StreamEventsRequest follow;
@@ -146,9 +139,7 @@ TEST_F(GrpcFallbackTest, RefusesMissingForeignAndRevokedCertificates) {
   daemon_->signal(SIGHUP);
   EXPECT_FALSE(reader->Read(&response));  // cancelled by the daemon
   EXPECT_FALSE(reader->Finish().ok());
-  auto ctx = context();
-  auto refused = stub()->Health(ctx.get(), health, &response);
-  EXPECT_FALSE(refused.ok());
+  EXPECT_FALSE(health(*stub(), &response).ok());
   EXPECT_THAT(log(), HasSubstr("revoked"));
 }
 
@@ -174,22 +165,15 @@ TEST_F(GrpcFallbackTest, RefusesAnExpiredDeviceCertificate) {
   ASSERT_TRUE(write_file_atomically(state_.device_cert("stale"), expired->certificate.pem(), 0644));
   ASSERT_TRUE(write_file_atomically(state_.device_key("stale"), expired->key.pem(), 0600));
   ASSERT_TRUE(start_daemon());
-  pb::HealthRequest health;
-  health.set_protocol_version(1);
   pb::NodeResponse response;
-  auto ctx = context();
-  EXPECT_FALSE(stub("stale")->Health(ctx.get(), health, &response).ok());
-  auto valid = context();
-  EXPECT_TRUE(stub("node-1")->Health(valid.get(), health, &response).ok());
+  EXPECT_FALSE(health(*stub("stale"), &response).ok());
+  EXPECT_TRUE(health(*stub("node-1"), &response).ok());
 }
 
 TEST_F(GrpcFallbackTest, InsecureModeAppliesToGrpcToo) {
   ASSERT_TRUE(start_daemon({"--require-client-auth", "false"}));
-  pb::HealthRequest health;
-  health.set_protocol_version(1);
   pb::NodeResponse response;
-  auto ctx = context();
-  auto status = stub("")->Health(ctx.get(), health, &response);
+  auto status = health(*stub(""), &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(*fallback::to_response_frame(response), runtime::encode_health(false));
 }

@@ -4,13 +4,11 @@
 // Its client against the real palyrad is in tests/e2e/quinn_client_test.cpp.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <array>
-#include <cstdio>
-#include <thread>
+#include <memory>
 
+#include "../common/process.hpp"
+#include "../transport/call_frames.hpp"
 #include "../transport/test_pki.hpp"
 #include "palyra/runtime/protocol.hpp"
 #include "palyra/transport/client.hpp"
@@ -27,43 +25,22 @@ const char* peer_binary() { return PALYRA_QUINN_PEER; }
 class PeerServer {
  public:
   PeerServer(const TestPki& pki, const std::vector<std::string>& extra) {
-    int out[2];
-    if (pipe(out) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      std::vector<std::string> args = {peer_binary(), "serve", "--listen", "127.0.0.1:0",
-                                       "--ca", pki.ca_cert().string(), "--cert",
-                                       pki.server_chain().string(), "--key", pki.server_key().string()};
-      args.insert(args.end(), extra.begin(), extra.end());
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    FILE* stream = fdopen(out[0], "r");
-    std::array<char, 256> line{};
-    if (fgets(line.data(), line.size(), stream) != nullptr) {
-      std::string text(line.data());
-      if (text.starts_with("listening ")) {
-        address_ = text.substr(10, text.find_last_not_of("\r\n") - 9);
-      }
-    }
-    fclose(stream);
+    std::vector<std::string> args = {peer_binary(), "serve", "--listen", "127.0.0.1:0",
+                                     "--ca", pki.ca_cert().string(), "--cert",
+                                     pki.server_chain().string(), "--key", pki.server_key().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    child_ = std::make_unique<palyra::testing::ChildProcess>(args, pki.dir() / "peer.stderr");
+    std::string line = child_->read_line(10s);
+    if (line.starts_with("listening ")) address_ = line.substr(10);
   }
   ~PeerServer() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
+    child_->signal(SIGTERM);
+    child_->wait(5s);
   }
   const std::string& address() const { return address_; }
 
  private:
-  pid_t pid_ = -1;
+  std::unique_ptr<palyra::testing::ChildProcess> child_;
   std::string address_;
 };
 
@@ -82,21 +59,8 @@ class QuinnInterop : public ::testing::Test {
     tls.key_file = pki_.device_key();
     return tls;
   }
-  // Our client: one request, every response frame.
   static std::vector<std::string> call(transport::Client& client, const std::string& request) {
-    std::vector<std::string> frames;
-    auto stream = client.open_stream();
-    EXPECT_TRUE(stream.ok());
-    if (!stream) return frames;
-    EXPECT_TRUE((*stream)->write_frame(request).ok());
-    (*stream)->finish();
-    while (true) {
-      auto frame = client.read_frame(**stream, 10s);
-      EXPECT_TRUE(frame.ok()) << frame.error().describe();
-      if (!frame || !frame->has_value()) break;
-      frames.push_back(std::move(**frame));
-    }
-    return frames;
+    return transport::testing::call_frames(client, request);
   }
   static transport::SocketAddress parse(const std::string& address) {
     return std::move(transport::SocketAddress::parse(address)).value();

@@ -44,8 +44,11 @@ class GrpcFrontend {
   // After the revocation index was reloaded: cancels the calls of revoked
   // certificates (their streams end with CANCELLED). Returns how many.
   std::size_t cancel_revoked_calls();
-  // Draining: refuse new calls, cancel the rest after `grace`.
-  void shutdown(std::chrono::milliseconds grace);
+  // Refuses new calls, cancels those still running (the daemon drains its
+  // in-flight calls before), and waits until every call has ended. Blocks
+  // until calls waiting on the event loop are answered: do not call it on
+  // the loop's thread while calls are in flight.
+  void shutdown();
 
   // The calls in progress, by client certificate fingerprint.
   class CallRegistry {
