@@ -20,5 +20,7 @@ struct CommandContext {
 void add_identity_commands(CLI::App& root, CommandContext& context);
 // health, events, publish: node.* calls to a running daemon (client_commands.cpp).
 void add_client_commands(CLI::App& root, CommandContext& context);
+// bench: load figures (bench/bench_commands.cpp).
+void add_bench_commands(CLI::App& root, CommandContext& context);
 
 }  // namespace palyra::cli

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   palyra::cli::CommandContext context;
   palyra::cli::add_identity_commands(app, context);
   palyra::cli::add_client_commands(app, context);
+  palyra::cli::add_bench_commands(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,7 +7,7 @@
 #include <iostream>
 #include <thread>
 
-#include "palyra/common/atomic_file.hpp"
+#include "grpc_channel.hpp"
 #include "palyra/fallback/mapping.hpp"
 #include "palyra/identity/certificate.hpp"
 #include "palyra/identity/fingerprint.hpp"
@@ -79,23 +79,10 @@ class QuicNodeConnection final : public NodeConnection {
 class GrpcNodeConnection final : public NodeConnection {
  public:
   static Result<std::unique_ptr<NodeConnection>> open(const ResolvedConnection& c) {
-    grpc::SslCredentialsOptions options;
-    auto ca = read_file(c.tls.ca_file);
-    if (!ca) return std::move(ca).error();
-    options.pem_root_certs = std::move(*ca);
-    if (c.tls.cert_file && c.tls.key_file) {
-      auto cert = read_file(*c.tls.cert_file);
-      if (!cert) return std::move(cert).error();
-      auto key = read_file(*c.tls.key_file);
-      if (!key) return std::move(key).error();
-      options.pem_cert_chain = std::move(*cert);
-      options.pem_private_key = std::move(*key);
-    }
-    grpc::ChannelArguments arguments;
-    arguments.SetSslTargetNameOverride(c.tls.server_name);
+    auto stub = open_grpc_stub(c);
+    if (!stub) return std::move(stub).error();
     std::unique_ptr<GrpcNodeConnection> connection(new GrpcNodeConnection());
-    connection->stub_ = pb::NodeTransport::NewStub(
-        grpc::CreateCustomChannel(c.grpc_address, grpc::SslCredentials(options), arguments));
+    connection->stub_ = std::move(*stub);
     connection->address_ = c.grpc_address;
     if (c.tls.pinned_sha256) PALYRA_TRY(connection->check_pin(*c.tls.pinned_sha256, c.timeout));
     return std::unique_ptr<NodeConnection>(std::move(connection));

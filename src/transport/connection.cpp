@@ -689,6 +689,8 @@ void Connection::write_datagrams(std::uint64_t now_ns, DatagramBatch& batch,
 
   std::array<ngtcp2_vec, kMaxVecs> vecs{};
   std::size_t written = 0;
+  std::size_t offset = 0;    // where the current packet starts in batch.buffer
+  bool packet_open = false;  // ngtcp2 asked for more frames for that packet
   while (written < max_datagrams) {
     // Next stream with something to send, round robin.
     Stream* stream = nullptr;
@@ -713,8 +715,13 @@ void Connection::write_datagrams(std::uint64_t now_ns, DatagramBatch& batch,
     std::uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
     if (fin) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
 
-    std::size_t offset = batch.buffer.size();
-    batch.buffer.resize(offset + max_payload);
+    // After NGTCP2_ERR_WRITE_MORE the packet under construction is still in
+    // the buffer and ngtcp2 goes on writing it: keep those bytes.
+    const bool continuing_packet = std::exchange(packet_open, false);
+    if (!continuing_packet) {
+      offset = batch.buffer.size();
+      batch.buffer.resize(offset + max_payload);
+    }
     ngtcp2_ssize stream_bytes = -1;
     ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &path_storage.path, &info,
                                                batch.buffer.data() + offset, max_payload,
@@ -726,20 +733,24 @@ void Connection::write_datagrams(std::uint64_t now_ns, DatagramBatch& batch,
       stream->on_sent(static_cast<std::size_t>(stream_bytes),
                       fin && static_cast<std::uint64_t>(stream_bytes) == offered);
     }
+    if (n == NGTCP2_ERR_WRITE_MORE) {
+      // The packet has room for more: rotate to the next stream, if any.
+      packet_open = true;
+      ++send_cursor_;
+      continue;
+    }
+    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
+        n == NGTCP2_ERR_STREAM_NOT_FOUND) {
+      // Flow-control blocked or gone: wait for extend_max_stream_data. A
+      // packet under construction stays open for the next stream.
+      packet_open = continuing_packet;
+      if (!packet_open) batch.buffer.resize(offset);
+      stream->in_send_queue_ = false;
+      send_queue_.erase(send_queue_.begin() + static_cast<std::ptrdiff_t>(send_cursor_));
+      continue;
+    }
     if (n < 0) {
       batch.buffer.resize(offset);
-      if (n == NGTCP2_ERR_WRITE_MORE) {
-        // The packet has room for more: rotate to the next stream, if any.
-        ++send_cursor_;
-        continue;
-      }
-      if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
-          n == NGTCP2_ERR_STREAM_NOT_FOUND) {
-        // Flow-control blocked or gone: wait for extend_max_stream_data.
-        stream->in_send_queue_ = false;
-        send_queue_.erase(send_queue_.begin() + static_cast<std::ptrdiff_t>(send_cursor_));
-        continue;
-      }
       close_liberr_ = static_cast<int>(n);
       fail(Error(Errc::ConnectionClosed, fmt::format("QUIC write error with {}: {}",
                                                      remote_.to_string(),

@@ -1,0 +1,30 @@
+// The server a load run aims at: its resolved address and identity options,
+// the client TLS context every connection shares (certificates are loaded
+// once), and the event loop that drives all of the run's connections.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "../connection_options.hpp"
+#include "bench.hpp"
+#include "palyra/transport/client.hpp"
+#include "palyra/transport/event_loop.hpp"
+
+namespace palyra::cli::bench {
+
+struct Target {
+  ResolvedConnection connection;
+  std::shared_ptr<const transport::ClientTlsContext> tls;
+  std::unique_ptr<transport::EventLoop> loop;
+  std::chrono::seconds time_limit;
+};
+
+// Also raises the open-file limit to its hard maximum: every client
+// connection has its own UDP socket.
+Result<Target> prepare_target(const CommonOptions& options);
+
+// A node.publish_event payload of exactly `bytes` bytes of JSON.
+std::string payload_of_size(std::uint64_t bytes);
+
+}  // namespace palyra::cli::bench
