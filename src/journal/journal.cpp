@@ -175,14 +175,19 @@ void Journal::writer_main() {
                    std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(take)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
     }
-    if (!batch.empty()) commit_batch(batch);
+    writer_wakeups_.fetch_add(1, std::memory_order_relaxed);
+    const bool committed = !batch.empty();
+    if (committed) commit_batch(batch);
     batch.clear();
-    if (has_retention && (std::chrono::steady_clock::now() >= next_retention ||
-                          options_.retention.max_events > 0)) {
+    // The deadline moves on even without a retention policy, or the wait
+    // above would return at once forever after the first interval.
+    const auto now = std::chrono::steady_clock::now();
+    const bool interval_due = now >= next_retention;
+    if (interval_due) next_retention = now + kRetentionInterval;
+    if (has_retention && (interval_due || (committed && options_.retention.max_events > 0))) {
       // Failures are reported by the next enforce_retention() call that a
       // caller makes; the writer itself keeps going.
       (void)enforce_retention();
-      next_retention = std::chrono::steady_clock::now() + kRetentionInterval;
     }
   }
 }

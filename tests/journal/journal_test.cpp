@@ -75,6 +75,19 @@ TEST_F(JournalTest, AssignsConsecutiveSequenceNumbersAndStoresEveryField) {
   EXPECT_TRUE(journal->read_after(UINT64_MAX, 10, 1 << 20)->empty());
 }
 
+// Without a retention policy the writer still wakes once a second (the
+// retention interval); it must go back to sleep, not spin once the first
+// interval has passed.
+TEST_F(JournalTest, IdleWriterSleepsBetweenIntervals) {
+  auto journal = open_journal();
+  ASSERT_TRUE(journal);
+  append_sync(*journal, "e");
+  const std::uint64_t before = journal->writer_wakeups();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  // Two intervals passed: a couple of wake-ups, not millions.
+  EXPECT_LE(journal->writer_wakeups() - before, 5u);
+}
+
 TEST_F(JournalTest, ReopenKeepsEventsAndContinuesTheSequence) {
   {
     auto journal = open_journal();

@@ -115,6 +115,9 @@ class Journal {
   Result<std::uint64_t> enforce_retention();
 
   std::size_t queued_appends() const;
+  // How often the writer thread has woken up: for tests that it sleeps
+  // while there is nothing to do.
+  std::uint64_t writer_wakeups() const noexcept { return writer_wakeups_.load(std::memory_order_relaxed); }
 
  private:
   friend class Subscription;
@@ -144,6 +147,7 @@ class Journal {
   std::mutex reader_mutex_;
 
   std::atomic<std::uint64_t> newest_{0};
+  std::atomic<std::uint64_t> writer_wakeups_{0};
   std::atomic<std::uint64_t> oldest_{1};
 
   mutable std::mutex queue_mutex_;
