@@ -379,7 +379,7 @@ int Connection::on_handshake_completed() {
     close_tls_alert_ = GNUTLS_A_BAD_CERTIFICATE;
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }
-  if (!leaf_has_purpose(tls_session_->get(), GNUTLS_KP_TLS_WWW_SERVER)) {
+  if (!inspect_leaf(tls_session_->get(), GNUTLS_KP_TLS_WWW_SERVER).has_purpose) {
     pending_error_ = Error(Errc::ConnectFailed,
                            fmt::format("we refused the server at {}: its certificate {} lacks "
                                        "extended key usage serverAuth",

@@ -7,6 +7,7 @@
 #include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include "palyra/common/result.hpp"
 #include "palyra/transport/connection.hpp"
 #include "palyra/transport/tls_config.hpp"
+#include "verified_chain_cache.hpp"
 
 namespace palyra::transport {
 
@@ -43,11 +45,14 @@ class ServerTlsContext {
   bool require_client_auth() const noexcept { return config_.require_client_auth; }
   // True when the fingerprint is in the revocation index (if any).
   bool is_revoked(const std::string& fingerprint) const noexcept;
+  // Client chains already verified (internally synchronized).
+  VerifiedChainCache& verified_chains() const noexcept { return verified_chains_; }
 
  private:
   explicit ServerTlsContext(ServerTlsConfig config) : config_(std::move(config)) {}
   ServerTlsConfig config_;
   gnutls_certificate_credentials_t credentials_ = nullptr;
+  mutable VerifiedChainCache verified_chains_;
 };
 
 class ClientTlsContext {
@@ -76,10 +81,15 @@ class ClientTlsContext {
 // EmptyPeerCertificateChain when it sent none.
 Result<PeerIdentity> peer_identity_of(gnutls_session_t session);
 
-// True when the peer's leaf names `purpose_oid` in its extended key usage.
-// GnuTLS treats a certificate without any EKU as fit for every purpose; the
-// protocol requires the EKU to be present.
-bool leaf_has_purpose(gnutls_session_t session, const char* purpose_oid);
+// The peer's leaf: whether it names `purpose_oid` in its extended key usage
+// (GnuTLS treats a certificate without any EKU as fit for every purpose; the
+// protocol requires the EKU to be present) and its validity period.
+struct LeafFacts {
+  bool has_purpose = false;
+  std::time_t not_before = 0;
+  std::time_t not_after = 0;
+};
+LeafFacts inspect_leaf(gnutls_session_t session, const char* purpose_oid);
 
 // Why GnuTLS rejected the peer's chain, in words ("certificate expired, ...").
 std::string describe_verify_failure(gnutls_session_t session);
