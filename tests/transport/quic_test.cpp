@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -203,6 +205,27 @@ TEST_F(QuicTest, ExpiredClientCertificateIsRefused) {
   EXPECT_EQ(error.code(), Errc::ConnectFailed);
   EXPECT_NE(error.message().find("0x12a"), std::string::npos) << error.describe();
   EXPECT_EQ(server.established.load(), 0);
+}
+
+// The server remembers chains it verified (a reconnect skips the chain's
+// signature checks), but only inside the leaf's validity period: a
+// certificate that expires after a successful handshake is refused on the
+// next one.
+TEST_F(QuicTest, CertificateThatExpiredSinceItsLastHandshakeIsRefused) {
+  EchoServer server(server_tls(), quick_limits());
+  ASSERT_TRUE(server.ok());
+  const auto short_lived = client_tls_with(pki_.issue_device("short-lived-node", -1h, 2s));
+  {
+    auto client = Client::connect(server.address(), short_lived, quick_limits());
+    ASSERT_TRUE(client.ok()) << client.error().describe();
+    EXPECT_EQ(echo(**client, "while valid"), "while valid");
+    (*client)->close();
+  }
+  std::this_thread::sleep_for(3500ms);
+  Error error = refused(short_lived, server);
+  EXPECT_EQ(error.code(), Errc::ConnectFailed);
+  EXPECT_NE(error.message().find("0x12a"), std::string::npos) << error.describe();
+  EXPECT_EQ(server.established.load(), 1);
 }
 
 TEST_F(QuicTest, DeviceCertificateWithoutClientAuthIsRefused) {
