@@ -11,7 +11,6 @@
 
 #include "figures.hpp"
 #include "load_connection.hpp"
-#include "palyra/runtime/protocol.hpp"
 #include "target.hpp"
 
 namespace palyra::cli::bench {
@@ -92,8 +91,7 @@ class ConnectionsRun {
       if (!first_error_) first_error_ = error;
       settle(slot);
     };
-    auto connection = LoadConnection::start(*target_.loop, target_.connection.address, target_.tls,
-                                            target_.connection.limits, std::move(handlers));
+    auto connection = open_connection(target_, std::move(handlers));
     if (!connection) {
       if (!first_error_) first_error_ = connection.error();
       settle(slot);
@@ -109,15 +107,10 @@ class ConnectionsRun {
     target_.loop->post([this] { start_next(); });
   }
 
-  void health(Slot& slot, std::function<void(bool)> done) {
-    auto healthy = std::make_shared<bool>(false);
-    slot.connection->call(
-        runtime::encode_health_request(),
-        [healthy](std::string&& frame) {
-          auto response = runtime::parse_response(frame);
-          *healthy = response && response->kind == "health" && response->ok;
-        },
-        [healthy, done = std::move(done)](const Status& outcome) { done(outcome.ok() && *healthy); });
+  static void health(Slot& slot, std::function<void(bool)> done) {
+    call_health(*slot.connection, [done = std::move(done)](const Status& outcome, bool healthy) {
+      done(outcome.ok() && healthy);
+    });
   }
 
   Target& target_;

@@ -13,6 +13,9 @@ namespace palyra::cli::bench {
 
 using Clock = std::chrono::steady_clock;
 
+// Rounds to 3 decimals, so the JSON line stays readable.
+double round3(double value);
+
 class Stopwatch {
  public:
   Stopwatch() : start_(Clock::now()) {}
@@ -27,11 +30,14 @@ class Stopwatch {
 class LatencySamples {
  public:
   void reserve(std::size_t count) { samples_.reserve(count); }
-  void add(Clock::duration sample) { samples_.push_back(sample.count()), sorted_ = false; }
+  void add(Clock::duration sample) {
+    samples_.push_back(sample.count());
+    sorted_ = false;
+  }
   std::size_t count() const noexcept { return samples_.size(); }
   // The p-th percentile (0..100, nearest rank); 0 without samples.
   double percentile_us(double p);
-  double percentile_ms(double p) { return percentile_us(p) / 1000.0; }
+  double percentile_ms(double p) { return round3(percentile_us(p) / 1000.0); }
 
  private:
   std::vector<Clock::rep> samples_;
@@ -54,8 +60,6 @@ class Progress {
   Clock::time_point last_print_ = Clock::now();
 };
 
-// Rounds to 3 decimals, so the JSON line stays readable.
-double round3(double value);
 // The final line of figures, on stdout. Field order is kept as inserted.
 void print_figures(const nlohmann::ordered_json& figures);
 

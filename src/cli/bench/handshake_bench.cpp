@@ -7,7 +7,6 @@
 
 #include "figures.hpp"
 #include "load_connection.hpp"
-#include "palyra/runtime/protocol.hpp"
 #include "target.hpp"
 
 namespace palyra::cli::bench {
@@ -54,8 +53,7 @@ class HandshakeRun {
     handlers.on_established = [this, id] { on_established(id); };
     handlers.on_closed = [this, id](const Error& error) { end(id, error); };
     auto started = Clock::now();
-    auto connection = LoadConnection::start(*target_.loop, target_.connection.address, target_.tls,
-                                            target_.connection.limits, std::move(handlers));
+    auto connection = open_connection(target_, std::move(handlers));
     if (!connection) {
       record_failure(connection.error());
       ++finished_;
@@ -66,22 +64,15 @@ class HandshakeRun {
   }
 
   void on_established(std::uint64_t id) {
-    Attempt& attempt = attempts_.at(id);
-    attempt.connection->call(
-        runtime::encode_health_request(),
-        [this, id](std::string&& frame) {
-          auto response = runtime::parse_response(frame);
-          Attempt& a = attempts_.at(id);
-          a.healthy = response && response->kind == "health" && response->ok;
-          if (a.healthy) latencies_.add(Clock::now() - a.started);
-        },
-        [this, id](const Status& outcome) {
-          Attempt& a = attempts_.at(id);
-          if (!outcome) return end(id, outcome.error());
-          if (!a.healthy) return end(id, Error(Errc::FrameReadFailed, "no health response"));
-          a.connection->close();
-          end(id, std::nullopt);
-        });
+    call_health(*attempts_.at(id).connection, [this, id](const Status& outcome, bool healthy) {
+      Attempt& a = attempts_.at(id);
+      a.healthy = healthy;
+      if (healthy) latencies_.add(Clock::now() - a.started);
+      if (!outcome) return end(id, outcome.error());
+      if (!healthy) return end(id, Error(Errc::FrameReadFailed, "no health response"));
+      a.connection->close();
+      end(id, std::nullopt);
+    });
   }
 
   // Each attempt ends once, whichever of its callbacks comes first; the

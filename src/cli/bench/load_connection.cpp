@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "figures.hpp"
+#include "palyra/runtime/protocol.hpp"
 
 namespace palyra::cli::bench {
 
@@ -86,6 +87,17 @@ void LoadConnection::fail_all(const Error& error) {
   waiting_.clear();
   for (auto& [tag, call] : active) call->on_done(error);
   for (auto& call : waiting) call->on_done(error);
+}
+
+void call_health(LoadConnection& connection, std::function<void(const Status& outcome, bool healthy)> done) {
+  auto healthy = std::make_shared<bool>(false);
+  connection.call(
+      runtime::encode_health_request(),
+      [healthy](std::string&& frame) {
+        auto response = runtime::parse_response(frame);
+        *healthy = response && response->kind == "health" && response->ok;
+      },
+      [healthy, done = std::move(done)](const Status& outcome) { done(outcome, *healthy); });
 }
 
 Status run_until(transport::EventLoop& loop, const std::function<bool()>& done,

@@ -61,6 +61,10 @@ class LoadConnection {
   std::uint64_t next_tag_ = 1;
 };
 
+// One node.health on `connection`. `done(outcome, healthy)` once its stream
+// ended: outcome as for OnDone, healthy when a health frame with ok=true came.
+void call_health(LoadConnection& connection, std::function<void(const Status& outcome, bool healthy)> done);
+
 // Runs `loop` until `done()`; Timeout (naming `what` and the limit) when the
 // time limit passes first.
 Status run_until(transport::EventLoop& loop, const std::function<bool()>& done,

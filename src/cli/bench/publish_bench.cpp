@@ -2,7 +2,6 @@
 // each counts once the daemon confirmed its seq (after the commit).
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <vector>
 
 #include "load_connection.hpp"
@@ -27,24 +26,9 @@ class PublishRun {
 
   Status connect() {
     const std::uint64_t wanted = (concurrency_ + kCallsPerConnection - 1) / kCallsPerConnection;
-    for (std::uint64_t i = 0; i < wanted; ++i) {
-      LoadConnection::Handlers handlers;
-      handlers.on_closed = [this](const Error& error) {
-        if (!closed_) closed_ = error;
-      };
-      auto connection = LoadConnection::start(*target_.loop, target_.connection.address, target_.tls,
-                                              target_.connection.limits, std::move(handlers));
-      if (!connection) return std::move(connection).error();
-      connections_.push_back(std::move(*connection));
-    }
-    PALYRA_TRY(run_until(
-        *target_.loop,
-        [this] {
-          return closed_ || std::all_of(connections_.begin(), connections_.end(),
-                                        [](const auto& c) { return c->established(); });
-        },
-        target_.time_limit, "connecting"));
-    if (closed_) return *closed_;
+    auto connections = open_established(target_, wanted, closed_);
+    if (!connections) return std::move(connections).error();
+    connections_ = std::move(*connections);
     return {};
   }
 

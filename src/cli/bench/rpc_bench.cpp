@@ -6,7 +6,6 @@
 
 #include "figures.hpp"
 #include "load_connection.hpp"
-#include "palyra/runtime/protocol.hpp"
 #include "target.hpp"
 
 namespace palyra::cli::bench {
@@ -15,23 +14,14 @@ namespace {
 class RpcRun {
  public:
   RpcRun(Target& target, const RpcOptions& options)
-      : target_(target), options_(options), progress_("rpc", "calls", options.count),
-        request_(runtime::encode_health_request()) {
+      : target_(target), options_(options), progress_("rpc", "calls", options.count) {
     latencies_.reserve(options.count);
   }
 
   Status connect() {
-    LoadConnection::Handlers handlers;
-    handlers.on_closed = [this](const Error& error) {
-      if (!closed_) closed_ = error;
-    };
-    auto connection = LoadConnection::start(*target_.loop, target_.connection.address, target_.tls,
-                                            target_.connection.limits, std::move(handlers));
-    if (!connection) return std::move(connection).error();
-    connection_ = std::move(*connection);
-    PALYRA_TRY(run_until(*target_.loop, [this] { return connection_->established() || closed_; },
-                         target_.time_limit, "the handshake"));
-    if (closed_) return *closed_;
+    auto connections = open_established(target_, 1, closed_);
+    if (!connections) return std::move(connections).error();
+    connection_ = std::move(connections->front());
     // Warm-up: the first call also settles flow-control windows.
     bool warm = false;
     issue([&warm](bool) { warm = true; });
@@ -70,17 +60,10 @@ class RpcRun {
  private:
   // One node.health; `done(healthy)` when its stream ends.
   void issue(std::function<void(bool)> done) {
-    auto healthy = std::make_shared<bool>(false);
-    connection_->call(
-        request_,
-        [healthy](std::string&& frame) {
-          auto response = runtime::parse_response(frame);
-          *healthy = response && response->kind == "health" && response->ok;
-        },
-        [this, healthy, done = std::move(done)](const Status& outcome) {
-          if (!outcome && !first_error_) first_error_ = outcome.error();
-          done(outcome.ok() && *healthy);
-        });
+    call_health(*connection_, [this, done = std::move(done)](const Status& outcome, bool healthy) {
+      if (!outcome && !first_error_) first_error_ = outcome.error();
+      done(outcome.ok() && healthy);
+    });
   }
 
   void issue_counted() {
@@ -102,7 +85,6 @@ class RpcRun {
   Target& target_;
   const RpcOptions& options_;
   Progress progress_;
-  const std::string request_;
   std::unique_ptr<LoadConnection> connection_;
   LatencySamples latencies_;
   Stopwatch clock_;

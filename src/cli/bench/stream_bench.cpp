@@ -51,8 +51,7 @@ Status stream_over_quic(Target& target, std::uint64_t resume_from, EventTally& t
   handlers.on_closed = [&](const Error& error) {
     if (!done && !failure) failure = error;
   };
-  auto connection = LoadConnection::start(*target.loop, target.connection.address, target.tls,
-                                          target.connection.limits, std::move(handlers));
+  auto connection = open_connection(target, std::move(handlers));
   if (!connection) return std::move(connection).error();
   Progress progress("stream", "events", 0);
   (*connection)->call(

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 namespace palyra::cli::bench {
@@ -23,6 +24,34 @@ Result<Target> prepare_target(const CommonOptions& options) {
   }
   return Target{std::move(*connection), std::move(*tls), std::move(*loop),
                 std::chrono::seconds(options.time_limit_s)};
+}
+
+Result<std::unique_ptr<LoadConnection>> open_connection(Target& target, LoadConnection::Handlers handlers) {
+  return LoadConnection::start(*target.loop, target.connection.address, target.tls, target.connection.limits,
+                               std::move(handlers));
+}
+
+Result<std::vector<std::unique_ptr<LoadConnection>>> open_established(Target& target, std::size_t count,
+                                                                     std::optional<Error>& first_close) {
+  std::vector<std::unique_ptr<LoadConnection>> connections;
+  for (std::size_t i = 0; i < count; ++i) {
+    LoadConnection::Handlers handlers;
+    handlers.on_closed = [&first_close](const Error& error) {
+      if (!first_close) first_close = error;
+    };
+    auto connection = open_connection(target, std::move(handlers));
+    if (!connection) return std::move(connection).error();
+    connections.push_back(std::move(*connection));
+  }
+  PALYRA_TRY(run_until(
+      *target.loop,
+      [&] {
+        return first_close || std::all_of(connections.begin(), connections.end(),
+                                           [](const auto& c) { return c->established(); });
+      },
+      target.time_limit, "connecting"));
+  if (first_close) return *first_close;
+  return connections;
 }
 
 std::string payload_of_size(std::uint64_t bytes) {

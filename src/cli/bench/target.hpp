@@ -5,9 +5,12 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "../connection_options.hpp"
 #include "bench.hpp"
+#include "load_connection.hpp"
 #include "palyra/transport/client.hpp"
 #include "palyra/transport/event_loop.hpp"
 
@@ -23,6 +26,15 @@ struct Target {
 // Also raises the open-file limit to its hard maximum: every client
 // connection has its own UDP socket.
 Result<Target> prepare_target(const CommonOptions& options);
+
+// A connection to the target, on its loop.
+Result<std::unique_ptr<LoadConnection>> open_connection(Target& target, LoadConnection::Handlers handlers);
+
+// Opens `count` connections and waits until every one is established. The
+// first close of any of them, now or later, is stored in `first_close`,
+// which must outlive them.
+Result<std::vector<std::unique_ptr<LoadConnection>>> open_established(Target& target, std::size_t count,
+                                                                     std::optional<Error>& first_close);
 
 // A node.publish_event payload of exactly `bytes` bytes of JSON.
 std::string payload_of_size(std::uint64_t bytes);
