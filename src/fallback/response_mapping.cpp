@@ -87,7 +87,7 @@ Result<std::string> to_response_frame(const node::v1::NodeResponse& response) {
     if (!is_valid_json(e.payload_json())) {
       return Error(Errc::InvalidArgument, "event payload_json is not valid JSON");
     }
-    return runtime::encode_event(runtime::EventView{response.seq(), e.name(), e.payload_json(),
+    return runtime::encode_event(EventView{response.seq(), e.name(), e.payload_json(),
                                                     e.device_id(), e.published_at_unix_ms()});
   }
   if (kind == "error" && response.has_error()) {

@@ -134,6 +134,7 @@ Journal::~Journal() {
   }
   queue_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  select_after_.reset();
   sqlite3_close_v2(reader_db_);
   sqlite3_close_v2(writer_db_);
 }
@@ -276,45 +277,80 @@ void Journal::trim_tail_below(std::uint64_t oldest) {
 Result<std::vector<EventPtr>> Journal::read_after(std::uint64_t after, std::size_t max_events,
                                                   std::size_t max_bytes) {
   std::vector<EventPtr> events;
-  if (after >= newest_seq() || max_events == 0) return events;
+  auto visited = visit_after(after, max_events, max_bytes, [&](const EventView& event) {
+    events.push_back(std::make_shared<StoredEvent>(
+        StoredEvent{event.seq, std::string(event.name), std::string(event.payload_json),
+                    std::string(event.device_id), event.published_at_unix_ms}));
+    return true;
+  });
+  if (!visited) return std::move(visited).error();
+  return events;
+}
+
+Result<std::size_t> Journal::visit_after(std::uint64_t after, std::size_t max_events,
+                                         std::size_t max_bytes, const EventVisitor& visit) {
+  if (after >= newest_seq() || max_events == 0) return std::size_t{0};
+  std::size_t visited = 0;
   std::size_t bytes = 0;
-  auto full = [&] { return events.size() >= max_events || (!events.empty() && bytes >= max_bytes); };
+  auto full = [&] { return visited >= max_events || (visited > 0 && bytes >= max_bytes); };
   {
-    std::lock_guard lock(tail_mutex_);
-    if (!tail_.empty() && after + 1 >= tail_.front()->seq) {
-      // The tail is contiguous, so the position of seq after+1 is arithmetic.
-      for (auto i = static_cast<std::size_t>(after + 1 - tail_.front()->seq);
-           i < tail_.size() && !full(); ++i) {
-        bytes += tail_[i]->approximate_bytes();
-        events.push_back(tail_[i]);
+    // Recent events: share them out of the tail, then visit outside the
+    // lock (the visitor may be slow, and the writer must not wait for it).
+    thread_local std::vector<EventPtr> recent;
+    recent.clear();
+    {
+      std::lock_guard lock(tail_mutex_);
+      if (!tail_.empty() && after + 1 >= tail_.front()->seq) {
+        // The tail is contiguous, so the position of seq after+1 is arithmetic.
+        for (auto i = static_cast<std::size_t>(after + 1 - tail_.front()->seq);
+             i < tail_.size() && recent.size() < max_events &&
+             (recent.empty() || bytes < max_bytes);
+             ++i) {
+          bytes += tail_[i]->approximate_bytes();
+          recent.push_back(tail_[i]);
+        }
       }
-      return events;
+    }
+    if (!recent.empty()) {
+      for (const auto& event : recent) {
+        ++visited;
+        if (!visit(event->view())) break;
+      }
+      recent.clear();
+      return visited;
     }
   }
   // Behind the tail: read from disk (a follower catching up, or a resume
-  // from far back).
+  // from far back), straight out of SQLite's row into the visitor.
   std::lock_guard lock(reader_mutex_);
-  auto select = sqlite::Statement::prepare(
-      reader_db_,
-      "SELECT seq, name, payload, device_id, published_at_unix_ms FROM events"
-      " WHERE seq > ?1 ORDER BY seq LIMIT ?2");
-  if (!select) return std::move(select).error();
-  select->bind(1, static_cast<std::int64_t>(after));
-  select->bind(2, static_cast<std::int64_t>(std::min<std::size_t>(max_events, 1u << 20)));
-  while (!full()) {
-    auto row = select->step();
-    if (!row) return std::move(row).error();
-    if (!*row) break;
-    auto event = std::make_shared<StoredEvent>();
-    event->seq = static_cast<std::uint64_t>(select->column_int(0));
-    event->name = select->column_text(1);
-    event->payload_json = select->column_text(2);
-    event->device_id = select->column_text(3);
-    event->published_at_unix_ms = select->column_int(4);
-    bytes += event->approximate_bytes();
-    events.push_back(std::move(event));
+  if (!select_after_) {
+    auto select = sqlite::Statement::prepare(
+        reader_db_,
+        "SELECT seq, name, payload, device_id, published_at_unix_ms FROM events"
+        " WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+    if (!select) return std::move(select).error();
+    select_after_ = std::make_unique<sqlite::Statement>(std::move(*select));
   }
-  return events;
+  sqlite::Statement& select = *select_after_;
+  select.reset();
+  select.bind(1, static_cast<std::int64_t>(after));
+  select.bind(2, static_cast<std::int64_t>(std::min<std::size_t>(max_events, 1u << 20)));
+  while (!full()) {
+    auto row = select.step();
+    if (!row) {
+      select.reset();
+      return std::move(row).error();
+    }
+    if (!*row) break;
+    EventView event{static_cast<std::uint64_t>(select.column_int(0)), select.column_view(1),
+                    select.column_view(2), select.column_view(3), select.column_int(4)};
+    bytes += sizeof(StoredEvent) + event.name.size() + event.payload_json.size() +
+             event.device_id.size();
+    ++visited;
+    if (!visit(event)) break;
+  }
+  select.reset();  // ends the read transaction: the WAL may be checkpointed
+  return visited;
 }
 
 std::optional<std::uint64_t> Journal::gap_for(std::uint64_t resume_from) const noexcept {

@@ -44,6 +44,13 @@ class Statement {
 
   bool column_is_null(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
   std::int64_t column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
+  // Valid until the next step() or reset().
+  std::string_view column_view(int index) const {
+    const auto* text = sqlite3_column_text(stmt_, index);
+    return text ? std::string_view(reinterpret_cast<const char*>(text),
+                                   static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)))
+                : std::string_view();
+  }
   std::string column_text(int index) const {
     const auto* text = sqlite3_column_text(stmt_, index);
     return text ? std::string(reinterpret_cast<const char*>(text),

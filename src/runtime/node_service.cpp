@@ -14,6 +14,18 @@ constexpr std::size_t kEventFrameOverhead = 256;
 
 }  // namespace
 
+bool CallSink::send_framed(std::string framed) {
+  std::string_view rest = framed;
+  while (rest.size() >= 4) {
+    std::uint32_t length = 0;
+    for (int i = 0; i < 4; ++i) length = (length << 8) | static_cast<std::uint8_t>(rest[i]);
+    if (rest.size() - 4 < length) break;
+    if (!send(rest.substr(4, length))) return false;
+    rest.remove_prefix(4 + std::size_t{length});
+  }
+  return rest.empty();
+}
+
 // One node.stream_events call: where it is in the journal and where it stops.
 struct NodeService::EventStream {
   std::shared_ptr<CallSink> sink;
@@ -175,29 +187,39 @@ void NodeService::pump(std::uint64_t id) {
       max_events = static_cast<std::size_t>(
           std::min<std::uint64_t>(max_events, s.end_seq - s.last_sent));
     }
-    auto events = journal_.read_after(s.last_sent, max_events, options_.read_batch_bytes);
-    if (!events) {
-      spdlog::error("event stream failed: {}", events.error().describe());
+    // Encode straight from the journal (its tail or SQLite's row) into one
+    // buffer of frames, handed to the stream whole.
+    std::string batch;
+    batch.reserve(options_.read_batch_bytes);
+    std::uint64_t first_seq = 0;
+    std::uint64_t last_seq = s.last_sent;
+    auto visited = journal_.visit_after(
+        s.last_sent, max_events, options_.read_batch_bytes, [&](const EventView& event) {
+          if (first_seq == 0) first_seq = event.seq;
+          if (first_seq != s.last_sent + 1) return false;  // a gap: reported below
+          if (!s.follow && event.seq > s.end_seq) return false;
+          append_event_frame(batch, event);
+          last_seq = event.seq;
+          return true;
+        });
+    if (!visited) {
+      spdlog::error("event stream failed: {}", visited.error().describe());
       return end_stream(id, encode_error(ProtocolError::StreamFailure));
     }
-    if (events->empty()) {
+    if (*visited == 0) {
       // Caught up: a follower waits for the next commit.
       if (!s.follow) return end_stream(id, std::nullopt);
       return;
     }
-    if (events->front()->seq != s.last_sent + 1) {
+    if (first_seq != s.last_sent + 1) {
       // Retention removed the next event between gap_for and the read.
-      return end_stream(id, encode_error(ProtocolError::ResumeGap, events->front()->seq));
+      return end_stream(id, encode_error(ProtocolError::ResumeGap, first_seq));
     }
-    for (const auto& event : *events) {
-      if (!s.follow && event->seq > s.end_seq) break;
-      if (!s.sink->send(encode_event(EventView{event->seq, event->name, event->payload_json,
-                                               event->device_id, event->published_at_unix_ms}))) {
-        streams_.erase(it);  // the caller is gone
-        return;
-      }
-      s.last_sent = event->seq;
+    if (!batch.empty() && !s.sink->send_framed(std::move(batch))) {
+      streams_.erase(it);  // the caller is gone
+      return;
     }
+    s.last_sent = last_seq;
   }
 }
 

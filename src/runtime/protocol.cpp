@@ -163,6 +163,18 @@ std::variant<Request, RequestError> parse_request(std::string_view frame) {
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
+  // Names and device ids almost never need escaping: copy runs of plain
+  // bytes whole instead of one push_back each.
+  auto plain = [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && c != '"' && c != '\\';
+  };
+  while (!text.empty() && plain(text.front())) {
+    std::size_t run = 1;
+    while (run < text.size() && plain(text[run])) ++run;
+    out.append(text.substr(0, run));
+    text.remove_prefix(run);
+  }
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
     switch (c) {
@@ -191,22 +203,41 @@ std::string encode_health(bool mtls_required) {
   return out;
 }
 
+namespace {
+
+void append_event_json(std::string& out, const EventView& event) {
+  using namespace std::string_view_literals;
+  out += kPrefix;
+  out += R"(event","ok":true,"seq":)"sv;
+  append_number(out, event.seq);
+  out += R"(,"event":{"name":)"sv;
+  append_json_string(out, event.name);
+  out += R"(,"payload":)"sv;
+  out += event.payload_json;
+  out += R"(,"device_id":)"sv;
+  append_json_string(out, event.device_id);
+  out += R"(,"published_at_unix_ms":)"sv;
+  append_signed(out, event.published_at_unix_ms);
+  out += "}}"sv;
+}
+
+}  // namespace
+
 std::string encode_event(const EventView& event) {
   std::string out;
   out.reserve(128 + event.name.size() + event.payload_json.size() + event.device_id.size());
-  out += kPrefix;
-  out += R"(event","ok":true,"seq":)";
-  append_number(out, event.seq);
-  out += R"(,"event":{"name":)";
-  append_json_string(out, event.name);
-  out += R"(,"payload":)";
-  out += event.payload_json;
-  out += R"(,"device_id":)";
-  append_json_string(out, event.device_id);
-  out += R"(,"published_at_unix_ms":)";
-  append_signed(out, event.published_at_unix_ms);
-  out += "}}";
+  append_event_json(out, event);
   return out;
+}
+
+void append_event_frame(std::string& out, const EventView& event) {
+  const std::size_t prefix_at = out.size();
+  out.append(4, '\0');  // PROTOCOL.md §3: u32 big-endian length, patched below
+  append_event_json(out, event);
+  const auto length = static_cast<std::uint32_t>(out.size() - prefix_at - 4);
+  for (int i = 0; i < 4; ++i) {
+    out[prefix_at + static_cast<std::size_t>(i)] = static_cast<char>(length >> (24 - 8 * i));
+  }
 }
 
 std::string encode_published(std::uint64_t seq) {

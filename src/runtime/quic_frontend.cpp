@@ -25,6 +25,10 @@ class QuicFrontend::StreamSink final : public CallSink {
     transport::Stream* s = stream();
     return s && s->write_frame(frame).ok();
   }
+  bool send_framed(std::string framed) override {
+    transport::Stream* s = stream();
+    return s && s->write_framed(std::move(framed)).ok();
+  }
   void finish() override {
     if (transport::Stream* s = stream()) s->finish();
   }

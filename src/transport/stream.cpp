@@ -17,15 +17,23 @@ constexpr std::size_t kCoalesceLimit = std::size_t{16} * 1024;
 Stream::Stream(Connection& connection, std::int64_t id, std::size_t max_frame_bytes)
     : connection_(connection), id_(id), max_frame_bytes_(max_frame_bytes), decoder_(max_frame_bytes) {}
 
-Status Stream::write_frame(std::string_view payload) {
+Status Stream::writable() const {
   if (fin_queued_ || reset_ || closed_) {
     return Error(Errc::FrameWriteFailed,
                  fmt::format("stream {} is {}", id_, reset_ ? "reset" : "finished"));
   }
+  return {};
+}
+
+bool Stream::can_append_to_last_chunk(std::size_t bytes) const noexcept {
   // An unsent last chunk can grow: ngtcp2 holds no pointer into it yet.
-  bool can_append = !chunks_.empty() && sent_offset_ <= end_offset_ - chunks_.back().size() &&
-                    chunks_.back().size() + payload.size() + 4 <= kCoalesceLimit;
-  if (can_append) {
+  return !chunks_.empty() && sent_offset_ <= end_offset_ - chunks_.back().size() &&
+         chunks_.back().size() + bytes <= kCoalesceLimit;
+}
+
+Status Stream::write_frame(std::string_view payload) {
+  PALYRA_TRY(writable());
+  if (can_append_to_last_chunk(payload.size() + 4)) {
     PALYRA_TRY(append_frame(chunks_.back(), payload, max_frame_bytes_));
   } else {
     std::string chunk;
@@ -33,6 +41,20 @@ Status Stream::write_frame(std::string_view payload) {
     chunks_.push_back(std::move(chunk));
   }
   end_offset_ += payload.size() + 4;
+  connection_.note_stream_has_data(*this);
+  return {};
+}
+
+Status Stream::write_framed(std::string frames) {
+  PALYRA_TRY(writable());
+  if (frames.empty()) return {};
+  const std::size_t bytes = frames.size();
+  if (can_append_to_last_chunk(bytes)) {
+    chunks_.back() += frames;
+  } else {
+    chunks_.push_back(std::move(frames));
+  }
+  end_offset_ += bytes;
   connection_.note_stream_has_data(*this);
   return {};
 }

@@ -8,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -47,6 +48,17 @@ bool probe_gso(int fd) {
          }();
 }
 
+// Where recvmmsg writes. One per thread, not per socket: a client process
+// holding thousands of connections has a socket each, and 2 MiB of zeroed
+// buffer per socket cost more than its handshake. The sink consumes each
+// datagram before `receive` returns, so sockets on one thread can share it.
+// Left uninitialised: only the slots the kernel fills are ever touched.
+std::uint8_t* thread_receive_buffer() {
+  thread_local auto buffer =
+      std::make_unique_for_overwrite<std::uint8_t[]>(kMaxDatagram * kReceiveBatch);
+  return buffer.get();
+}
+
 Result<SocketAddress> local_address_of(int fd) {
   SocketAddress local;
   local.length = sizeof local.storage;
@@ -59,14 +71,13 @@ Result<SocketAddress> local_address_of(int fd) {
 }  // namespace
 
 UdpSocket::UdpSocket(int fd, SocketAddress local, bool use_gso)
-    : fd_(fd), local_(local), gso_(use_gso), receive_buffer_(kMaxDatagram * kReceiveBatch) {}
+    : fd_(fd), local_(local), gso_(use_gso) {}
 
 UdpSocket::UdpSocket(UdpSocket&& other) noexcept
     : fd_(other.fd_),
       local_(other.local_),
       gso_(other.gso_),
-      connected_(other.connected_),
-      receive_buffer_(std::move(other.receive_buffer_)) {
+      connected_(other.connected_) {
   other.fd_ = -1;
 }
 
@@ -77,7 +88,6 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
     local_ = other.local_;
     gso_ = other.gso_;
     connected_ = other.connected_;
-    receive_buffer_ = std::move(other.receive_buffer_);
     other.fd_ = -1;
   }
   return *this;
@@ -125,10 +135,11 @@ std::size_t UdpSocket::receive(const DatagramSink& sink, std::size_t max_datagra
   std::array<mmsghdr, kReceiveBatch> messages{};
   std::array<iovec, kReceiveBatch> iovecs{};
   std::array<sockaddr_storage, kReceiveBatch> addresses{};
+  std::uint8_t* buffer = thread_receive_buffer();
   std::size_t delivered = 0;
   while (delivered < max_datagrams) {
     for (std::size_t i = 0; i < kReceiveBatch; ++i) {
-      iovecs[i] = {receive_buffer_.data() + i * kMaxDatagram, kMaxDatagram};
+      iovecs[i] = {buffer + i * kMaxDatagram, kMaxDatagram};
       messages[i] = {};
       messages[i].msg_hdr.msg_iov = &iovecs[i];
       messages[i].msg_hdr.msg_iovlen = 1;
@@ -142,7 +153,7 @@ std::size_t UdpSocket::receive(const DatagramSink& sink, std::size_t max_datagra
       SocketAddress from;
       std::memcpy(&from.storage, &addresses[index], messages[index].msg_hdr.msg_namelen);
       from.length = messages[index].msg_hdr.msg_namelen;
-      sink(from, std::span<std::uint8_t>(receive_buffer_.data() + index * kMaxDatagram,
+      sink(from, std::span<std::uint8_t>(buffer + index * kMaxDatagram,
                                          messages[index].msg_len));
     }
     delivered += static_cast<std::size_t>(n);

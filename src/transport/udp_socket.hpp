@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <functional>
 #include <span>
-#include <vector>
 
 #include "palyra/common/result.hpp"
 #include "palyra/transport/datagram.hpp"
@@ -47,7 +46,6 @@ class UdpSocket {
   SocketAddress local_;
   bool gso_ = false;
   bool connected_ = false;
-  std::vector<std::uint8_t> receive_buffer_;
 };
 
 }  // namespace palyra::transport

@@ -123,6 +123,40 @@ TEST_F(JournalTest, ReadStopsAtTheByteBudgetButReturnsAtLeastOneEvent) {
   EXPECT_EQ(one->size(), 1u);
 }
 
+// The streaming path: views straight out of the tail and out of SQLite's
+// row, in order; the visitor can stop early, and the read statement is
+// reused across reads (so a second read after more appends must see them).
+TEST_F(JournalTest, VisitAfterSeesEventsInPlaceAndStopsWhenAsked) {
+  JournalOptions options;
+  options.tail_max_events = 4;
+  auto journal = open_journal(options);
+  for (int i = 1; i <= 10; ++i) append_sync(*journal, "e" + std::to_string(i), std::to_string(i), "node-v");
+  std::vector<std::string> seen;
+  auto collect_until = [&](std::uint64_t stop_at) {
+    return [&seen, stop_at](const EventView& event) {
+      seen.push_back(std::to_string(event.seq) + ":" + std::string(event.name) + ":" +
+                     std::string(event.payload_json) + ":" + std::string(event.device_id));
+      EXPECT_GT(event.published_at_unix_ms, 1'700'000'000'000);
+      return event.seq < stop_at;
+    };
+  };
+  auto from_disk = journal->visit_after(1, 100, 1 << 20, collect_until(3));
+  ASSERT_TRUE(from_disk) << from_disk.error().describe();
+  EXPECT_EQ(*from_disk, 2u);  // 2 and 3; the visitor said stop at 3
+  EXPECT_EQ(seen, (std::vector<std::string>{"2:e2:2:node-v", "3:e3:3:node-v"}));
+  seen.clear();
+  auto from_tail = journal->visit_after(8, 100, 1 << 20, collect_until(100));
+  EXPECT_EQ(*from_tail, 2u);
+  EXPECT_EQ(seen, (std::vector<std::string>{"9:e9:9:node-v", "10:e10:10:node-v"}));
+  append_sync(*journal, "e11", "11", "node-v");
+  seen.clear();
+  auto again = journal->visit_after(0, 100, 1 << 20, collect_until(100));
+  EXPECT_EQ(*again, 11u);
+  ASSERT_EQ(seen.size(), 11u);
+  EXPECT_EQ(seen.front(), "1:e1:1:node-v");
+  EXPECT_EQ(seen.back(), "11:e11:11:node-v");
+}
+
 TEST_F(JournalTest, CountRetentionRemovesAPrefixAndReportsTheGap) {
   JournalOptions options;
   options.retention.max_events = 3;

@@ -104,5 +104,30 @@ TEST_F(ConnectionPairTest, SmallFramesArriveInTheFirstDatagram) {
   EXPECT_EQ(server_frames_, (std::vector<std::string>{"request 0", "request 1", "request 2"}));
 }
 
+// write_framed takes many frames as one buffer (the event stream's batches):
+// the peer must still see each frame, in order, and frames written after it
+// with write_frame must follow them on the same stream.
+TEST_F(ConnectionPairTest, PreFramedBatchArrivesAsSeparateFrames) {
+  handshake();
+  ASSERT_TRUE(server_);
+  auto stream = client_->open_stream();
+  ASSERT_TRUE(stream) << stream.error().describe();
+  std::string batch;
+  for (const std::string& frame : std::vector<std::string>{"first", "second", std::string(3000, 'x')}) {
+    ASSERT_TRUE(append_frame(batch, frame, limits_.max_frame_bytes));
+  }
+  ASSERT_TRUE((*stream)->write_framed(std::move(batch)));
+  ASSERT_TRUE((*stream)->write_frame("after the batch"));
+  (*stream)->finish();
+  EXPECT_FALSE((*stream)->write_framed("late"));  // a finished stream takes nothing more
+  for (int round = 0; round < 5 && server_frames_.size() < 4; ++round) {
+    now_ += 1'000'000;
+    deliver(*client_, true);
+    deliver(*server_, false);
+  }
+  EXPECT_EQ(server_frames_,
+            (std::vector<std::string>{"first", "second", std::string(3000, 'x'), "after the batch"}));
+}
+
 }  // namespace
 }  // namespace palyra::transport

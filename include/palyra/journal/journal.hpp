@@ -28,11 +28,15 @@
 #include <thread>
 #include <vector>
 
+#include "palyra/common/event_view.hpp"
 #include "palyra/common/result.hpp"
 
 struct sqlite3;
 
 namespace palyra::journal {
+namespace sqlite {
+class Statement;
+}
 
 struct NewEvent {
   std::string name;
@@ -49,6 +53,9 @@ struct StoredEvent {
 
   std::size_t approximate_bytes() const noexcept {
     return sizeof(StoredEvent) + name.size() + payload_json.size() + device_id.size();
+  }
+  EventView view() const noexcept {
+    return EventView{seq, name, payload_json, device_id, published_at_unix_ms};
   }
 };
 // Events are immutable once stored; readers share them with the tail.
@@ -94,6 +101,13 @@ class Journal {
   // than after + 1; callers check with gap_for().
   Result<std::vector<EventPtr>> read_after(std::uint64_t after, std::size_t max_events,
                                            std::size_t max_bytes);
+  // The same selection without copies: calls `visit` with each event in
+  // order; the view is valid only during the call (it may point into
+  // SQLite's row). Stops early when `visit` returns false. Returns how many
+  // events were visited. This is the streaming path; read_after is built on it.
+  using EventVisitor = std::function<bool(const EventView&)>;
+  Result<std::size_t> visit_after(std::uint64_t after, std::size_t max_events,
+                                  std::size_t max_bytes, const EventVisitor& visit);
 
   // The seq of the newest durable event; 0 if none was ever stored.
   std::uint64_t newest_seq() const noexcept { return newest_.load(std::memory_order_acquire); }
@@ -143,6 +157,7 @@ class Journal {
   JournalOptions options_;
   sqlite3* writer_db_;   // used only on the writer thread (and by enforce_retention under writer_mutex_)
   sqlite3* reader_db_;   // read-only, guarded by reader_mutex_
+  std::unique_ptr<sqlite::Statement> select_after_;  // on reader_db_, prepared on first use
   std::mutex writer_mutex_;
   std::mutex reader_mutex_;
 

@@ -27,6 +27,11 @@ class CallSink {
   virtual ~CallSink() = default;
   // Queues one response frame; false when the call is gone (reset, closed).
   virtual bool send(std::string_view frame) = 0;
+  // Queues many frames at once, each already length-prefixed (PROTOCOL.md
+  // §3) and within the maximum frame size: the event stream's batches. The
+  // default splits them and sends each; a transport that carries the
+  // framing as is takes the buffer whole.
+  virtual bool send_framed(std::string framed);
   // Ends the response (FIN). Idempotent.
   virtual void finish() = 0;
   // Response bytes the peer has not taken yet: event streams pause above a budget.
@@ -44,8 +49,8 @@ struct Caller {
 struct NodeServiceOptions {
   bool mtls_required = true;                       // what node.health reports
   std::uint64_t stream_backlog_budget = 512u << 10;  // pause an event stream above this
-  std::size_t read_batch_events = 256;             // per journal read
-  std::size_t read_batch_bytes = 128u << 10;
+  std::size_t read_batch_events = 1024;            // per journal read
+  std::size_t read_batch_bytes = 64u << 10;        // ...and its size: one stream chunk
   std::size_t max_frame_bytes = 524288;            // an event must fit one response frame
 };
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <variant>
 
+#include "palyra/common/event_view.hpp"
 #include "palyra/common/result.hpp"
 
 namespace palyra::runtime {
@@ -49,16 +50,11 @@ struct RequestError {
 std::variant<Request, RequestError> parse_request(std::string_view frame);
 
 // --- Encoders: compact JSON, fields in the order PROTOCOL.md lists them ---
-struct EventView {
-  std::uint64_t seq;
-  std::string_view name;
-  std::string_view payload_json;  // already-validated compact JSON, embedded as is
-  std::string_view device_id;
-  std::int64_t published_at_unix_ms;
-};
-
 std::string encode_health(bool mtls_required);
 std::string encode_event(const EventView& event);
+// Appends one event frame, length prefix included, to `out`: the stream
+// path, which batches many frames into one buffer without a string each.
+void append_event_frame(std::string& out, const EventView& event);
 std::string encode_published(std::uint64_t seq);
 // `seq` only with resume_gap: the oldest retained sequence number.
 std::string encode_error(ProtocolError error, std::optional<std::uint64_t> seq = std::nullopt);

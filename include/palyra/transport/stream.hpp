@@ -47,6 +47,10 @@ class Stream {
   // Queues one frame. FrameTooLarge (nothing queued) when the payload exceeds
   // the maximum; FrameWriteFailed when the stream is finished or reset.
   Status write_frame(std::string_view payload);
+  // Queues bytes that already are whole frames (length prefixes included,
+  // each within the maximum), taking the buffer without a copy: for
+  // senders that batch many frames. FrameWriteFailed as write_frame.
+  Status write_framed(std::string frames);
   // Ends our side (FIN) after everything queued. Idempotent.
   void finish();
   // Abandons both directions with an application error code.
@@ -73,6 +77,9 @@ class Stream {
 
  private:
   friend class Connection;
+
+  Status writable() const;
+  bool can_append_to_last_chunk(std::size_t bytes) const noexcept;
 
   // Called by Connection from ngtcp2's callbacks.
   void on_data(std::span<const std::uint8_t> data, bool fin);
