@@ -93,6 +93,17 @@ struct ConnectionCallbacks {
     self(user_data).on_retired_connection_id(cid->data, cid->datalen);
     return 0;
   }
+  static int recv_crypto_data(ngtcp2_conn* conn, ngtcp2_crypto_level level, std::uint64_t offset,
+                              const std::uint8_t* data, std::size_t length, void* user_data) {
+    Connection& c = self(user_data);
+    if (!c.tls_session_) {
+      c.pending_error_ = Error(Errc::ConnectionClosed,
+                               fmt::format("{} sent {} bytes of TLS data after the handshake",
+                                           c.remote_.to_string(), length));
+      return NGTCP2_ERR_CALLBACK_FAILURE;
+    }
+    return ngtcp2_crypto_recv_crypto_data_cb(conn, level, offset, data, length, user_data);
+  }
   static int handshake_completed(ngtcp2_conn*, void* user_data) {
     return self(user_data).on_handshake_completed();
   }
@@ -137,7 +148,7 @@ struct ConnectionCallbacks {
       cb.handshake_confirmed = handshake_confirmed;
       cb.extend_max_local_streams_bidi = extend_max_local_streams_bidi;
     }
-    cb.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+    cb.recv_crypto_data = recv_crypto_data;
     cb.encrypt = ngtcp2_crypto_encrypt_cb;
     cb.decrypt = ngtcp2_crypto_decrypt_cb;
     cb.hp_mask = ngtcp2_crypto_hp_mask_cb;
@@ -476,7 +487,19 @@ void Connection::receive(const SocketAddress& local, const SocketAddress& remote
   ngtcp2_pkt_info info{};
   int rv = ngtcp2_conn_read_pkt(conn_, &path, &info, datagram.data(), datagram.size(), now_ns);
   if (rv != 0) handle_read_error(rv);
+  if (is_server_ && state_ == State::Established) release_tls_session();
   dispatch_events();
+}
+
+// Once a server connection is established its GnuTLS session only holds
+// memory (about 11 KiB, an idle connection's largest share after ngtcp2's):
+// the packet keys live in ngtcp2, the peer's identity in peer_, and a
+// server expects no further CRYPTO data (no tickets, no post-handshake
+// authentication; recv_crypto_data refuses any).
+void Connection::release_tls_session() {
+  if (!tls_session_) return;
+  ngtcp2_conn_set_tls_native_handle(conn_, nullptr);
+  tls_session_.reset();
 }
 
 void Connection::handle_read_error(int rv) {
@@ -509,7 +532,7 @@ void Connection::handle_read_error(int rv) {
     case NGTCP2_ERR_CRYPTO: {
       std::uint8_t alert = ngtcp2_conn_get_tls_alert(conn_);
       close_tls_alert_ = alert;
-      std::string why = describe_verify_failure(tls_session_->get());
+      std::string why = tls_session_ ? describe_verify_failure(tls_session_->get()) : "";
       if (is_server_) {
         fail(Error(Errc::ConnectFailed, fmt::format("handshake with {} failed: {}{}",
                                                     remote_.to_string(), describe_tls_alert(alert),

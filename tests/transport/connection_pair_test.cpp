@@ -104,6 +104,24 @@ TEST_F(ConnectionPairTest, SmallFramesArriveInTheFirstDatagram) {
   EXPECT_EQ(server_frames_, (std::vector<std::string>{"request 0", "request 1", "request 2"}));
 }
 
+// An established server connection lets go of its TLS session (memory per
+// idle connection) and keeps working: streams still flow both ways.
+TEST_F(ConnectionPairTest, ServerReleasesItsTlsSessionOnceEstablished) {
+  handshake();
+  ASSERT_TRUE(server_);
+  deliver(*client_, true);  // the client's acknowledgements reach an established server
+  EXPECT_FALSE(server_->holds_tls_session());
+  EXPECT_TRUE(client_->holds_tls_session());  // a client may still get CRYPTO data
+  EXPECT_EQ(server_->peer().device_id, pki_.device_id());
+  auto stream = client_->open_stream();
+  ASSERT_TRUE(stream) << stream.error().describe();
+  ASSERT_TRUE((*stream)->write_frame("after release"));
+  (*stream)->finish();
+  now_ += 1'000'000;
+  deliver(*client_, true);
+  EXPECT_EQ(server_frames_, (std::vector<std::string>{"after release"}));
+}
+
 // write_framed takes many frames as one buffer (the event stream's batches):
 // the peer must still see each frame, in order, and frames written after it
 // with write_frame must follow them on the same stream.

@@ -92,6 +92,9 @@ class Connection {
   const SocketAddress& remote_address() const noexcept { return remote_; }
   // Why the connection closed, once it has.
   const std::optional<Error>& close_error() const noexcept { return close_error_; }
+  // Whether the GnuTLS session is still held: servers drop it once
+  // established to save memory per idle connection.
+  bool holds_tls_session() const noexcept { return tls_session_ != nullptr; }
 
   // Opens a bidirectional stream. StreamLimitReached when the peer's stream
   // limit is exhausted (wait for on_streams_available); ConnectionClosed when
@@ -132,6 +135,7 @@ class Connection {
   void fail(Error error, bool silent);
   void set_closed(Error error);
   void handle_read_error(int rv);
+  void release_tls_session();
   void dispatch_events();
   void note_stream_readable(Stream& stream);
   void note_stream_writable(Stream& stream);
@@ -158,7 +162,7 @@ class Connection {
   SocketAddress remote_;
   ngtcp2_conn* conn_ = nullptr;
   std::unique_ptr<ngtcp2_crypto_conn_ref> conn_ref_;
-  std::unique_ptr<TlsSession> tls_session_;
+  std::unique_ptr<TlsSession> tls_session_;  // servers release it once established
   std::shared_ptr<const ServerTlsContext> server_tls_;
   std::shared_ptr<const ClientTlsContext> client_tls_;
 
