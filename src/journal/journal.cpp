@@ -274,6 +274,11 @@ void Journal::trim_tail_below(std::uint64_t oldest) {
   }
 }
 
+std::size_t approximate_bytes(const EventView& event) noexcept {
+  return sizeof(StoredEvent) + event.name.size() + event.payload_json.size() +
+         event.device_id.size();
+}
+
 Result<std::vector<EventPtr>> Journal::read_after(std::uint64_t after, std::size_t max_events,
                                                   std::size_t max_bytes) {
   std::vector<EventPtr> events;
@@ -292,7 +297,9 @@ Result<std::size_t> Journal::visit_after(std::uint64_t after, std::size_t max_ev
   if (after >= newest_seq() || max_events == 0) return std::size_t{0};
   std::size_t visited = 0;
   std::size_t bytes = 0;
-  auto full = [&] { return visited >= max_events || (visited > 0 && bytes >= max_bytes); };
+  auto full = [&](std::size_t count) {
+    return count >= max_events || (count > 0 && bytes >= max_bytes);
+  };
   {
     // Recent events: share them out of the tail, then visit outside the
     // lock (the visitor may be slow, and the writer must not wait for it).
@@ -303,9 +310,7 @@ Result<std::size_t> Journal::visit_after(std::uint64_t after, std::size_t max_ev
       if (!tail_.empty() && after + 1 >= tail_.front()->seq) {
         // The tail is contiguous, so the position of seq after+1 is arithmetic.
         for (auto i = static_cast<std::size_t>(after + 1 - tail_.front()->seq);
-             i < tail_.size() && recent.size() < max_events &&
-             (recent.empty() || bytes < max_bytes);
-             ++i) {
+             i < tail_.size() && !full(recent.size()); ++i) {
           bytes += tail_[i]->approximate_bytes();
           recent.push_back(tail_[i]);
         }
@@ -335,7 +340,7 @@ Result<std::size_t> Journal::visit_after(std::uint64_t after, std::size_t max_ev
   select.reset();
   select.bind(1, static_cast<std::int64_t>(after));
   select.bind(2, static_cast<std::int64_t>(std::min<std::size_t>(max_events, 1u << 20)));
-  while (!full()) {
+  while (!full(visited)) {
     auto row = select.step();
     if (!row) {
       select.reset();
@@ -344,8 +349,7 @@ Result<std::size_t> Journal::visit_after(std::uint64_t after, std::size_t max_ev
     if (!*row) break;
     EventView event{static_cast<std::uint64_t>(select.column_int(0)), select.column_view(1),
                     select.column_view(2), select.column_view(3), select.column_int(4)};
-    bytes += sizeof(StoredEvent) + event.name.size() + event.payload_json.size() +
-             event.device_id.size();
+    bytes += approximate_bytes(event);
     ++visited;
     if (!visit(event)) break;
   }

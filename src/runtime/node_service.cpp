@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <deque>
 #include <vector>
+
+#include "palyra/transport/frame_codec.hpp"
 
 namespace palyra::runtime {
 namespace {
@@ -15,15 +18,15 @@ constexpr std::size_t kEventFrameOverhead = 256;
 }  // namespace
 
 bool CallSink::send_framed(std::string framed) {
-  std::string_view rest = framed;
-  while (rest.size() >= 4) {
-    std::uint32_t length = 0;
-    for (int i = 0; i < 4; ++i) length = (length << 8) | static_cast<std::uint8_t>(rest[i]);
-    if (rest.size() - 4 < length) break;
-    if (!send(rest.substr(4, length))) return false;
-    rest.remove_prefix(4 + std::size_t{length});
+  // No frame in the buffer is larger than the buffer: that bound is enough.
+  transport::FrameDecoder decoder(framed.size());
+  std::deque<std::string> frames;
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(framed.data());
+  if (!decoder.feed({bytes, framed.size()}, frames) || !decoder.finish()) return false;
+  for (const auto& frame : frames) {
+    if (!send(frame)) return false;
   }
-  return rest.empty();
+  return true;
 }
 
 // One node.stream_events call: where it is in the journal and where it stops.

@@ -487,7 +487,6 @@ void Connection::receive(const SocketAddress& local, const SocketAddress& remote
   ngtcp2_pkt_info info{};
   int rv = ngtcp2_conn_read_pkt(conn_, &path, &info, datagram.data(), datagram.size(), now_ns);
   if (rv != 0) handle_read_error(rv);
-  if (is_server_ && state_ == State::Established) release_tls_session();
   dispatch_events();
 }
 
@@ -578,7 +577,10 @@ void Connection::dispatch_events() {
   }
   if (established_pending_) {
     established_pending_ = false;
-    if (events.on_established && state_ == State::Established) events.on_established(*this);
+    if (state_ == State::Established) {
+      if (is_server_) release_tls_session();
+      if (events.on_established) events.on_established(*this);
+    }
   }
   if (streams_available_pending_) {
     streams_available_pending_ = false;

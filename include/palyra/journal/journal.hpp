@@ -44,6 +44,10 @@ struct NewEvent {
   std::string device_id;     // the publisher, from its certificate (empty in insecure mode)
 };
 
+// What an event counts against a reader's byte budget: its fields plus the
+// fixed size of a stored copy.
+std::size_t approximate_bytes(const EventView& event) noexcept;
+
 struct StoredEvent {
   std::uint64_t seq = 0;
   std::string name;
@@ -51,9 +55,7 @@ struct StoredEvent {
   std::string device_id;
   std::int64_t published_at_unix_ms = 0;
 
-  std::size_t approximate_bytes() const noexcept {
-    return sizeof(StoredEvent) + name.size() + payload_json.size() + device_id.size();
-  }
+  std::size_t approximate_bytes() const noexcept { return journal::approximate_bytes(view()); }
   EventView view() const noexcept {
     return EventView{seq, name, payload_json, device_id, published_at_unix_ms};
   }
