@@ -12,6 +12,13 @@ namespace {
 // chunk of its own, up to this size, so many tiny frames share packets and
 // allocations.
 constexpr std::size_t kCoalesceLimit = std::size_t{16} * 1024;
+
+// Acknowledged chunks at least this large are kept for the next large frame
+// instead of being freed: a bulk sender otherwise makes malloc hand fresh
+// pages back and forth with the kernel (glibc serves big blocks with mmap or
+// trims them), and the page faults cost more than the copy itself.
+constexpr std::size_t kRecycleMinBytes = std::size_t{64} * 1024;
+constexpr std::size_t kMaxSpareChunks = 4;
 }  // namespace
 
 Stream::Stream(Connection& connection, std::int64_t id, std::size_t max_frame_bytes)
@@ -36,11 +43,11 @@ Status Stream::write_frame(std::string_view payload) {
   if (can_append_to_last_chunk(payload.size() + 4)) {
     PALYRA_TRY(append_frame(chunks_.back(), payload, max_frame_bytes_));
   } else {
-    std::string chunk;
+    std::string chunk = take_spare_chunk(payload.size() + kFrameHeaderBytes);
     PALYRA_TRY(append_frame(chunk, payload, max_frame_bytes_));
     chunks_.push_back(std::move(chunk));
   }
-  end_offset_ += payload.size() + 4;
+  end_offset_ += payload.size() + kFrameHeaderBytes;
   connection_.note_stream_has_data(*this);
   return {};
 }
@@ -110,8 +117,32 @@ void Stream::on_acked(std::uint64_t offset, std::uint64_t length) {
   std::uint64_t acked_end = offset + length;
   while (!chunks_.empty() && front_offset_ + chunks_.front().size() <= acked_end) {
     front_offset_ += chunks_.front().size();
+    if (chunks_.front().capacity() >= kRecycleMinBytes && spare_chunks_.size() < kMaxSpareChunks) {
+      spare_chunks_.push_back(std::move(chunks_.front()));
+      spare_chunks_.back().clear();
+    }
     chunks_.pop_front();
   }
+  // A stream with nothing in flight is not sending in bulk: keep nothing.
+  if (chunks_.empty()) spare_chunks_.clear();
+}
+
+std::size_t Stream::send_buffer_bytes() const noexcept {
+  std::size_t bytes = 0;
+  for (const auto& chunk : chunks_) bytes += chunk.capacity();
+  for (const auto& chunk : spare_chunks_) bytes += chunk.capacity();
+  return bytes;
+}
+
+std::string Stream::take_spare_chunk(std::size_t bytes) {
+  for (auto it = spare_chunks_.begin(); it != spare_chunks_.end(); ++it) {
+    if (it->capacity() >= bytes) {
+      std::string chunk = std::move(*it);
+      spare_chunks_.erase(it);
+      return chunk;
+    }
+  }
+  return {};
 }
 
 std::size_t Stream::unsent(ngtcp2_vec* vecs, std::size_t max_vecs, bool& fin) const {

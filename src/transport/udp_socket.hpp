@@ -1,4 +1,5 @@
-// Non-blocking UDP socket with batched I/O: recvmmsg on the way in, GSO
+// Non-blocking UDP socket with batched I/O: recvmmsg (with UDP_GRO, runs of
+// datagrams arrive coalesced and are split here) on the way in, GSO
 // (UDP_SEGMENT) on the way out when the kernel has it, sendmmsg otherwise.
 #pragma once
 
@@ -26,10 +27,12 @@ class UdpSocket {
   int fd() const noexcept { return fd_; }
   const SocketAddress& local_address() const noexcept { return local_; }
   bool gso_enabled() const noexcept { return gso_; }
+  bool gro_enabled() const noexcept { return gro_; }
 
   using DatagramSink = std::function<void(const SocketAddress& from, std::span<std::uint8_t> data)>;
-  // Reads until the socket would block or `max_datagrams` were read.
-  // Returns how many datagrams were delivered to `sink`.
+  // Reads until the socket would block or about `max_datagrams` were read
+  // (a coalesced read is delivered whole). Returns how many datagrams were
+  // delivered to `sink`, one call each.
   std::size_t receive(const DatagramSink& sink, std::size_t max_datagrams = 256);
 
   // Sends every burst. Datagrams the kernel refuses (buffer full) are
@@ -45,6 +48,7 @@ class UdpSocket {
   int fd_ = -1;
   SocketAddress local_;
   bool gso_ = false;
+  bool gro_ = false;
   bool connected_ = false;
 };
 

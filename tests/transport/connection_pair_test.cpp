@@ -147,5 +147,41 @@ TEST_F(ConnectionPairTest, PreFramedBatchArrivesAsSeparateFrames) {
             (std::vector<std::string>{"first", "second", std::string(3000, 'x'), "after the batch"}));
 }
 
+// A bulk sender must not make malloc fetch fresh pages for every large
+// frame: the buffer of an acknowledged frame carries the next one while the
+// stream keeps sending, and an idle stream keeps none.
+TEST_F(ConnectionPairTest, LargeFrameReusesAnAcknowledgedBufferAndIdleStreamKeepsNone) {
+  handshake();
+  ASSERT_TRUE(server_);
+  auto opened = client_->open_stream();
+  ASSERT_TRUE(opened) << opened.error().describe();
+  Stream& stream = **opened;
+  const std::string first(100 * 1024, 'a');
+  const std::string second(100 * 1024, 'b');
+  const std::string third(60 * 1024, 'c');
+  ASSERT_TRUE(stream.write_frame(first));
+  ASSERT_TRUE(stream.write_frame(second));
+  // Slow start sends the first frame (and its acknowledgement comes back)
+  // before all of the second is out: stop in that window.
+  for (int round = 0; round < 20 && stream.unacknowledged_bytes() > second.size() + 4; ++round) {
+    now_ += 1'000'000;
+    deliver(*client_, true);
+    deliver(*server_, false);
+  }
+  ASSERT_LE(stream.unacknowledged_bytes(), second.size() + 4);
+  ASSERT_GT(stream.unacknowledged_bytes(), 0u) << "both frames were acknowledged in the same round";
+  const std::size_t held_before = stream.send_buffer_bytes();
+  ASSERT_TRUE(stream.write_frame(third));
+  EXPECT_EQ(stream.send_buffer_bytes(), held_before) << "the third frame took a new buffer";
+  for (int round = 0; round < 20 && stream.unacknowledged_bytes() > 0; ++round) {
+    now_ += 1'000'000;
+    deliver(*client_, true);
+    deliver(*server_, false);
+  }
+  EXPECT_EQ(server_frames_, (std::vector<std::string>{first, second, third}));
+  EXPECT_EQ(stream.unacknowledged_bytes(), 0u);
+  EXPECT_EQ(stream.send_buffer_bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace palyra::transport

@@ -26,7 +26,8 @@ struct Limits {
   std::uint64_t connection_receive_window = 4 << 20;
   std::uint64_t max_stream_receive_window = 16 << 20;      // auto-tuning ceiling
   std::uint64_t max_connection_receive_window = 64 << 20;  // auto-tuning ceiling
-  // Send GSO bursts when the kernel supports UDP_SEGMENT.
+  // Segmentation offload both ways when the kernel supports it: send GSO
+  // bursts (UDP_SEGMENT), receive coalesced runs (UDP_GRO).
   bool use_gso = true;
 
   // InvalidIdleTimeout when the idle timeout is zero or not above the

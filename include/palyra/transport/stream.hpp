@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "palyra/common/result.hpp"
 #include "palyra/transport/frame_codec.hpp"
@@ -60,6 +61,9 @@ class Stream {
   // Ask for Connection's on_stream_writable once unacknowledged bytes fall
   // below `low_water`.
   void notify_when_writable(std::uint64_t low_water) noexcept { writable_low_water_ = low_water; }
+  // Memory this stream holds for sending: queued chunks plus acknowledged
+  // large ones kept for the next large frame (none once nothing is in flight).
+  std::size_t send_buffer_bytes() const noexcept;
 
   // --- Receiving ---
   // The next complete frame, if one has arrived. Taking a frame returns its
@@ -80,6 +84,8 @@ class Stream {
 
   Status writable() const;
   bool can_append_to_last_chunk(std::size_t bytes) const noexcept;
+  // An empty string with capacity for `bytes` from spare_chunks_, or a new one.
+  std::string take_spare_chunk(std::size_t bytes);
 
   // Called by Connection from ngtcp2's callbacks.
   void on_data(std::span<const std::uint8_t> data, bool fin);
@@ -98,6 +104,9 @@ class Stream {
   // Send side: chunks stay alive (and unmoved) until acknowledged, because
   // ngtcp2 retransmits from our memory.
   std::deque<std::string> chunks_;
+  // Acknowledged large chunks kept (emptied) for the next large frame while
+  // the stream keeps sending; dropped once nothing is in flight.
+  std::vector<std::string> spare_chunks_;
   std::uint64_t front_offset_ = 0;  // stream offset of chunks_.front()[0]
   std::uint64_t sent_offset_ = 0;   // bytes handed to ngtcp2
   std::uint64_t end_offset_ = 0;    // bytes queued

@@ -22,7 +22,7 @@ namespace {
 constexpr std::size_t kFrameBytes = 524'288;
 // The sender keeps at most this much unacknowledged, like a real producer
 // that must not buffer without bound.
-constexpr std::uint64_t kHighWater = 16 << 20;
+constexpr std::uint64_t kHighWater = 4 << 20;
 
 struct ThrowawayPki {
   std::filesystem::path dir;
