@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "quic_memory.hpp"
 #include "tls_context.hpp"
 
 namespace palyra::transport {
@@ -235,7 +236,7 @@ Result<std::unique_ptr<Connection>> Connection::connect(
   ngtcp2_callbacks callbacks = ConnectionCallbacks::make(false);
   ngtcp2_path path = make_path(c->local_, c->remote_);
   int rv = ngtcp2_conn_client_new(&c->conn_, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &callbacks,
-                                  &settings, &params, nullptr, c.get());
+                                  &settings, &params, quic_memory(), c.get());
   if (rv != 0) {
     return Error(Errc::ConnectStartFailed, fmt::format("cannot start a QUIC connection to {}: {}",
                                                        remote.to_string(), ngtcp2_strerror(rv)));
@@ -265,7 +266,7 @@ Result<std::unique_ptr<Connection>> Connection::accept(
   ngtcp2_callbacks callbacks = ConnectionCallbacks::make(true);
   ngtcp2_path path = make_path(c->local_, c->remote_);
   int rv = ngtcp2_conn_server_new(&c->conn_, &header.scid, &scid, &path, header.version,
-                                  &callbacks, &settings, &params, nullptr, c.get());
+                                  &callbacks, &settings, &params, quic_memory(), c.get());
   if (rv != 0) {
     return Error(Errc::Internal, fmt::format("ngtcp2_conn_server_new: {}", ngtcp2_strerror(rv)));
   }

@@ -1,0 +1,153 @@
+#include "quic_memory.hpp"
+
+#include <sys/mman.h>
+
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PALYRA_PLAIN_QUIC_MEMORY 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PALYRA_PLAIN_QUIC_MEMORY 1
+#endif
+#endif
+
+namespace palyra::transport {
+namespace {
+
+constexpr std::size_t kPage = 4096;
+constexpr std::size_t kMaxPages = 16;
+// Each block starts with its page count; the caller's bytes follow, aligned
+// as malloc aligns them.
+constexpr std::size_t kHeader = 16;
+// Freed blocks of each size that are reused as they are. Steady churn
+// (handshakes replacing closed connections) stays within this and costs no
+// system call; more than this are given back to the kernel page by page.
+constexpr std::size_t kBlocksKeptAsTheyAre = 64;
+// Address space only (MAP_NORESERVE): pages cost memory once touched. About
+// 12 blocks of 2-3 pages per connection: room for ~100,000 connections
+// before new blocks fall back to malloc.
+constexpr std::size_t kRegionBytes = std::size_t{16} << 30;
+
+class PageArena {
+ public:
+  PageArena() {
+#ifndef PALYRA_PLAIN_QUIC_MEMORY
+    void* region = mmap(nullptr, kRegionBytes, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (region != MAP_FAILED) {
+      base_ = static_cast<std::uint8_t*>(region);
+      end_ = base_ + kRegionBytes;
+      next_ = base_;
+    }
+#endif
+  }
+
+  static std::size_t pages_for(std::size_t size) noexcept { return (size + kHeader + kPage - 1) / kPage; }
+  static bool wants(std::size_t size) noexcept {
+    return size + kHeader > kPage / 2 && pages_for(size) <= kMaxPages;
+  }
+  bool owns(const void* ptr) const noexcept {
+    auto* p = static_cast<const std::uint8_t*>(ptr);
+    return base_ != nullptr && p >= base_ && p < end_;
+  }
+
+  // Null when the region is missing or full: the caller uses malloc.
+  void* allocate(std::size_t size) noexcept {
+    const std::size_t pages = pages_for(size);
+    std::uint8_t* block = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      auto& free_blocks = free_[pages - 1];
+      if (!free_blocks.empty()) {
+        block = free_blocks.back();
+        free_blocks.pop_back();
+      } else if (base_ != nullptr && static_cast<std::size_t>(end_ - next_) >= pages * kPage) {
+        block = next_;
+        next_ += pages * kPage;
+      }
+    }
+    if (block == nullptr) return nullptr;
+    std::memcpy(block, &pages, sizeof pages);
+    return block + kHeader;
+  }
+
+  void release(void* ptr) noexcept {
+    std::uint8_t* block = static_cast<std::uint8_t*>(ptr) - kHeader;
+    std::size_t pages = 0;
+    std::memcpy(&pages, block, sizeof pages);
+    auto& free_blocks = free_[pages - 1];
+    bool surplus = false;
+    {
+      std::lock_guard lock(mutex_);
+      surplus = free_blocks.size() >= kBlocksKeptAsTheyAre;
+    }
+    // Past the first few, a freed block gives all but its first page (its
+    // header) back to the kernel: after a wave of disconnects the pages a
+    // busy connection dirtied are returned, and no idle connection that
+    // reuses the block later carries them.
+    if (surplus && pages > 1) madvise(block + kPage, (pages - 1) * kPage, MADV_DONTNEED);
+    std::lock_guard lock(mutex_);
+    try {
+      free_blocks.push_back(block);
+    } catch (...) {
+      // No memory for the free list: the block is lost to reuse, not to correctness.
+    }
+  }
+
+ private:
+  std::uint8_t* base_ = nullptr;
+  std::uint8_t* end_ = nullptr;
+  std::uint8_t* next_ = nullptr;
+  std::mutex mutex_;
+  std::array<std::vector<std::uint8_t*>, kMaxPages> free_;
+};
+
+PageArena& arena() {
+  static PageArena* instance = new PageArena();  // never destroyed: connections may outlive statics
+  return *instance;
+}
+
+void* allocate(std::size_t size, void*) {
+  if (PageArena::wants(size)) {
+    if (void* p = arena().allocate(size)) return p;
+  }
+  return std::malloc(size);
+}
+
+void release(void* ptr, void*) {
+  if (ptr == nullptr) return;
+  if (arena().owns(ptr)) {
+    arena().release(ptr);
+  } else {
+    std::free(ptr);
+  }
+}
+
+void* allocate_zeroed(std::size_t count, std::size_t size, void*) { return std::calloc(count, size); }
+
+void* reallocate(void* ptr, std::size_t size, void* user_data) {
+  if (ptr == nullptr || !arena().owns(ptr)) return std::realloc(ptr, size);
+  // ngtcp2 does not grow its blocks; should it ever, move the bytes.
+  void* moved = std::malloc(size);
+  if (moved == nullptr) return nullptr;
+  std::size_t pages = 0;
+  std::memcpy(&pages, static_cast<std::uint8_t*>(ptr) - kHeader, sizeof pages);
+  std::memcpy(moved, ptr, std::min(size, pages * kPage - kHeader));
+  release(ptr, user_data);
+  return moved;
+}
+
+}  // namespace
+
+const ngtcp2_mem* quic_memory() noexcept {
+  static const ngtcp2_mem memory{nullptr, allocate, release, allocate_zeroed, reallocate};
+  return &memory;
+}
+
+}  // namespace palyra::transport

@@ -1,0 +1,20 @@
+// The allocator ngtcp2 uses for every connection.
+#pragma once
+
+#include <ngtcp2/ngtcp2.h>
+
+namespace palyra::transport {
+
+// malloc, except for blocks of one to sixteen pages, which come page-aligned
+// from a reserved region of address space. ngtcp2 0.12 carves its skip
+// lists' nodes from blocks of eight (4-10 KiB each, about ten lists per
+// connection) and an idle connection touches little more than the first
+// page of each: from our region the untouched pages are never faulted in,
+// where malloc would pack neighbours (and their headers) into them. Freed
+// blocks are reused; beyond a few dozen per size they give their pages
+// back to the kernel, so a wave of disconnects returns its memory.
+// Thread-safe. Under AddressSanitizer it is plain malloc, so overflows
+// inside ngtcp2 stay visible.
+const ngtcp2_mem* quic_memory() noexcept;
+
+}  // namespace palyra::transport
