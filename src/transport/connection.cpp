@@ -360,7 +360,8 @@ void Connection::request_output() {
 
 int Connection::on_handshake_completed() {
   handshake_completed_ = true;
-  auto identity = peer_identity_of(tls_session_->get());
+  auto identity = peer_identity_of(tls_session_->get(),
+                                   is_server_ ? &server_tls_->verified_chains() : nullptr);
   if (is_server_) {
     if (!server_tls_->require_client_auth()) {
       if (identity) peer_ = *identity;

@@ -133,6 +133,27 @@ int require_alpn_hook(gnutls_session_t session, unsigned, unsigned, unsigned,
   return 0;
 }
 
+// The certificate's subject CN; empty when it has none.
+std::string common_name_of(gnutls_x509_crt_t certificate) {
+  std::array<char, 256> cn{};
+  std::size_t size = cn.size();
+  if (gnutls_x509_crt_get_dn_by_oid(certificate, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn.data(), &size) != 0) {
+    return {};
+  }
+  return std::string(cn.data(), size);
+}
+
+// The verified-chain cache's key for the chain the peer presented; empty
+// (never found) when it presented none.
+VerifiedChainCache::Key chain_key_of(gnutls_session_t session) {
+  unsigned count = 0;
+  const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
+  if (chain == nullptr || count == 0) return {};
+  std::vector<std::span<const unsigned char>> certificates;
+  for (unsigned i = 0; i < count; ++i) certificates.emplace_back(chain[i].data, chain[i].size);
+  return VerifiedChainCache::key_of(certificates);
+}
+
 // Chain to the gateway CA, validity period and EKU clientAuth, in one place:
 // a session verify function replaces the credentials' own. Chains verified
 // before are found in the context's cache (see verified_chain_cache.hpp).
@@ -143,25 +164,18 @@ int verify_client_certificate(gnutls_session_t session) {
   // to ngtcp2; the session-database pointer is free (no resumption), so it
   // carries the context (ServerTlsContext::new_session sets it).
   const auto* context = static_cast<const ServerTlsContext*>(gnutls_db_get_ptr(session));
-  unsigned count = 0;
-  const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
-  VerifiedChainCache::Key key;
+  const VerifiedChainCache::Key key = chain_key_of(session);
   const std::time_t now = std::time(nullptr);
-  if (chain != nullptr && count > 0) {
-    std::vector<std::span<const unsigned char>> certificates;
-    for (unsigned i = 0; i < count; ++i) certificates.emplace_back(chain[i].data, chain[i].size);
-    key = VerifiedChainCache::key_of(certificates);
-    if (context->verified_chains().contains(key, now)) return 0;
-  }
+  if (context->verified_chains().find(key, now)) return 0;
   gnutls_typed_vdata_st purpose{};
   purpose.type = GNUTLS_DT_KEY_PURPOSE_OID;
   purpose.data = reinterpret_cast<unsigned char*>(const_cast<char*>(GNUTLS_KP_TLS_WWW_CLIENT));
   unsigned status = 0;
   int rv = gnutls_certificate_verify_peers(session, &purpose, 1, &status);
   if (rv < 0 || status != 0) return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
-  const auto leaf = inspect_leaf(session, GNUTLS_KP_TLS_WWW_CLIENT);
+  auto leaf = inspect_leaf(session, GNUTLS_KP_TLS_WWW_CLIENT);
   if (!leaf.has_purpose) return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
-  context->verified_chains().insert(key, leaf.not_before, leaf.not_after, now);
+  context->verified_chains().insert(key, leaf.not_before, leaf.not_after, std::move(leaf.common_name), now);
   return 0;
 }
 
@@ -325,7 +339,7 @@ Result<TlsSession> ClientTlsContext::new_session(ngtcp2_crypto_conn_ref* conn_re
 
 // ---- Peer inspection ----
 
-Result<PeerIdentity> peer_identity_of(gnutls_session_t session) {
+Result<PeerIdentity> peer_identity_of(gnutls_session_t session, const VerifiedChainCache* verified) {
   unsigned count = 0;
   const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
   if (chain == nullptr || count == 0) {
@@ -334,17 +348,18 @@ Result<PeerIdentity> peer_identity_of(gnutls_session_t session) {
   PeerIdentity identity;
   identity.fingerprint = identity::sha256_fingerprint(
       std::span<const unsigned char>(chain[0].data, chain[0].size));
-  gnutls_x509_crt_t leaf = nullptr;
-  gnutls_x509_crt_init(&leaf);
-  if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) == 0) {
-    std::array<char, 256> cn{};
-    std::size_t size = cn.size();
-    if (gnutls_x509_crt_get_dn_by_oid(leaf, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn.data(), &size) ==
-        0) {
-      identity.common_name.assign(cn.data(), size);
+  std::optional<std::string> cached;
+  if (verified != nullptr) cached = verified->find(chain_key_of(session), std::time(nullptr));
+  if (cached) {
+    identity.common_name = std::move(*cached);
+  } else {
+    gnutls_x509_crt_t leaf = nullptr;
+    gnutls_x509_crt_init(&leaf);
+    if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) == 0) {
+      identity.common_name = common_name_of(leaf);
     }
+    gnutls_x509_crt_deinit(leaf);
   }
-  gnutls_x509_crt_deinit(leaf);
   constexpr std::string_view kDevicePrefix = "Palyra Device ";
   if (identity.common_name.starts_with(kDevicePrefix)) {
     identity.device_id = identity.common_name.substr(kDevicePrefix.size());
@@ -366,6 +381,7 @@ LeafFacts inspect_leaf(gnutls_session_t session, const char* purpose_oid) {
       if (gnutls_x509_crt_get_key_purpose_oid(leaf, i, oid.data(), &size, nullptr) < 0) break;
       facts.has_purpose = std::strcmp(oid.data(), purpose_oid) == 0;
     }
+    facts.common_name = common_name_of(leaf);
     facts.not_before = gnutls_x509_crt_get_activation_time(leaf);
     facts.not_after = gnutls_x509_crt_get_expiration_time(leaf);
   }

@@ -78,14 +78,19 @@ class ClientTlsContext {
 };
 
 // The peer's leaf certificate as the handshake presented it.
-// EmptyPeerCertificateChain when it sent none.
-Result<PeerIdentity> peer_identity_of(gnutls_session_t session);
+// EmptyPeerCertificateChain when it sent none. A server passes its
+// verified-chain cache: a chain found there gives the common name without
+// parsing the certificate again.
+Result<PeerIdentity> peer_identity_of(gnutls_session_t session,
+                                      const VerifiedChainCache* verified = nullptr);
 
 // The peer's leaf: whether it names `purpose_oid` in its extended key usage
 // (GnuTLS treats a certificate without any EKU as fit for every purpose; the
-// protocol requires the EKU to be present) and its validity period.
+// protocol requires the EKU to be present), its validity period and its
+// common name.
 struct LeafFacts {
   bool has_purpose = false;
+  std::string common_name;
   std::time_t not_before = 0;
   std::time_t not_after = 0;
 };

@@ -20,21 +20,25 @@ VerifiedChainCache::Key VerifiedChainCache::key_of(std::span<const std::span<con
   return key;
 }
 
-bool VerifiedChainCache::contains(const Key& key, std::time_t now) const {
-  if (key.empty()) return false;
+std::optional<std::string> VerifiedChainCache::find(const Key& key, std::time_t now) const {
+  if (key.empty()) return std::nullopt;
   std::lock_guard lock(mutex_);
   auto found = entries_.find(key);
-  return found != entries_.end() && now >= found->second.from && now <= found->second.until;
+  if (found == entries_.end() || now < found->second.from || now > found->second.until) {
+    return std::nullopt;
+  }
+  return found->second.common_name;
 }
 
 void VerifiedChainCache::insert(const Key& key, std::time_t not_before, std::time_t not_after,
-                                std::time_t now) {
+                                std::string common_name, std::time_t now) {
   if (key.empty()) return;
   std::lock_guard lock(mutex_);
   // Full: start over. Re-verifying is only slower, and this keeps the
   // bound trivial to reason about.
   if (entries_.size() >= kMaxEntries) entries_.clear();
-  entries_[key] = Window{not_before, std::min<std::time_t>(not_after, now + kMaxAge.count())};
+  entries_[key] = Entry{not_before, std::min<std::time_t>(not_after, now + kMaxAge.count()),
+                        std::move(common_name)};
 }
 
 std::size_t VerifiedChainCache::size() const {

@@ -6,7 +6,9 @@
 // check. An entry is keyed by the SHA-256 of every certificate the client
 // presented, in order, and is used only inside the leaf's validity period
 // and for at most kMaxAge, so a chain that stops verifying for any other
-// reason (e.g. the CA itself expiring) is re-verified soon.
+// reason (e.g. the CA itself expiring) is re-verified soon. An entry also
+// keeps the leaf's common name, so the connection's peer identity needs no
+// second parse of the certificate.
 #pragma once
 
 #include <array>
@@ -14,6 +16,7 @@
 #include <cstddef>
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -28,20 +31,23 @@ class VerifiedChainCache {
 
   static Key key_of(std::span<const std::span<const unsigned char>> chain);
 
-  // True when `key` was verified and `now` is inside its usable window.
-  bool contains(const Key& key, std::time_t now) const;
+  // The leaf's common name when `key` was verified and `now` is inside its
+  // usable window; nothing otherwise.
+  std::optional<std::string> find(const Key& key, std::time_t now) const;
   // Records a chain that passed verification; usable within the leaf's
   // [not_before, not_after] and for kMaxAge from `now`.
-  void insert(const Key& key, std::time_t not_before, std::time_t not_after, std::time_t now);
+  void insert(const Key& key, std::time_t not_before, std::time_t not_after,
+              std::string common_name, std::time_t now);
   std::size_t size() const;
 
  private:
-  struct Window {
+  struct Entry {
     std::time_t from;
     std::time_t until;
+    std::string common_name;
   };
   mutable std::mutex mutex_;  // the gRPC listener does not use it; tests may share contexts across threads
-  std::unordered_map<Key, Window> entries_;
+  std::unordered_map<Key, Entry> entries_;
 };
 
 }  // namespace palyra::transport

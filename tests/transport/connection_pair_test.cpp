@@ -6,9 +6,12 @@
 #include <string>
 #include <vector>
 
+#include <gnutls/x509.h>
+
 #include "palyra/transport/connection.hpp"
 #include "test_pki.hpp"
 #include "tls_context.hpp"
+#include "verified_chain_cache.hpp"
 
 namespace palyra::transport {
 namespace {
@@ -181,6 +184,54 @@ TEST_F(ConnectionPairTest, LargeFrameReusesAnAcknowledgedBufferAndIdleStreamKeep
   EXPECT_EQ(server_frames_, (std::vector<std::string>{first, second, third}));
   EXPECT_EQ(stream.unacknowledged_bytes(), 0u);
   EXPECT_EQ(stream.send_buffer_bytes(), 0u);
+}
+
+// The cache key of the chain a client presents from `pem_file`.
+VerifiedChainCache::Key chain_key_of_file(const std::filesystem::path& pem_file) {
+  gnutls_datum_t pem{};
+  EXPECT_EQ(gnutls_load_file(pem_file.c_str(), &pem), 0);
+  gnutls_x509_crt_t* list = nullptr;
+  unsigned count = 0;
+  EXPECT_GE(gnutls_x509_crt_list_import2(&list, &count, &pem, GNUTLS_X509_FMT_PEM, 0), 0);
+  std::vector<gnutls_datum_t> ders(count);
+  std::vector<std::span<const unsigned char>> chain;
+  for (unsigned i = 0; i < count; ++i) {
+    EXPECT_EQ(gnutls_x509_crt_export2(list[i], GNUTLS_X509_FMT_DER, &ders[i]), 0);
+    chain.emplace_back(ders[i].data, ders[i].size);
+  }
+  auto key = VerifiedChainCache::key_of(chain);
+  for (unsigned i = 0; i < count; ++i) {
+    gnutls_free(ders[i].data);
+    gnutls_x509_crt_deinit(list[i]);
+  }
+  gnutls_free(list);
+  gnutls_free(pem.data);
+  return key;
+}
+
+// A chain the server verified before gives the peer's name from the cache
+// (no second parse of the certificate): planting a different name under the
+// chain's key shows which source the identity came from.
+TEST_F(ConnectionPairTest, PeerNameOfAVerifiedChainComesFromTheCache) {
+  handshake();
+  ASSERT_TRUE(server_);
+  EXPECT_EQ(server_->peer().device_id, pki_.device_id()) << "first handshake: parsed from the certificate";
+  const auto key = chain_key_of_file(pki_.device_cert());
+  const std::time_t now = std::time(nullptr);
+  ASSERT_TRUE(server_tls_->verified_chains().find(key, now)) << "the first handshake did not cache its chain";
+  server_tls_->verified_chains().insert(key, now - 60, now + 60, "Palyra Device planted", now);
+  server_.reset();
+  ClientTlsConfig client_tls;
+  client_tls.ca_file = pki_.ca_cert();
+  client_tls.cert_file = pki_.device_cert();
+  client_tls.key_file = pki_.device_key();
+  client_ = std::move(Connection::connect(std::move(ClientTlsContext::create(client_tls)).value(), limits_,
+                                          client_address_, server_address_, now_))
+                .value();
+  handshake();
+  ASSERT_TRUE(server_);
+  EXPECT_EQ(server_->peer().device_id, "planted");
+  EXPECT_EQ(server_->peer().fingerprint, pki_.device_fingerprint()) << "the fingerprint is always computed";
 }
 
 }  // namespace
