@@ -27,8 +27,8 @@ ABSOLUTE = [
     ("publish", "p99_ms", "ms p99"),
     ("stream-grpc", "events_per_s", "events/s over the gRPC fallback"),
     ("stream-grpc", "mib_per_s", "MiB/s over the gRPC fallback"),
-    ("bulk-gso", "mb_per_s", "MB/s, one stream, GSO"),
-    ("bulk-sendmmsg", "mb_per_s", "MB/s, one stream, sendmmsg"),
+    ("bulk-gso", "mb_per_s", "MB/s, one stream, GSO + GRO"),
+    ("bulk-sendmmsg", "mb_per_s", "MB/s, one stream, no offload (sendmmsg, no GRO)"),
 ]
 
 

@@ -88,7 +88,7 @@ void add_bench_commands(CLI::App& root, CommandContext& context) {
       "the transport library alone: two endpoints in this process, 512 KiB frames on one stream, "
       "1452-byte packets: mb_per_s");
   b->add_option("--bytes", bulk->bytes, "bytes to send")->capture_default_str();
-  b->add_flag("!--no-gso", bulk->gso, "send with sendmmsg instead of UDP GSO bursts");
+  b->add_flag("!--no-gso", bulk->gso, "no segmentation offload: send with sendmmsg instead of UDP GSO bursts, receive without UDP_GRO");
   b->add_option("--time-limit", bulk->time_limit_s, "give up after this many seconds")->capture_default_str();
   b->callback([bulk, &context] { context.exit_code = bench::run_bulk(*bulk); });
 }
