@@ -1,5 +1,7 @@
 #include "palyra/runtime/protocol.hpp"
 
+#include "json_scanner.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <charconv>
@@ -285,26 +287,56 @@ std::string encode_publish_request(std::string_view name, std::string_view paylo
 }
 
 Result<Response> parse_response(std::string_view frame) {
-  Json json = Json::parse(frame.begin(), frame.end(), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) {
-    return Error(Errc::InvalidArgument, "response frame is not a JSON object");
+  // Read in one pass, without a DOM: a streaming client parses every event
+  // frame. Duplicate keys: the last one counts, as in a DOM.
+  JsonScanner in(frame, kMaxJsonDepth);
+  auto not_an_object = [] { return Error(Errc::InvalidArgument, "response frame is not a JSON object"); };
+  Response r;
+  bool has_kind = false;
+  std::optional<bool> ok;
+  std::string key;
+  std::string text;
+  if (!in.consume('{')) return not_an_object();
+  if (!in.consume('}')) {
+    do {
+      if (!in.read_string(key) || !in.consume(':')) return not_an_object();
+      const std::optional<char> next = in.peek();
+      bool read = false;
+      if (key == "kind" || key == "error") {
+        const bool is_string = next == '"';
+        read = is_string ? in.read_string(text) : in.skip_value();
+        if (key == "kind") {
+          has_kind = is_string;
+          if (is_string) r.kind = text;
+        } else {
+          r.error = is_string ? std::optional<std::string>(text) : std::nullopt;
+        }
+      } else if (key == "ok" || key == "node_rpc_mtls_required") {
+        bool value = false;
+        const bool is_bool = next == 't' || next == 'f';
+        read = is_bool ? in.read_bool(value) : in.skip_value();
+        std::optional<bool>& field = key == "ok" ? ok : r.node_rpc_mtls_required;
+        field = is_bool ? std::optional<bool>(value) : std::nullopt;
+      } else if (key == "seq") {
+        const bool is_number = next == '-' || (next >= '0' && next <= '9');
+        r.seq.reset();
+        read = is_number ? in.read_u64(r.seq) : in.skip_value();
+      } else if (key == "event") {
+        std::string_view span;
+        read = in.skip_value(&span);
+        r.event_json = std::string(span);
+      } else {
+        read = in.skip_value();  // a field this client does not know
+      }
+      if (!read) return not_an_object();
+    } while (in.consume(','));
+    if (!in.consume('}')) return not_an_object();
   }
-  auto kind = json.find("kind");
-  auto ok = json.find("ok");
-  if (kind == json.end() || !kind->is_string() || ok == json.end() || !ok->is_boolean()) {
+  if (!in.at_end()) return not_an_object();
+  if (!has_kind || !ok) {
     return Error(Errc::InvalidArgument, "response frame lacks kind (string) or ok (bool)");
   }
-  Response r;
-  r.kind = kind->get<std::string>();
-  r.ok = ok->get<bool>();
-  if (auto it = json.find("seq"); it != json.end()) {
-    if (auto seq = as_u64(*it)) r.seq = *seq;
-  }
-  if (auto it = json.find("node_rpc_mtls_required"); it != json.end() && it->is_boolean()) {
-    r.node_rpc_mtls_required = it->get<bool>();
-  }
-  if (auto it = json.find("error"); it != json.end() && it->is_string()) r.error = it->get<std::string>();
-  if (auto it = json.find("event"); it != json.end()) r.event_json = it->dump();
+  r.ok = *ok;
   return r;
 }
 

@@ -125,5 +125,74 @@ TEST(Protocol, ResponseParserIgnoresUnknownFields) {
   EXPECT_FALSE(parse_response(R"({"kind":"health"})").ok());
 }
 
+TEST(Protocol, ResponseParserReadsEveryFieldItKnows) {
+  auto r = parse_response(" {\"kind\" : \"error\", \"ok\":false ,\"seq\":18446744073709551615,"
+                          "\"error\":\"resume_gap\",\"node_rpc_mtls_required\":true}\r\n");
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->kind, "error");
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->seq, 18446744073709551615u);
+  EXPECT_EQ(r->error, "resume_gap");
+  EXPECT_EQ(r->node_rpc_mtls_required, true);
+  EXPECT_FALSE(r->event_json);
+}
+
+// The event value is handed on exactly as the daemon sent it (the CLI and
+// the gRPC mapping parse it again), whatever it holds.
+TEST(Protocol, ResponseParserKeepsTheEventTextAsSent) {
+  const std::string event = R"({"name":"a\"b","payload":[1,-2.5e3,{"x":null,"y":[true,false]},"\u00e9\ud83d\ude00"],"device_id":"n","published_at_unix_ms":1})";
+  auto r = parse_response(R"({"kind":"event","ok":true,"seq":7,"event":)" + event + "}");
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->event_json, event);
+  EXPECT_EQ(r->seq, 7u);
+}
+
+// What a DOM reader would make of the same frame: escaped keys are the same
+// keys, the last duplicate counts, and a field of the wrong type is absent.
+TEST(Protocol, ResponseParserAgreesWithAJsonDocumentReading) {
+  auto escaped = parse_response(R"({"k\u0069nd":"health","ok":true})");
+  ASSERT_TRUE(escaped.ok());
+  EXPECT_EQ(escaped->kind, "health");
+  auto duplicate = parse_response(R"({"kind":"a","ok":true,"kind":"b","seq":1,"seq":"x"})");
+  ASSERT_TRUE(duplicate.ok());
+  EXPECT_EQ(duplicate->kind, "b");
+  EXPECT_FALSE(duplicate->seq);
+  for (const char* seq : {"-1", "1.0", "1e3", "18446744073709551616", "\"5\"", "null"}) {
+    auto r = parse_response(std::string(R"({"kind":"event","ok":true,"seq":)") + seq + "}");
+    ASSERT_TRUE(r.ok()) << seq;
+    EXPECT_FALSE(r->seq) << seq;
+  }
+  EXPECT_EQ(parse_response(R"({"kind":"event","ok":true,"seq":-0})")->seq, 0u);
+  EXPECT_FALSE(parse_response(R"({"kind":"health","ok":true,"error":5})")->error);
+  auto wrong_kind = parse_response(R"({"kind":"health","ok":true,"kind":1})");
+  ASSERT_FALSE(wrong_kind.ok());
+  EXPECT_NE(wrong_kind.error().message().find("lacks kind"), std::string::npos);
+  EXPECT_FALSE(parse_response(R"({"kind":"health","ok":"true"})").ok());
+}
+
+TEST(Protocol, ResponseParserRefusesWhatIsNotStrictJson) {
+  const std::string deep = std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']');
+  for (const std::string& bad : {
+           std::string(""), std::string("{"), std::string("{}x"), std::string(R"({"kind":"h","ok":true,})"),
+           std::string(R"({"kind":"h" "ok":true})"), std::string(R"({kind:"h","ok":true})"),
+           std::string(R"({"kind":"h","ok":tru})"), std::string(R"({"kind":"h","ok":true,"x":01})"),
+           std::string(R"({"kind":"h","ok":true,"x":1.})"), std::string(R"({"kind":"h","ok":true,"x":[1,]})"),
+           std::string(R"({"kind":"h","ok":true,"x":{"a":1,}})"), std::string(R"({"kind":"h","ok":true,"x":"\x"})"),
+           std::string("{\"kind\":\"h\",\"ok\":true,\"x\":\"tab\tinside\"}"),
+           std::string("{\"kind\":\"h\xc3\",\"ok\":true}"),          // cut UTF-8 sequence
+           std::string("{\"kind\":\"\xc0\xaf\",\"ok\":true}"),       // overlong encoding
+           std::string("{\"kind\":\"\xed\xa0\x80\",\"ok\":true}"),   // UTF-16 surrogate in UTF-8
+           std::string(R"({"kind":"\ud800","ok":true})"),             // lone high surrogate
+           std::string(R"({"kind":"\udc00","ok":true})"),             // lone low surrogate
+           std::string(R"({"kind":"h","ok":true,"event":)") + deep + "}",
+           std::string(R"({"kind":"h","ok":true,"event":1e999})"),  // no double holds it
+       }) {
+    EXPECT_FALSE(parse_response(bad).ok()) << bad;
+  }
+  const std::string deepest = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
+  EXPECT_TRUE(parse_response(R"({"kind":"h","ok":true,"event":)" + deepest + "}").ok());
+  EXPECT_TRUE(parse_response(R"({"kind":"h","ok":true,"event":[1e308,1e-999,-0.0]})").ok());
+}
+
 }  // namespace
 }  // namespace palyra::runtime

@@ -73,11 +73,12 @@ struct Response {
   std::optional<std::uint64_t> seq;
   std::optional<bool> node_rpc_mtls_required;
   std::optional<std::string> error;
-  std::optional<std::string> event_json;  // the "event" object, compact
+  std::optional<std::string> event_json;  // the "event" value, exactly as sent
 };
 
 // Unknown fields are ignored; InvalidArgument when the frame is not a JSON
-// object with "kind" (string) and "ok" (bool).
+// object (strict RFC 8259, nesting up to kMaxJsonDepth) with "kind" (string)
+// and "ok" (bool).
 Result<Response> parse_response(std::string_view frame);
 
 }  // namespace palyra::runtime
