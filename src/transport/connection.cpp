@@ -360,8 +360,8 @@ void Connection::request_output() {
 
 int Connection::on_handshake_completed() {
   handshake_completed_ = true;
-  auto identity = peer_identity_of(tls_session_->get(),
-                                   is_server_ ? &server_tls_->verified_chains() : nullptr);
+  auto identity = peer_identity_of(tls_session_->get(), is_server_ ? &server_tls_->verified_chains()
+                                                                  : &client_tls_->verified_chains());
   if (is_server_) {
     if (!server_tls_->require_client_auth()) {
       if (identity) peer_ = *identity;
@@ -386,17 +386,10 @@ int Connection::on_handshake_completed() {
     established_pending_ = true;
     return 0;
   }
-  // Client: GnuTLS has checked chain, name and EKU; the pin is ours to check.
+  // Client: our verify function has checked chain, name and EKU
+  // serverAuth; the pin is checked here, on every handshake.
   if (!identity) {
     pending_error_ = std::move(identity).error();
-    close_tls_alert_ = GNUTLS_A_BAD_CERTIFICATE;
-    return NGTCP2_ERR_CALLBACK_FAILURE;
-  }
-  if (!inspect_leaf(tls_session_->get(), GNUTLS_KP_TLS_WWW_SERVER).has_purpose) {
-    pending_error_ = Error(Errc::ConnectFailed,
-                           fmt::format("we refused the server at {}: its certificate {} lacks "
-                                       "extended key usage serverAuth",
-                                       remote_.to_string(), identity->fingerprint));
     close_tls_alert_ = GNUTLS_A_BAD_CERTIFICATE;
     return NGTCP2_ERR_CALLBACK_FAILURE;
   }

@@ -154,29 +154,55 @@ VerifiedChainCache::Key chain_key_of(gnutls_session_t session) {
   return VerifiedChainCache::key_of(certificates);
 }
 
-// Chain to the gateway CA, validity period and EKU clientAuth, in one place:
-// a session verify function replaces the credentials' own. Chains verified
-// before are found in the context's cache (see verified_chain_cache.hpp).
-// Revocation is checked once the handshake completes, where we can send the
-// precise alert (certificate_revoked) instead of the generic bad_certificate.
-int verify_client_certificate(gnutls_session_t session) {
-  // GnuTLS hands verify functions only the session. Its user pointer belongs
-  // to ngtcp2; the session-database pointer is free (no resumption), so it
-  // carries the context (ServerTlsContext::new_session sets it).
-  const auto* context = static_cast<const ServerTlsContext*>(gnutls_db_get_ptr(session));
+// A chain is checked the same way on both sides: found in the context's
+// cache of chains verified before (see verified_chain_cache.hpp), or
+// verified by GnuTLS against the CA with `checks` (name, purpose), and its
+// leaf must name `purpose_oid` in its extended key usage (GnuTLS accepts a
+// leaf without any EKU for every purpose; PROTOCOL.md requires it). A
+// refused chain leaves its status in the session's PeerCheck, for
+// describe_verify_failure.
+int check_peer_chain(gnutls_session_t session, VerifiedChainCache& cache,
+                     const gnutls_typed_vdata_st* checks, unsigned check_count, const char* purpose_oid) {
+  auto* check = static_cast<PeerCheck*>(gnutls_db_get_ptr(session));
   const VerifiedChainCache::Key key = chain_key_of(session);
   const std::time_t now = std::time(nullptr);
-  if (context->verified_chains().find(key, now)) return 0;
+  if (cache.find(key, now)) return 0;
+  unsigned status = 0;
+  int rv = gnutls_certificate_verify_peers(session, const_cast<gnutls_typed_vdata_st*>(checks), check_count,
+                                           &status);
+  if (rv < 0 || status != 0) {
+    check->status = status != 0 ? status : static_cast<unsigned>(GNUTLS_CERT_INVALID);
+    return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+  }
+  auto leaf = inspect_leaf(session, purpose_oid);
+  if (!leaf.has_purpose) {
+    check->status = static_cast<unsigned>(GNUTLS_CERT_INVALID) | static_cast<unsigned>(GNUTLS_CERT_PURPOSE_MISMATCH);
+    return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+  }
+  cache.insert(key, leaf.not_before, leaf.not_after, std::move(leaf.common_name), now);
+  return 0;
+}
+
+// Server: the client's chain to the gateway CA, its validity and EKU
+// clientAuth. Revocation is checked once the handshake completes, where we
+// can send the precise alert (certificate_revoked) instead of the generic
+// bad_certificate.
+int verify_client_certificate(gnutls_session_t session) {
+  const auto* check = static_cast<const PeerCheck*>(gnutls_db_get_ptr(session));
+  const auto* context = static_cast<const ServerTlsContext*>(check->context);
   gnutls_typed_vdata_st purpose{};
   purpose.type = GNUTLS_DT_KEY_PURPOSE_OID;
   purpose.data = reinterpret_cast<unsigned char*>(const_cast<char*>(GNUTLS_KP_TLS_WWW_CLIENT));
-  unsigned status = 0;
-  int rv = gnutls_certificate_verify_peers(session, &purpose, 1, &status);
-  if (rv < 0 || status != 0) return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
-  auto leaf = inspect_leaf(session, GNUTLS_KP_TLS_WWW_CLIENT);
-  if (!leaf.has_purpose) return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
-  context->verified_chains().insert(key, leaf.not_before, leaf.not_after, std::move(leaf.common_name), now);
-  return 0;
+  return check_peer_chain(session, context->verified_chains(), &purpose, 1, GNUTLS_KP_TLS_WWW_CLIENT);
+}
+
+// Client: the server's chain to the CA, its name (DNS or IP SAN), validity
+// and EKU serverAuth. The pin is checked once the handshake completes.
+int verify_server_certificate(gnutls_session_t session) {
+  const auto* check = static_cast<const PeerCheck*>(gnutls_db_get_ptr(session));
+  const auto* context = static_cast<const ClientTlsContext*>(check->context);
+  return check_peer_chain(session, context->verified_chains(), context->verify_data(),
+                          ClientTlsContext::kVerifyDataCount, GNUTLS_KP_TLS_WWW_SERVER);
 }
 
 Result<gnutls_session_t> init_session(unsigned flags, ngtcp2_crypto_conn_ref* conn_ref,
@@ -258,7 +284,6 @@ Result<TlsSession> ServerTlsContext::new_session(ngtcp2_crypto_conn_ref* conn_re
   auto session = init_session(GNUTLS_SERVER | GNUTLS_NO_TICKETS | GNUTLS_NO_END_OF_EARLY_DATA,
                               conn_ref, credentials_, true, kAlpnDatum);
   if (!session) return std::move(session).error();
-  gnutls_db_set_ptr(*session, const_cast<ServerTlsContext*>(this));  // for verify_client_certificate
   gnutls_handshake_set_hook_function(*session, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_POST,
                                      require_alpn_hook);
   if (config_.require_client_auth) {
@@ -267,7 +292,7 @@ Result<TlsSession> ServerTlsContext::new_session(ngtcp2_crypto_conn_ref* conn_re
   } else {
     gnutls_certificate_server_set_request(*session, GNUTLS_CERT_IGNORE);
   }
-  return TlsSession(*session);
+  return TlsSession(*session, std::make_unique<PeerCheck>(PeerCheck{this}));
 }
 
 bool ServerTlsContext::is_revoked(const std::string& fingerprint) const noexcept {
@@ -336,10 +361,8 @@ Result<TlsSession> ClientTlsContext::new_session(ngtcp2_crypto_conn_ref* conn_re
   if (!is_ip_literal(name)) {
     gnutls_server_name_set(*session, GNUTLS_NAME_DNS, name.data(), name.size());
   }
-  // The chain, the name (DNS or IP SAN) and EKU serverAuth, checked by GnuTLS
-  // during the handshake. The pin is checked once the handshake completes.
-  gnutls_session_set_verify_cert2(*session, const_cast<gnutls_typed_vdata_st*>(verify_data_), 2, 0);
-  return TlsSession(*session);
+  gnutls_session_set_verify_function(*session, verify_server_certificate);
+  return TlsSession(*session, std::make_unique<PeerCheck>(PeerCheck{this}));
 }
 
 // ---- Peer inspection ----
@@ -395,7 +418,8 @@ LeafFacts inspect_leaf(gnutls_session_t session, const char* purpose_oid) {
 }
 
 std::string describe_verify_failure(gnutls_session_t session) {
-  unsigned status = gnutls_session_get_verify_cert_status(session);
+  const auto* check = static_cast<const PeerCheck*>(gnutls_db_get_ptr(session));
+  const unsigned status = check != nullptr ? check->status : 0;
   if (status == 0) return {};
   gnutls_datum_t text{};
   if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) != 0) {

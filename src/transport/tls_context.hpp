@@ -19,11 +19,27 @@
 
 namespace palyra::transport {
 
-// Owns a gnutls_session_t; ngtcp2 borrows it as the connection's native handle.
+// What a session's verify function works with and leaves behind. GnuTLS
+// hands verify functions only the session; its user pointer belongs to
+// ngtcp2, and the session-database pointer (free: we never resume) points
+// here.
+struct PeerCheck {
+  const void* context = nullptr;  // the ServerTlsContext or ClientTlsContext
+  unsigned status = 0;            // gnutls_certificate_status_t bits of a refused chain
+};
+
+// Owns a gnutls_session_t (ngtcp2 borrows it as the connection's native
+// handle) and the PeerCheck its verify function uses.
 class TlsSession {
  public:
-  explicit TlsSession(gnutls_session_t session) noexcept : session_(session) {}
-  TlsSession(TlsSession&& other) noexcept : session_(other.session_) { other.session_ = nullptr; }
+  TlsSession(gnutls_session_t session, std::unique_ptr<PeerCheck> check) noexcept
+      : check_(std::move(check)), session_(session) {
+    gnutls_db_set_ptr(session_, check_.get());
+  }
+  TlsSession(TlsSession&& other) noexcept
+      : check_(std::move(other.check_)), session_(other.session_) {
+    other.session_ = nullptr;
+  }
   TlsSession& operator=(TlsSession&&) = delete;
   ~TlsSession() {
     if (session_ != nullptr) gnutls_deinit(session_);
@@ -31,6 +47,7 @@ class TlsSession {
   gnutls_session_t get() const noexcept { return session_; }
 
  private:
+  std::unique_ptr<PeerCheck> check_;  // declared first: outlives the session using it
   gnutls_session_t session_;
 };
 
@@ -66,20 +83,26 @@ class ClientTlsContext {
   // The normalized pin (lowercase hex), if one is configured.
   const std::optional<std::string>& pin() const noexcept { return pin_; }
   const std::string& server_name() const noexcept { return config_.server_name; }
+  // Server chains already verified for this server name and CA (internally
+  // synchronized): a client reconnecting with this context skips them.
+  VerifiedChainCache& verified_chains() const noexcept { return verified_chains_; }
+  // Name (DNS or IP) and purpose (serverAuth) a server chain is checked for.
+  const gnutls_typed_vdata_st* verify_data() const noexcept { return verify_data_; }
+  static constexpr unsigned kVerifyDataCount = 2;
 
  private:
   explicit ClientTlsContext(ClientTlsConfig config) : config_(std::move(config)) {}
   ClientTlsConfig config_;
   std::optional<std::string> pin_;
   gnutls_certificate_credentials_t credentials_ = nullptr;
-  // GnuTLS keeps a pointer to these for the session's lifetime, so they live
-  // here, with the context every session holds.
-  gnutls_typed_vdata_st verify_data_[2] = {};
+  // Built once, with the context every session holds.
+  gnutls_typed_vdata_st verify_data_[kVerifyDataCount] = {};
+  mutable VerifiedChainCache verified_chains_;
 };
 
 // The peer's leaf certificate as the handshake presented it.
-// EmptyPeerCertificateChain when it sent none. A server passes its
-// verified-chain cache: a chain found there gives the common name without
+// EmptyPeerCertificateChain when it sent none. With the context's
+// verified-chain cache, a chain found there gives the common name without
 // parsing the certificate again.
 Result<PeerIdentity> peer_identity_of(gnutls_session_t session,
                                       const VerifiedChainCache* verified = nullptr);
@@ -96,7 +119,8 @@ struct LeafFacts {
 };
 LeafFacts inspect_leaf(gnutls_session_t session, const char* purpose_oid);
 
-// Why GnuTLS rejected the peer's chain, in words ("certificate expired, ...").
+// Why our verify function refused the peer's chain, in words ("The
+// certificate has expired. ..."); empty when it did not.
 std::string describe_verify_failure(gnutls_session_t session);
 
 // "certificate_revoked (0x12c)" for a TLS alert carried in a QUIC CRYPTO_ERROR.

@@ -27,9 +27,8 @@ class ConnectionPairTest : public ::testing::Test {
     client_tls.ca_file = pki_.ca_cert();
     client_tls.cert_file = pki_.device_cert();
     client_tls.key_file = pki_.device_key();
-    client_ = std::move(Connection::connect(std::move(ClientTlsContext::create(client_tls)).value(), limits_,
-                                            client_address_, server_address_, now_))
-                  .value();
+    client_tls_ = std::move(ClientTlsContext::create(client_tls)).value();
+    client_ = std::move(Connection::connect(client_tls_, limits_, client_address_, server_address_, now_)).value();
     server_tls_ = std::move(ServerTlsContext::create(
                                 {pki_.ca_cert(), pki_.server_chain(), pki_.server_key(), true, nullptr}))
                       .value();
@@ -78,12 +77,21 @@ class ConnectionPairTest : public ::testing::Test {
     FAIL() << "the handshake did not complete in 10 round trips";
   }
 
+  // A second connection from the same client context, to a fresh server
+  // connection from the same server context.
+  void reconnect() {
+    server_.reset();
+    client_ = std::move(Connection::connect(client_tls_, limits_, client_address_, server_address_, now_)).value();
+    handshake();
+  }
+
   TestPki pki_;
   Limits limits_;
   std::uint64_t now_ = 1'000'000'000;
   SocketAddress client_address_;
   SocketAddress server_address_;
   std::shared_ptr<const ServerTlsContext> server_tls_;
+  std::shared_ptr<const ClientTlsContext> client_tls_;
   std::unique_ptr<Connection> client_;
   std::unique_ptr<Connection> server_;
   std::vector<std::string> server_frames_;
@@ -220,18 +228,25 @@ TEST_F(ConnectionPairTest, PeerNameOfAVerifiedChainComesFromTheCache) {
   const std::time_t now = std::time(nullptr);
   ASSERT_TRUE(server_tls_->verified_chains().find(key, now)) << "the first handshake did not cache its chain";
   server_tls_->verified_chains().insert(key, now - 60, now + 60, "Palyra Device planted", now);
-  server_.reset();
-  ClientTlsConfig client_tls;
-  client_tls.ca_file = pki_.ca_cert();
-  client_tls.cert_file = pki_.device_cert();
-  client_tls.key_file = pki_.device_key();
-  client_ = std::move(Connection::connect(std::move(ClientTlsContext::create(client_tls)).value(), limits_,
-                                          client_address_, server_address_, now_))
-                .value();
-  handshake();
+  reconnect();
   ASSERT_TRUE(server_);
   EXPECT_EQ(server_->peer().device_id, "planted");
   EXPECT_EQ(server_->peer().fingerprint, pki_.device_fingerprint()) << "the fingerprint is always computed";
+}
+
+// The client side of the same cache: the server chain it verified before
+// gives the server's name on the next connection from the same context.
+TEST_F(ConnectionPairTest, ServerNameOfAVerifiedChainComesFromTheClientsCache) {
+  handshake();
+  ASSERT_TRUE(server_);
+  EXPECT_EQ(client_->peer().common_name, "localhost");
+  const auto key = chain_key_of_file(pki_.server_chain());
+  const std::time_t now = std::time(nullptr);
+  ASSERT_TRUE(client_tls_->verified_chains().find(key, now)) << "the first handshake did not cache the chain";
+  client_tls_->verified_chains().insert(key, now - 60, now + 60, "planted", now);
+  reconnect();
+  ASSERT_TRUE(server_);
+  EXPECT_EQ(client_->peer().common_name, "planted");
 }
 
 }  // namespace

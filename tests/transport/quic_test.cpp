@@ -302,6 +302,29 @@ TEST_F(QuicTest, ClientRefusesAnExpiredServerCertificate) {
   EXPECT_NE(error.message().find("expired"), std::string::npos) << error.describe();
 }
 
+// A client context remembers server chains it verified (a reconnect skips
+// the chain's signature checks), but only inside the leaf's validity: a
+// server certificate that expired since the last handshake is refused.
+TEST_F(QuicTest, ServerCertificateThatExpiredSinceTheLastHandshakeIsRefused) {
+  auto short_lived = pki_.issue_server("localhost", -1h, 2s);
+  EchoServer server({pki_.ca_cert(), short_lived.cert, short_lived.key, true, nullptr}, quick_limits());
+  ASSERT_TRUE(server.ok());
+  auto context = load_client_tls(client_tls());
+  ASSERT_TRUE(context.ok()) << context.error().describe();
+  auto loop = std::move(EventLoop::create()).value();
+  auto connect = [&]() -> Status {
+    auto client = Client::start(*loop, server.address(), *context, quick_limits());
+    if (!client) return std::move(client).error();
+    return (*client)->wait_established();
+  };
+  ASSERT_TRUE(connect().ok());
+  std::this_thread::sleep_for(3500ms);
+  Status again = connect();
+  ASSERT_FALSE(again.ok()) << "an expired server certificate was accepted from the cache";
+  EXPECT_EQ(again.error().code(), Errc::ConnectFailed);
+  EXPECT_NE(again.error().message().find("expired"), std::string::npos) << again.error().describe();
+}
+
 TEST_F(QuicTest, ClientRefusesAServerCertificateForAnotherName) {
   EchoServer server(server_tls(), quick_limits());
   ASSERT_TRUE(server.ok());
@@ -318,6 +341,7 @@ TEST_F(QuicTest, ClientRefusesAServerCertificateWithoutServerAuth) {
   ASSERT_TRUE(server.ok());
   Error error = refused(client_tls(), server);
   EXPECT_EQ(error.code(), Errc::ConnectFailed);
+  EXPECT_NE(error.message().find("purpose"), std::string::npos) << error.describe();
   EXPECT_EQ(server.established.load(), 0);
 }
 
