@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <vector>
 
@@ -38,6 +39,10 @@ class PageArena {
  public:
   PageArena() {
 #ifndef PALYRA_PLAIN_QUIC_MEMORY
+    // Under strict overcommit accounting (vm.overcommit_memory=2) the
+    // kernel would charge the whole reservation: use malloc there.
+    std::ifstream overcommit("/proc/sys/vm/overcommit_memory");
+    if (int mode = 0; (overcommit >> mode) && mode == 2) return;
     void* region = mmap(nullptr, kRegionBytes, PROT_READ | PROT_WRITE,
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (region != MAP_FAILED) {
@@ -49,9 +54,11 @@ class PageArena {
   }
 
   static std::size_t pages_for(std::size_t size) noexcept { return (size + kHeader + kPage - 1) / kPage; }
+  // Only blocks that span pages gain: below that, malloc packs better.
   static bool wants(std::size_t size) noexcept {
-    return size + kHeader > kPage / 2 && pages_for(size) <= kMaxPages;
+    return pages_for(size) >= 2 && pages_for(size) <= kMaxPages;
   }
+  bool paged() const noexcept { return base_ != nullptr; }
   bool owns(const void* ptr) const noexcept {
     auto* p = static_cast<const std::uint8_t*>(ptr);
     return base_ != nullptr && p >= base_ && p < end_;
@@ -144,6 +151,8 @@ void* reallocate(void* ptr, std::size_t size, void* user_data) {
 }
 
 }  // namespace
+
+bool quic_memory_is_paged() noexcept { return arena().paged(); }
 
 const ngtcp2_mem* quic_memory() noexcept {
   static const ngtcp2_mem memory{nullptr, allocate, release, allocate_zeroed, reallocate};

@@ -5,7 +5,7 @@
 
 namespace palyra::transport {
 
-// malloc, except for blocks of one to sixteen pages, which come page-aligned
+// malloc, except for blocks of two to sixteen pages, which come page-aligned
 // from a reserved region of address space. ngtcp2 0.12 carves its skip
 // lists' nodes from blocks of eight (4-10 KiB each, about ten lists per
 // connection) and an idle connection touches little more than the first
@@ -13,8 +13,11 @@ namespace palyra::transport {
 // where malloc would pack neighbours (and their headers) into them. Freed
 // blocks are reused; beyond a few dozen per size they give their pages
 // back to the kernel, so a wave of disconnects returns its memory.
-// Thread-safe. Under AddressSanitizer it is plain malloc, so overflows
-// inside ngtcp2 stay visible.
+// Thread-safe. Plain malloc under AddressSanitizer (so overflows inside
+// ngtcp2 stay visible) and under strict overcommit accounting
+// (vm.overcommit_memory=2 would charge the whole reserved region).
 const ngtcp2_mem* quic_memory() noexcept;
+// Whether the page region is in use (see above).
+bool quic_memory_is_paged() noexcept;
 
 }  // namespace palyra::transport
