@@ -11,15 +11,22 @@
 #include <vector>
 
 #if defined(__SANITIZE_ADDRESS__)
-#define PALYRA_PLAIN_QUIC_MEMORY 1
+#define PALYRA_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define PALYRA_PLAIN_QUIC_MEMORY 1
+#define PALYRA_ASAN 1
 #endif
 #endif
 
 namespace palyra::transport {
 namespace {
+
+// AddressSanitizer must see ngtcp2's blocks as malloc'd to catch overflows.
+#ifdef PALYRA_ASAN
+constexpr bool kUnderAddressSanitizer = true;
+#else
+constexpr bool kUnderAddressSanitizer = false;
+#endif
 
 constexpr std::size_t kPage = 4096;
 constexpr std::size_t kMaxPages = 16;
@@ -38,7 +45,7 @@ constexpr std::size_t kRegionBytes = std::size_t{16} << 30;
 class PageArena {
  public:
   PageArena() {
-#ifndef PALYRA_PLAIN_QUIC_MEMORY
+    if (kUnderAddressSanitizer) return;
     // Under strict overcommit accounting (vm.overcommit_memory=2) the
     // kernel would charge the whole reservation: use malloc there.
     std::ifstream overcommit("/proc/sys/vm/overcommit_memory");
@@ -50,7 +57,6 @@ class PageArena {
       end_ = base_ + kRegionBytes;
       next_ = base_;
     }
-#endif
   }
 
   static std::size_t pages_for(std::size_t size) noexcept { return (size + kHeader + kPage - 1) / kPage; }
