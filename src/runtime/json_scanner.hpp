@@ -1,9 +1,10 @@
-// A strict, allocation-free JSON reader for the client's hot path: response
+// A strict one-pass JSON reader for the client's hot path: response
 // frames arrive by the hundred thousand per second on an event stream, and
 // building a DOM for each (then printing its "event" back to text) cost
 // three quarters of a streaming client's CPU. It reads RFC 8259 JSON — UTF-8
 // checked, no trailing commas, no leading zeros — and hands back values or
-// the exact text span of a value, nothing more.
+// the exact text span of a value, nothing more; it allocates only for the
+// strings it decodes (and to range-check a number with an exponent).
 #pragma once
 
 #include <cstddef>
