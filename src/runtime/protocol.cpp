@@ -288,39 +288,52 @@ std::string encode_publish_request(std::string_view name, std::string_view paylo
 
 Result<Response> parse_response(std::string_view frame) {
   // Read in one pass, without a DOM: a streaming client parses every event
-  // frame. Duplicate keys: the last one counts, as in a DOM.
+  // frame. As in a DOM, the last of duplicate keys counts, and a field of
+  // the wrong type counts as absent.
   JsonScanner in(frame, kMaxJsonDepth);
+  auto read_string = [&in](std::optional<std::string>& field) {
+    if (in.peek() != '"') {
+      field.reset();
+      return in.skip_value();
+    }
+    field.emplace();
+    return in.read_string(*field);
+  };
+  auto read_bool = [&in](std::optional<bool>& field) {
+    const std::optional<char> next = in.peek();
+    if (next != 't' && next != 'f') {
+      field.reset();
+      return in.skip_value();
+    }
+    field.emplace();
+    return in.read_bool(*field);
+  };
+  auto read_u64 = [&in](std::optional<std::uint64_t>& field) {
+    const std::optional<char> next = in.peek();
+    field.reset();
+    if (next != '-' && !(next >= '0' && next <= '9')) return in.skip_value();
+    return in.read_u64(field);
+  };
   auto not_an_object = [] { return Error(Errc::InvalidArgument, "response frame is not a JSON object"); };
   Response r;
-  bool has_kind = false;
+  std::optional<std::string> kind;
   std::optional<bool> ok;
   std::string key;
-  std::string text;
   if (!in.consume('{')) return not_an_object();
   if (!in.consume('}')) {
     do {
       if (!in.read_string(key) || !in.consume(':')) return not_an_object();
-      const std::optional<char> next = in.peek();
       bool read = false;
-      if (key == "kind" || key == "error") {
-        const bool is_string = next == '"';
-        read = is_string ? in.read_string(text) : in.skip_value();
-        if (key == "kind") {
-          has_kind = is_string;
-          if (is_string) r.kind = text;
-        } else {
-          r.error = is_string ? std::optional<std::string>(text) : std::nullopt;
-        }
-      } else if (key == "ok" || key == "node_rpc_mtls_required") {
-        bool value = false;
-        const bool is_bool = next == 't' || next == 'f';
-        read = is_bool ? in.read_bool(value) : in.skip_value();
-        std::optional<bool>& field = key == "ok" ? ok : r.node_rpc_mtls_required;
-        field = is_bool ? std::optional<bool>(value) : std::nullopt;
+      if (key == "kind") {
+        read = read_string(kind);
+      } else if (key == "ok") {
+        read = read_bool(ok);
       } else if (key == "seq") {
-        const bool is_number = next == '-' || (next >= '0' && next <= '9');
-        r.seq.reset();
-        read = is_number ? in.read_u64(r.seq) : in.skip_value();
+        read = read_u64(r.seq);
+      } else if (key == "node_rpc_mtls_required") {
+        read = read_bool(r.node_rpc_mtls_required);
+      } else if (key == "error") {
+        read = read_string(r.error);
       } else if (key == "event") {
         std::string_view span;
         read = in.skip_value(&span);
@@ -333,9 +346,8 @@ Result<Response> parse_response(std::string_view frame) {
     if (!in.consume('}')) return not_an_object();
   }
   if (!in.at_end()) return not_an_object();
-  if (!has_kind || !ok) {
-    return Error(Errc::InvalidArgument, "response frame lacks kind (string) or ok (bool)");
-  }
+  if (!kind || !ok) return Error(Errc::InvalidArgument, "response frame lacks kind (string) or ok (bool)");
+  r.kind = std::move(*kind);
   r.ok = *ok;
   return r;
 }

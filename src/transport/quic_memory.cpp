@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -65,6 +66,12 @@ class PageArena {
     return pages_for(size) >= 2 && pages_for(size) <= kMaxPages;
   }
   bool paged() const noexcept { return base_ != nullptr; }
+  // The page count written in front of a block this arena handed out.
+  static std::size_t pages_of(const void* ptr) noexcept {
+    std::size_t pages = 0;
+    std::memcpy(&pages, static_cast<const std::uint8_t*>(ptr) - kHeader, sizeof pages);
+    return pages;
+  }
   bool owns(const void* ptr) const noexcept {
     auto* p = static_cast<const std::uint8_t*>(ptr);
     return base_ != nullptr && p >= base_ && p < end_;
@@ -92,16 +99,15 @@ class PageArena {
 
   void release(void* ptr) noexcept {
     std::uint8_t* block = static_cast<std::uint8_t*>(ptr) - kHeader;
-    std::size_t pages = 0;
-    std::memcpy(&pages, block, sizeof pages);
+    const std::size_t pages = pages_of(ptr);
     auto& free_blocks = free_[pages - 1];
     bool surplus = false;
     {
       std::lock_guard lock(mutex_);
       surplus = free_blocks.size() >= kBlocksKeptAsTheyAre;
     }
-    // Past the first few, a freed block gives all but its first page (its
-    // header) back to the kernel: after a wave of disconnects the pages a
+    // Past kBlocksKeptAsTheyAre, a freed block gives all but its first page
+    // (its header) back to the kernel: after a wave of disconnects the pages a
     // busy connection dirtied are returned, and no idle connection that
     // reuses the block later carries them.
     if (surplus && pages > 1) madvise(block + kPage, (pages - 1) * kPage, MADV_DONTNEED);
@@ -149,9 +155,7 @@ void* reallocate(void* ptr, std::size_t size, void* user_data) {
   // ngtcp2 does not grow its blocks; should it ever, move the bytes.
   void* moved = std::malloc(size);
   if (moved == nullptr) return nullptr;
-  std::size_t pages = 0;
-  std::memcpy(&pages, static_cast<std::uint8_t*>(ptr) - kHeader, sizeof pages);
-  std::memcpy(moved, ptr, std::min(size, pages * kPage - kHeader));
+  std::memcpy(moved, ptr, std::min(size, PageArena::pages_of(ptr) * kPage - kHeader));
   release(ptr, user_data);
   return moved;
 }

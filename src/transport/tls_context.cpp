@@ -164,7 +164,8 @@ VerifiedChainCache::Key chain_key_of(gnutls_session_t session) {
 int check_peer_chain(gnutls_session_t session, VerifiedChainCache& cache,
                      const gnutls_typed_vdata_st* checks, unsigned check_count, const char* purpose_oid) {
   auto* check = static_cast<PeerCheck*>(gnutls_db_get_ptr(session));
-  const VerifiedChainCache::Key key = chain_key_of(session);
+  check->chain_key = chain_key_of(session);  // kept for peer_identity_of
+  const VerifiedChainCache::Key& key = check->chain_key;
   const std::time_t now = std::time(nullptr);
   if (cache.find(key, now)) return 0;
   unsigned status = 0;
@@ -377,7 +378,12 @@ Result<PeerIdentity> peer_identity_of(gnutls_session_t session, const VerifiedCh
   identity.fingerprint = identity::sha256_fingerprint(
       std::span<const unsigned char>(chain[0].data, chain[0].size));
   std::optional<std::string> cached;
-  if (verified != nullptr) cached = verified->find(chain_key_of(session), std::time(nullptr));
+  if (verified != nullptr) {
+    // The verify function hashed the chain already; a session it did not
+    // run on (no client certificate requested) has no key and parses.
+    const auto* check = static_cast<const PeerCheck*>(gnutls_db_get_ptr(session));
+    cached = verified->find(check->chain_key, std::time(nullptr));
+  }
   if (cached) {
     identity.common_name = std::move(*cached);
   } else {

@@ -26,6 +26,7 @@ namespace palyra::transport {
 struct PeerCheck {
   const void* context = nullptr;  // the ServerTlsContext or ClientTlsContext
   unsigned status = 0;            // gnutls_certificate_status_t bits of a refused chain
+  VerifiedChainCache::Key chain_key;  // the presented chain's, once the verify function ran
 };
 
 // Owns a gnutls_session_t (ngtcp2 borrows it as the connection's native
