@@ -34,6 +34,21 @@ X509KeyHandle import_key_pem(const std::string& pem) {
   return handle;
 }
 
+PubKeyHandle import_pubkey_der(const std::string& der) {
+  gnutls_pubkey_t key = nullptr;
+  if (gnutls_pubkey_init(&key) < 0) return nullptr;
+  PubKeyHandle handle(key);
+  gnutls_datum_t datum = view(der);
+  if (gnutls_pubkey_import(key, &datum, GNUTLS_X509_FMT_DER) < 0) return nullptr;
+  return handle;
+}
+
+std::string export_pubkey_der(gnutls_pubkey_t key) {
+  Datum der;
+  if (gnutls_pubkey_export2(key, GNUTLS_X509_FMT_DER, &der.value) < 0) return {};
+  return der.str();
+}
+
 }  // namespace detail
 
 namespace {
@@ -109,6 +124,7 @@ Result<Certificate> describe(gnutls_x509_crt_t crt, std::string_view origin) {
 }
 }  // namespace
 
+namespace {
 Result<std::vector<Certificate>> parse_chain(std::string_view pem, std::string_view origin) {
   gnutls_x509_crt_t* list = nullptr;
   unsigned count = 0;
@@ -135,6 +151,12 @@ Result<std::vector<Certificate>> parse_chain(std::string_view pem, std::string_v
   if (!status) return status.error();
   return out;
 }
+}  // namespace
+
+Result<std::vector<Certificate>> Certificate::chain_from_pem(std::string_view pem,
+                                                             std::string_view origin) {
+  return parse_chain(pem, origin);
+}
 
 Result<Certificate> Certificate::from_pem(std::string_view pem, std::string_view origin) {
   auto chain = parse_chain(pem, origin);
@@ -157,6 +179,21 @@ Result<std::vector<Certificate>> Certificate::chain_from_pem_file(const std::fil
 std::string Certificate::fingerprint() const {
   return sha256_fingerprint(
       std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(der_.data()), der_.size()));
+}
+
+std::string Certificate::spki_sha256() const {
+  // der_ was produced by GnuTLS itself, so these only fail on memory
+  // exhaustion; an empty answer then matches no pin.
+  auto crt = detail::import_crt_der(der_);
+  if (!crt) return {};
+  gnutls_pubkey_t raw = nullptr;
+  if (gnutls_pubkey_init(&raw) < 0) return {};
+  detail::PubKeyHandle key(raw);
+  if (gnutls_pubkey_import_x509(raw, crt.get(), 0) < 0) return {};
+  std::string spki = detail::export_pubkey_der(raw);
+  if (spki.empty()) return {};
+  return sha256_fingerprint(std::span<const unsigned char>(
+      reinterpret_cast<const unsigned char*>(spki.data()), spki.size()));
 }
 
 std::string Certificate::device_id() const {

@@ -10,6 +10,7 @@
 
 #include "palyra/common/result.hpp"
 #include "palyra/identity/certificate.hpp"
+#include "palyra/identity/csr.hpp"
 
 namespace palyra::identity {
 
@@ -41,13 +42,22 @@ struct ServerCertificateRequest {
 
 inline constexpr std::chrono::seconds kDefaultCaValidity = std::chrono::hours(24 * 3650);
 inline constexpr std::chrono::seconds kDefaultDeviceValidity = std::chrono::hours(24);
+// Device certificates start this much before they are issued, so a node
+// whose clock is slightly behind the daemon's can use one at once.
+inline constexpr std::chrono::seconds kDeviceClockSkew{60};
+
+// The request that reissues `current` with the same names and validity
+// length (at least a day): what a CA rotation and palyrad's renewal use.
+ServerCertificateRequest server_request_like(const Certificate& current);
 
 class CertificateAuthority {
  public:
   // A new self-signed ECDSA P-256 CA: CA:TRUE, keyCertSign + cRLSign + digitalSignature.
   static Result<CertificateAuthority> create(std::string_view common_name,
                                              std::chrono::seconds valid_for = kDefaultCaValidity);
-  // KeyCertificateMismatch when the key is not the certificate's.
+  // `cert_file` may be a trust bundle (during a rotation): its first
+  // certificate is the signing CA. KeyCertificateMismatch when the key is
+  // not that certificate's.
   static Result<CertificateAuthority> load(const std::filesystem::path& cert_file,
                                            const std::filesystem::path& key_file);
 
@@ -58,9 +68,16 @@ class CertificateAuthority {
   // CN = name; SANs: DNS:localhost and the name (deduplicated
   // case-insensitively), the extra names and IPs; EKU serverAuth.
   Result<IssuedCertificate> issue_server(const ServerCertificateRequest& request) const;
-  // "CN=Palyra Device <id>, O=Palyra"; EKU clientAuth. InvalidDeviceId.
+  // "CN=Palyra Device <id>, O=Palyra"; EKU clientAuth; valid from now minus
+  // kDeviceClockSkew. InvalidDeviceId; InvalidArgument for valid_for <= 0.
   Result<IssuedCertificate> issue_device(std::string_view device_id,
                                          std::chrono::seconds valid_for = kDefaultDeviceValidity) const;
+  // The same certificate for the key of a verified request (enrollment and
+  // renewal: the node keeps its private key), valid from now - kDeviceClockSkew
+  // to now + valid_for. InvalidDeviceId; InvalidArgument for valid_for <= 0.
+  Result<Certificate> issue_device_for_key(const CertificateRequest& request,
+                                           std::string_view device_id,
+                                           std::chrono::seconds valid_for, SystemTime now) const;
 
  private:
   CertificateAuthority(Certificate certificate, PrivateKey key)

@@ -22,12 +22,19 @@ class Certificate {
   // (or IoFailed/NotFound for the file) with the path.
   static Result<Certificate> from_pem_file(const std::filesystem::path& path);
   static Result<Certificate> from_pem(std::string_view pem, std::string_view origin = "PEM input");
-  // Every certificate in a PEM chain file, leaf first.
+  // Every certificate in a PEM chain file or string, in file order (a chain
+  // leaf first; a CA bundle signing CA first).
   static Result<std::vector<Certificate>> chain_from_pem_file(const std::filesystem::path& path);
+  static Result<std::vector<Certificate>> chain_from_pem(std::string_view pem,
+                                                         std::string_view origin = "PEM input");
 
   const std::string& der() const noexcept { return der_; }
   const std::string& pem() const noexcept { return pem_; }
   std::string fingerprint() const;  // lowercase hex SHA-256 of the DER
+  // Lowercase hex SHA-256 of the SubjectPublicKeyInfo DER: what an
+  // enrollment token's ca-hash pins (PROTOCOL.md §7), and unlike the
+  // fingerprint it survives reissuing a certificate for the same key.
+  std::string spki_sha256() const;
   const std::string& common_name() const noexcept { return common_name_; }
   // "<id>" from "CN=Palyra Device <id>"; empty for other names.
   std::string device_id() const;
