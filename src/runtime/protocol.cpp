@@ -85,6 +85,8 @@ std::string_view wire_name(ProtocolError error) noexcept {
     case ProtocolError::UnsupportedMethod: return "unsupported_method";
     case ProtocolError::InvalidParams: return "invalid_params";
     case ProtocolError::ResumeGap: return "resume_gap";
+    case ProtocolError::EnrollRefused: return "enroll_refused";
+    case ProtocolError::RenewalRefused: return "renewal_refused";
     case ProtocolError::StreamFailure: return "stream_failure";
   }
   return "stream_failure";
@@ -156,6 +158,39 @@ std::variant<Request, RequestError> parse_request(std::string_view frame) {
     }
     request.event_name = name->get<std::string>();
     request.event_payload_json = payload->dump();
+  } else if (method == "node.enroll") {
+    request.method = Method::Enroll;
+    if (params == nullptr) return invalid(ProtocolError::InvalidParams, "node.enroll needs params");
+    for (const auto& item : params->items()) {
+      const std::string& key = item.key();
+      if (key == "token" && item.value().is_string()) {
+        request.token = item.value().get<std::string>();
+      } else if (key == "csr" && item.value().is_string()) {
+        request.csr_pem = item.value().get<std::string>();
+      } else if (key == "device_id" && item.value().is_string()) {
+        request.device_id = item.value().get<std::string>();
+      } else {
+        return invalid(ProtocolError::InvalidParams,
+                       "node.enroll takes token, csr (strings) and an optional device_id");
+      }
+    }
+    if (request.token.empty() || request.csr_pem.empty()) {
+      return invalid(ProtocolError::InvalidParams, "node.enroll needs token and csr");
+    }
+    if (request.csr_pem.size() > kMaxCsrBytes) {
+      return invalid(ProtocolError::InvalidParams, "csr larger than 16 KiB");
+    }
+  } else if (method == "node.renew_certificate") {
+    request.method = Method::RenewCertificate;
+    auto csr = params != nullptr ? params->find("csr") : Json::const_iterator{};
+    if (params == nullptr || params->size() != 1 || csr == params->end() || !csr->is_string() ||
+        csr->get_ref<const std::string&>().empty()) {
+      return invalid(ProtocolError::InvalidParams, "node.renew_certificate takes exactly {csr}");
+    }
+    request.csr_pem = csr->get<std::string>();
+    if (request.csr_pem.size() > kMaxCsrBytes) {
+      return invalid(ProtocolError::InvalidParams, "csr larger than 16 KiB");
+    }
   } else {
     return invalid(ProtocolError::UnsupportedMethod, fmt::format("method '{}'", method));
   }
@@ -250,6 +285,29 @@ std::string encode_published(std::uint64_t seq) {
   return out;
 }
 
+std::string encode_enrolled(std::string_view device_id, std::string_view certificate_pem,
+                            std::string_view ca_pem) {
+  std::string out(kPrefix);
+  out += R"(enrolled","ok":true,"device_id":)";
+  append_json_string(out, device_id);
+  out += R"(,"certificate":)";
+  append_json_string(out, certificate_pem);
+  out += R"(,"ca":)";
+  append_json_string(out, ca_pem);
+  out += '}';
+  return out;
+}
+
+std::string encode_certificate(std::string_view certificate_pem, std::string_view ca_pem) {
+  std::string out(kPrefix);
+  out += R"(certificate","ok":true,"certificate":)";
+  append_json_string(out, certificate_pem);
+  out += R"(,"ca":)";
+  append_json_string(out, ca_pem);
+  out += '}';
+  return out;
+}
+
 std::string encode_error(ProtocolError error, std::optional<std::uint64_t> seq) {
   std::string out(kPrefix);
   out += R"(error","ok":false,)";
@@ -282,6 +340,27 @@ std::string encode_publish_request(std::string_view name, std::string_view paylo
   append_json_string(out, name);
   out += R"(,"payload":)";
   out += payload_json;
+  out += "}}";
+  return out;
+}
+
+std::string encode_enroll_request(std::string_view token, std::string_view csr_pem,
+                                  const std::optional<std::string>& device_id) {
+  std::string out = R"({"protocol_version":1,"method":"node.enroll","params":{"token":)";
+  append_json_string(out, token);
+  out += R"(,"csr":)";
+  append_json_string(out, csr_pem);
+  if (device_id) {
+    out += R"(,"device_id":)";
+    append_json_string(out, *device_id);
+  }
+  out += "}}";
+  return out;
+}
+
+std::string encode_renew_request(std::string_view csr_pem) {
+  std::string out = R"({"protocol_version":1,"method":"node.renew_certificate","params":{"csr":)";
+  append_json_string(out, csr_pem);
   out += "}}";
   return out;
 }
@@ -334,6 +413,12 @@ Result<Response> parse_response(std::string_view frame) {
         read = read_bool(r.node_rpc_mtls_required);
       } else if (key == "error") {
         read = read_string(r.error);
+      } else if (key == "certificate") {
+        read = read_string(r.certificate);
+      } else if (key == "ca") {
+        read = read_string(r.ca);
+      } else if (key == "device_id") {
+        read = read_string(r.device_id);
       } else if (key == "event") {
         std::string_view span;
         read = in.skip_value(&span);

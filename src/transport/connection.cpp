@@ -360,6 +360,14 @@ void Connection::request_output() {
 
 int Connection::on_handshake_completed() {
   handshake_completed_ = true;
+  alpn_ = negotiated_alpn(tls_session_->get());
+  if (is_server_ && alpn_ == kEnrollAlpn) {
+    // An enrolling node has no certificate yet and was not asked for one
+    // (PROTOCOL.md §7); the application serves it node.enroll only.
+    state_ = State::Established;
+    established_pending_ = true;
+    return 0;
+  }
   auto identity = peer_identity_of(tls_session_->get(), is_server_ ? &server_tls_->verified_chains()
                                                                   : &client_tls_->verified_chains());
   if (is_server_) {

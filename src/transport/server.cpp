@@ -42,6 +42,14 @@ Result<std::unique_ptr<Server>> Server::bind(EventLoop& loop, const SocketAddres
   return server;
 }
 
+Status Server::reload_tls(const ServerTlsConfig& tls) {
+  auto context = ServerTlsContext::create(tls);
+  if (!context) return std::move(context).error();
+  // Connections hold their own reference: only new handshakes see the swap.
+  tls_ = std::move(*context);
+  return {};
+}
+
 Server::Server(EventLoop& loop, std::unique_ptr<UdpSocket> socket, const Limits& limits,
                ServerEvents events)
     : loop_(loop), socket_(std::move(socket)), limits_(limits), events_(std::move(events)) {}

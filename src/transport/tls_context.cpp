@@ -1,5 +1,6 @@
 #include "tls_context.hpp"
 
+#include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
@@ -39,9 +40,18 @@ Result<gnutls_priority_t> shared_priority() {
   return priority;
 }
 
-const gnutls_datum_t kAlpnDatum{
-    reinterpret_cast<unsigned char*>(const_cast<char*>(kAlpn)),
-    static_cast<unsigned>(std::strlen(kAlpn))};
+gnutls_datum_t datum_of(const char* text) {
+  return {reinterpret_cast<unsigned char*>(const_cast<char*>(text)),
+          static_cast<unsigned>(std::strlen(text))};
+}
+
+// What a server offers: the node protocol, then (when it serves
+// enrollment) the enrollment protocol.
+const gnutls_datum_t kServerAlpns[] = {datum_of(kAlpn), datum_of(kEnrollAlpn)};
+
+bool datum_equals(const gnutls_datum_t& datum, const char* text) {
+  return datum.size == std::strlen(text) && std::memcmp(datum.data, text, datum.size) == 0;
+}
 
 struct LoadedFile {
   gnutls_datum_t datum{nullptr, 0};
@@ -122,15 +132,23 @@ Status set_trust(gnutls_certificate_credentials_t credentials, const std::filesy
 
 // Refuses a ClientHello whose ALPN list lacks ours. GnuTLS alone accepts a
 // ClientHello with no ALPN extension at all, even with GNUTLS_ALPN_MANDATORY.
+// A client that chose enrollment is not asked for a certificate: it has
+// none yet (PROTOCOL.md §7). The CertificateRequest is written after this
+// hook, so changing the request here takes effect in this handshake.
 int require_alpn_hook(gnutls_session_t session, unsigned, unsigned, unsigned,
                       const gnutls_datum_t*) {
   gnutls_datum_t selected{};
-  if (gnutls_alpn_get_selected_protocol(session, &selected) != 0 ||
-      selected.size != kAlpnDatum.size ||
-      std::memcmp(selected.data, kAlpnDatum.data, selected.size) != 0) {
+  if (gnutls_alpn_get_selected_protocol(session, &selected) != 0) {
     return GNUTLS_E_NO_APPLICATION_PROTOCOL;
   }
-  return 0;
+  if (datum_equals(selected, kAlpn)) return 0;
+  const auto* check = static_cast<const PeerCheck*>(gnutls_db_get_ptr(session));
+  const auto* context = static_cast<const ServerTlsContext*>(check->context);
+  if (context->serves_enrollment() && datum_equals(selected, kEnrollAlpn)) {
+    gnutls_certificate_server_set_request(session, GNUTLS_CERT_IGNORE);
+    return 0;
+  }
+  return GNUTLS_E_NO_APPLICATION_PROTOCOL;
 }
 
 // The certificate's subject CN; empty when it has none.
@@ -206,9 +224,96 @@ int verify_server_certificate(gnutls_session_t session) {
                           ClientTlsContext::kVerifyDataCount, GNUTLS_KP_TLS_WWW_SERVER);
 }
 
+// The lowercase hex SHA-256 of a certificate's SubjectPublicKeyInfo (DER):
+// the CA hash of PROTOCOL.md §7.
+std::optional<std::string> spki_sha256_of(gnutls_x509_crt_t certificate) {
+  gnutls_pubkey_t key = nullptr;
+  if (gnutls_pubkey_init(&key) != 0) return std::nullopt;
+  std::optional<std::string> hash;
+  gnutls_datum_t der{};
+  if (gnutls_pubkey_import_x509(key, certificate, 0) == 0 &&
+      gnutls_pubkey_export2(key, GNUTLS_X509_FMT_DER, &der) == 0) {
+    hash = identity::sha256_fingerprint(std::span<const unsigned char>(der.data, der.size));
+    gnutls_free(der.data);
+  }
+  gnutls_pubkey_deinit(key);
+  return hash;
+}
+
+// The peer's chain, parsed; owns the certificates.
+struct ParsedChain {
+  std::vector<gnutls_x509_crt_t> certificates;
+  ~ParsedChain() {
+    for (auto* c : certificates) gnutls_x509_crt_deinit(c);
+  }
+};
+
+bool parse_peer_chain(gnutls_session_t session, ParsedChain& out) {
+  unsigned count = 0;
+  const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
+  for (unsigned i = 0; chain != nullptr && i < count; ++i) {
+    gnutls_x509_crt_t certificate = nullptr;
+    if (gnutls_x509_crt_init(&certificate) != 0) return false;
+    out.certificates.push_back(certificate);
+    if (gnutls_x509_crt_import(certificate, &chain[i], GNUTLS_X509_FMT_DER) != 0) return false;
+  }
+  return !out.certificates.empty();
+}
+
+// Enrollment client (PROTOCOL.md §7): the node has no CA yet, only the
+// token's hash of it. The server's chain must end in a CA whose public key
+// hashes to that value, and the rest of the chain must verify against that
+// CA (signatures, validity, server name, EKU serverAuth) — all inside the
+// handshake, so a rogue daemon never receives the token's secret.
+int verify_server_by_ca_hash(gnutls_session_t session) {
+  auto* check = static_cast<PeerCheck*>(gnutls_db_get_ptr(session));
+  const auto* context = static_cast<const ClientTlsContext*>(check->context);
+  const std::string& expected = *context->ca_spki_sha256();
+  auto refuse = [check](std::string why) {
+    check->status = static_cast<unsigned>(GNUTLS_CERT_INVALID);
+    check->refusal = std::move(why);
+    return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+  };
+  ParsedChain chain;
+  if (!parse_peer_chain(session, chain)) return refuse("the server's certificate chain is unreadable");
+  if (chain.certificates.size() < 2) {
+    return refuse("the server sent no CA certificate after its own, so nothing can be checked "
+                  "against the token's CA hash");
+  }
+  gnutls_x509_crt_t ca = chain.certificates.back();
+  auto actual = spki_sha256_of(ca);
+  if (!actual || *actual != expected) {
+    return refuse(fmt::format("the server's CA public key has SHA-256 {}, the token names {}: this "
+                              "is not the daemon the token was made for",
+                              actual.value_or("(unreadable)"), expected));
+  }
+  gnutls_x509_trust_list_t trust = nullptr;
+  if (gnutls_x509_trust_list_init(&trust, 0) != 0) return refuse("out of memory");
+  unsigned status = 0;
+  int rv = gnutls_x509_trust_list_add_cas(trust, &ca, 1, 0);
+  if (rv >= 0) {
+    rv = gnutls_x509_trust_list_verify_crt2(
+        trust, chain.certificates.data(), static_cast<unsigned>(chain.certificates.size()),
+        const_cast<gnutls_typed_vdata_st*>(context->verify_data()),
+        ClientTlsContext::kVerifyDataCount, 0, &status, nullptr);
+  }
+  gnutls_x509_trust_list_deinit(trust, 0);  // the chain owns the CA certificate
+  if (rv < 0 || status != 0) {
+    check->status = status != 0 ? status : static_cast<unsigned>(GNUTLS_CERT_INVALID);
+    return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+  }
+  if (!inspect_leaf(session, GNUTLS_KP_TLS_WWW_SERVER).has_purpose) {
+    check->status = static_cast<unsigned>(GNUTLS_CERT_INVALID) |
+                    static_cast<unsigned>(GNUTLS_CERT_PURPOSE_MISMATCH);
+    return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+  }
+  return 0;
+}
+
 Result<gnutls_session_t> init_session(unsigned flags, ngtcp2_crypto_conn_ref* conn_ref,
                                       gnutls_certificate_credentials_t credentials,
-                                      bool is_server, const gnutls_datum_t& alpn) {
+                                      bool is_server, const gnutls_datum_t* alpns,
+                                      unsigned alpn_count) {
   gnutls_session_t session = nullptr;
   int rv = gnutls_init(&session, flags);
   if (rv != 0) {
@@ -231,7 +336,7 @@ Result<gnutls_session_t> init_session(unsigned flags, ngtcp2_crypto_conn_ref* co
   if ((rv = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, credentials)) != 0) {
     return fail("gnutls_credentials_set", rv);
   }
-  if ((rv = gnutls_alpn_set_protocols(session, &alpn, 1, GNUTLS_ALPN_MANDATORY)) != 0) {
+  if ((rv = gnutls_alpn_set_protocols(session, alpns, alpn_count, GNUTLS_ALPN_MANDATORY)) != 0) {
     return fail("gnutls_alpn_set_protocols", rv);
   }
   return session;
@@ -283,7 +388,8 @@ ServerTlsContext::~ServerTlsContext() {
 Result<TlsSession> ServerTlsContext::new_session(ngtcp2_crypto_conn_ref* conn_ref) const {
   // No tickets: a resumed handshake would skip the revocation check.
   auto session = init_session(GNUTLS_SERVER | GNUTLS_NO_TICKETS | GNUTLS_NO_END_OF_EARLY_DATA,
-                              conn_ref, credentials_, true, kAlpnDatum);
+                              conn_ref, credentials_, true, kServerAlpns,
+                              config_.serve_enrollment ? 2u : 1u);
   if (!session) return std::move(session).error();
   gnutls_handshake_set_hook_function(*session, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_POST,
                                      require_alpn_hook);
@@ -330,12 +436,21 @@ Result<std::shared_ptr<const ClientTlsContext>> ClientTlsContext::create(
     }
     context->pin_ = *pin;
   }
+  if (config.ca_spki_sha256) {
+    auto hash = identity::normalize_fingerprint(*config.ca_spki_sha256);
+    if (!hash) {
+      return Error(Errc::TlsConfigurationFailed,
+                   fmt::format("invalid CA hash: {}", hash.error().message()));
+    }
+    context->ca_spki_sha256_ = *hash;
+  }
   int rv = gnutls_certificate_allocate_credentials(&context->credentials_);
   if (rv != 0) {
     return Error(Errc::TlsConfigurationFailed,
                  fmt::format("allocating client credentials: {}", gnutls_strerror(rv)));
   }
-  PALYRA_TRY(set_trust(context->credentials_, config.ca_file));
+  // An enrolling client has no CA file: the token's hash is its trust.
+  if (!context->ca_spki_sha256_) PALYRA_TRY(set_trust(context->credentials_, config.ca_file));
   if (config.cert_file) {
     PALYRA_TRY(set_key_pair(context->credentials_, *config.cert_file, *config.key_file,
                             "client certificate"));
@@ -356,13 +471,14 @@ Result<TlsSession> ClientTlsContext::new_session(ngtcp2_crypto_conn_ref* conn_re
   // gets it, after one HelloRetryRequest.
   constexpr unsigned kFlags =
       GNUTLS_CLIENT | GNUTLS_NO_TICKETS | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_KEY_SHARE_TOP;
-  auto session = init_session(kFlags, conn_ref, credentials_, false, alpn);
+  auto session = init_session(kFlags, conn_ref, credentials_, false, &alpn, 1);
   if (!session) return std::move(session).error();
   const std::string& name = config_.server_name;
   if (!is_ip_literal(name)) {
     gnutls_server_name_set(*session, GNUTLS_NAME_DNS, name.data(), name.size());
   }
-  gnutls_session_set_verify_function(*session, verify_server_certificate);
+  gnutls_session_set_verify_function(
+      *session, ca_spki_sha256_ ? verify_server_by_ca_hash : verify_server_certificate);
   return TlsSession(*session, std::make_unique<PeerCheck>(PeerCheck{this}));
 }
 
@@ -423,10 +539,17 @@ LeafFacts inspect_leaf(gnutls_session_t session, const char* purpose_oid) {
   return facts;
 }
 
+std::string negotiated_alpn(gnutls_session_t session) {
+  gnutls_datum_t selected{};
+  if (gnutls_alpn_get_selected_protocol(session, &selected) != 0) return {};
+  return std::string(reinterpret_cast<const char*>(selected.data), selected.size);
+}
+
 std::string describe_verify_failure(gnutls_session_t session) {
   const auto* check = static_cast<const PeerCheck*>(gnutls_db_get_ptr(session));
   const unsigned status = check != nullptr ? check->status : 0;
   if (status == 0) return {};
+  if (!check->refusal.empty()) return check->refusal;
   gnutls_datum_t text{};
   if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) != 0) {
     return fmt::format("verification status 0x{:x}", status);

@@ -26,6 +26,7 @@ namespace palyra::transport {
 struct PeerCheck {
   const void* context = nullptr;  // the ServerTlsContext or ClientTlsContext
   unsigned status = 0;            // gnutls_certificate_status_t bits of a refused chain
+  std::string refusal;            // why a chain was refused, when the status bits cannot say
   VerifiedChainCache::Key chain_key;  // the presented chain's, once the verify function ran
 };
 
@@ -61,6 +62,7 @@ class ServerTlsContext {
 
   Result<TlsSession> new_session(ngtcp2_crypto_conn_ref* conn_ref) const;
   bool require_client_auth() const noexcept { return config_.require_client_auth; }
+  bool serves_enrollment() const noexcept { return config_.serve_enrollment; }
   // True when the fingerprint is in the revocation index (if any).
   bool is_revoked(const std::string& fingerprint) const noexcept;
   // Client chains already verified (internally synchronized).
@@ -83,6 +85,8 @@ class ClientTlsContext {
   Result<TlsSession> new_session(ngtcp2_crypto_conn_ref* conn_ref) const;
   // The normalized pin (lowercase hex), if one is configured.
   const std::optional<std::string>& pin() const noexcept { return pin_; }
+  // Enrollment: the SPKI SHA-256 the server's CA must have (normalized).
+  const std::optional<std::string>& ca_spki_sha256() const noexcept { return ca_spki_sha256_; }
   const std::string& server_name() const noexcept { return config_.server_name; }
   // Server chains already verified for this server name and CA (internally
   // synchronized): a client reconnecting with this context skips them.
@@ -95,6 +99,7 @@ class ClientTlsContext {
   explicit ClientTlsContext(ClientTlsConfig config) : config_(std::move(config)) {}
   ClientTlsConfig config_;
   std::optional<std::string> pin_;
+  std::optional<std::string> ca_spki_sha256_;
   gnutls_certificate_credentials_t credentials_ = nullptr;
   // Built once, with the context every session holds.
   gnutls_typed_vdata_st verify_data_[kVerifyDataCount] = {};
@@ -119,6 +124,9 @@ struct LeafFacts {
   std::time_t not_after = 0;
 };
 LeafFacts inspect_leaf(gnutls_session_t session, const char* purpose_oid);
+
+// The ALPN protocol the handshake settled on; empty before it has.
+std::string negotiated_alpn(gnutls_session_t session);
 
 // Why our verify function refused the peer's chain, in words ("The
 // certificate has expired. ..."); empty when it did not.

@@ -17,7 +17,11 @@ inline constexpr std::uint16_t kProtocolVersion = 1;
 inline constexpr std::size_t kMaxEventNameBytes = 128;
 inline constexpr int kMaxJsonDepth = 64;
 
-enum class Method { Health, StreamEvents, PublishEvent };
+enum class Method { Health, StreamEvents, PublishEvent, Enroll, RenewCertificate };
+
+// PEM text in node.enroll / node.renew_certificate is bounded well below a
+// frame: a P-256 CSR is under 1 KiB.
+inline constexpr std::size_t kMaxCsrBytes = 16 * 1024;
 
 struct Request {
   Method method = Method::Health;
@@ -25,6 +29,9 @@ struct Request {
   bool follow = false;                       // node.stream_events
   std::string event_name;                    // node.publish_event
   std::string event_payload_json;            // node.publish_event, compact JSON
+  std::string token;                         // node.enroll: "<id>.<secret>"
+  std::string csr_pem;                       // node.enroll, node.renew_certificate
+  std::optional<std::string> device_id;      // node.enroll, optional
 };
 
 enum class ProtocolError {
@@ -33,6 +40,8 @@ enum class ProtocolError {
   UnsupportedMethod,
   InvalidParams,
   ResumeGap,
+  EnrollRefused,
+  RenewalRefused,
   StreamFailure,
 };
 std::string_view wire_name(ProtocolError error) noexcept;
@@ -56,24 +65,34 @@ std::string encode_event(const EventView& event);
 // path, which batches many frames into one buffer without a string each.
 void append_event_frame(std::string& out, const EventView& event);
 std::string encode_published(std::uint64_t seq);
+// PROTOCOL.md §7 and §4: a node's new certificate and the CA bundle to trust.
+std::string encode_enrolled(std::string_view device_id, std::string_view certificate_pem,
+                            std::string_view ca_pem);
+std::string encode_certificate(std::string_view certificate_pem, std::string_view ca_pem);
 // `seq` only with resume_gap: the oldest retained sequence number.
 std::string encode_error(ProtocolError error, std::optional<std::uint64_t> seq = std::nullopt);
 
 std::string encode_health_request();
 std::string encode_stream_events_request(std::optional<std::uint64_t> resume_from, bool follow);
 std::string encode_publish_request(std::string_view name, std::string_view payload_json);
+std::string encode_enroll_request(std::string_view token, std::string_view csr_pem,
+                                  const std::optional<std::string>& device_id);
+std::string encode_renew_request(std::string_view csr_pem);
 
 // Appends `text` as a JSON string literal (quotes included).
 void append_json_string(std::string& out, std::string_view text);
 
 // --- Client side ---
 struct Response {
-  std::string kind;  // health, event, published, error
+  std::string kind;  // health, event, published, certificate, enrolled, error
   bool ok = false;
   std::optional<std::uint64_t> seq;
   std::optional<bool> node_rpc_mtls_required;
   std::optional<std::string> error;
   std::optional<std::string> event_json;  // the "event" value, exactly as sent
+  std::optional<std::string> certificate;  // certificate, enrolled
+  std::optional<std::string> ca;           // certificate, enrolled
+  std::optional<std::string> device_id;    // enrolled
 };
 
 // Unknown fields are ignored; InvalidArgument when the frame is not a JSON

@@ -89,6 +89,10 @@ class Connection {
   State state() const noexcept { return state_; }
   bool is_server() const noexcept { return is_server_; }
   const PeerIdentity& peer() const noexcept { return peer_; }
+  // The ALPN protocol the handshake settled on (kAlpn or kEnrollAlpn);
+  // empty until the handshake completed.
+  const std::string& alpn() const noexcept { return alpn_; }
+  bool is_enrollment() const noexcept { return alpn_ == kEnrollAlpn; }
   const SocketAddress& remote_address() const noexcept { return remote_; }
   // Why the connection closed, once it has.
   const std::optional<Error>& close_error() const noexcept { return close_error_; }
@@ -168,6 +172,7 @@ class Connection {
 
   State state_ = State::Handshaking;
   bool handshake_completed_ = false;
+  std::string alpn_;
   bool close_pending_ = false;      // CONNECTION_CLOSE still to be written
   std::uint64_t close_app_code_ = 0;
   bool close_is_app_ = false;

@@ -10,7 +10,11 @@
 
 namespace palyra::transport {
 
+// The node protocol: mandatory mutual TLS (PROTOCOL.md §1).
 inline constexpr const char* kAlpn = "palyra-quic-v1";
+// Enrollment of a node that has no certificate yet (PROTOCOL.md §7): same
+// port, no client certificate requested, one method (node.enroll).
+inline constexpr const char* kEnrollAlpn = "palyra-enroll-v1";
 
 struct Limits {
   std::chrono::milliseconds handshake_timeout{10'000};

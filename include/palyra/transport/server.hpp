@@ -67,6 +67,10 @@ class Server {
   // Closes every connection whose client certificate is now in the
   // revocation index (after it was reloaded). Returns how many were closed.
   std::size_t close_revoked_connections();
+  // New handshakes use this certificate, key and CA bundle from now on;
+  // live connections keep what they started with. On error (naming the
+  // file) the previous configuration stays.
+  Status reload_tls(const ServerTlsConfig& tls);
   // New handshakes are ignored from now on (draining for shutdown).
   void stop_accepting() noexcept { accepting_ = false; }
   // Closes every connection with an application error code.

@@ -20,6 +20,9 @@ struct ServerTlsConfig {
   bool require_client_auth = true;
   // Checked in every handshake; may be reloaded by another thread.
   std::shared_ptr<const identity::RevocationIndex> revocation;
+  // Also offer the enrollment ALPN (kEnrollAlpn): a client choosing it is not
+  // asked for a certificate, and the application sees Connection::alpn().
+  bool serve_enrollment = false;
 };
 
 struct ClientTlsConfig {
@@ -34,6 +37,11 @@ struct ClientTlsConfig {
   // The one ALPN offered. Palyra servers refuse anything but palyra-quic-v1
   // (no_application_protocol); other values exist for protocol tests.
   std::string alpn = "palyra-quic-v1";
+  // Enrollment (PROTOCOL.md §7): instead of ca_file, trust the CA the server
+  // sends at the end of its chain if and only if the SHA-256 of its
+  // SubjectPublicKeyInfo is this (lowercase hex, from the token). Checked in
+  // the handshake, before any application data is sent.
+  std::optional<std::string> ca_spki_sha256;
 };
 
 }  // namespace palyra::transport
