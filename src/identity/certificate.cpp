@@ -54,13 +54,7 @@ std::string export_pubkey_der(gnutls_pubkey_t key) {
 namespace {
 
 std::string to_hex(const unsigned char* data, std::size_t size) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < size; ++i) {
-    out.push_back(kHex[data[i] >> 4]);
-    out.push_back(kHex[data[i] & 0xf]);
-  }
-  return out;
+  return lower_hex(std::span<const unsigned char>(data, size));
 }
 
 Result<Certificate> describe(gnutls_x509_crt_t crt, std::string_view origin);

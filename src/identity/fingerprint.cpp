@@ -9,17 +9,21 @@
 
 namespace palyra::identity {
 
-std::string sha256_fingerprint(std::span<const unsigned char> der) {
-  std::array<unsigned char, 32> digest{};
-  gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data(), der.size(), digest.data());
+std::string lower_hex(std::span<const unsigned char> bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(kFingerprintHexLength);
-  for (unsigned char byte : digest) {
+  out.reserve(bytes.size() * 2);
+  for (unsigned char byte : bytes) {
     out.push_back(kHex[byte >> 4]);
     out.push_back(kHex[byte & 0xf]);
   }
   return out;
+}
+
+std::string sha256_fingerprint(std::span<const unsigned char> der) {
+  std::array<unsigned char, 32> digest{};
+  gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data(), der.size(), digest.data());
+  return lower_hex(digest);
 }
 
 Result<std::string> normalize_fingerprint(std::string_view text) {

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <type_traits>
+
 #include <fmt/format.h>
 
 #include "palyra/common/atomic_file.hpp"
@@ -23,6 +25,47 @@ nlohmann::json to_json_entry(const LedgerEntry& e) {
   return j;
 }
 
+// One entry, each field's type checked first: nlohmann's value() and get()
+// throw on a wrong type, and nothing in a file may abort the daemon.
+Result<LedgerEntry> parse_entry(const nlohmann::json& j, std::size_t index,
+                                const std::filesystem::path& file) {
+  auto bad = [&](std::string_view what) {
+    return Error(Errc::IoFailed, fmt::format("ledger '{}': entry {} {}", file.string(), index, what));
+  };
+  if (!j.is_object()) return bad("is not an object");
+  LedgerEntry e;
+  auto text = [&](const char* key, std::string& out, bool required) -> Status {
+    auto it = j.find(key);
+    if (it == j.end() && !required) return {};
+    if (it == j.end() || !it->is_string()) return bad(fmt::format("has no string '{}'", key));
+    out = it->get<std::string>();
+    return {};
+  };
+  auto integer = [&](const char* key, auto& out) -> Status {
+    auto it = j.find(key);
+    if (it == j.end()) return {};
+    using T = std::remove_reference_t<decltype(out)>;
+    if (!it->is_number_integer() || (std::is_unsigned_v<T> && !it->is_number_unsigned())) {
+      return bad(fmt::format("'{}' is not an integer", key));
+    }
+    out = it->get<T>();
+    return {};
+  };
+  PALYRA_TRY(text("fingerprint", e.fingerprint, true));
+  PALYRA_TRY(text("kind", e.kind, false));
+  PALYRA_TRY(text("subject", e.subject, false));
+  PALYRA_TRY(text("device_id", e.device_id, false));
+  PALYRA_TRY(text("serial", e.serial, false));
+  PALYRA_TRY(integer("sequence", e.sequence));
+  PALYRA_TRY(integer("not_before_unix", e.not_before_unix));
+  PALYRA_TRY(integer("not_after_unix", e.not_after_unix));
+  if (auto it = j.find("revoked_at_unix"); it != j.end() && !it->is_null()) {
+    if (!it->is_number_integer()) return bad("'revoked_at_unix' is not an integer or null");
+    e.revoked_at_unix = it->get<std::int64_t>();
+  }
+  return e;
+}
+
 }  // namespace
 
 Result<Ledger> Ledger::load(const std::filesystem::path& file) {
@@ -37,23 +80,11 @@ Result<Ledger> Ledger::load(const std::filesystem::path& file) {
   if (json.is_discarded() || !json.is_array()) {
     return Error(Errc::IoFailed, fmt::format("ledger '{}' is not a JSON array", file.string()));
   }
+  std::size_t index = 0;
   for (const auto& j : json) {
-    if (!j.is_object() || !j.contains("fingerprint") || !j["fingerprint"].is_string()) {
-      return Error(Errc::IoFailed, fmt::format("ledger '{}' has a malformed entry", file.string()));
-    }
-    LedgerEntry e;
-    e.sequence = j.value("sequence", std::uint64_t{0});
-    e.kind = j.value("kind", "");
-    e.subject = j.value("subject", "");
-    e.device_id = j.value("device_id", "");
-    e.fingerprint = j.value("fingerprint", "");
-    e.serial = j.value("serial", "");
-    e.not_before_unix = j.value("not_before_unix", std::int64_t{0});
-    e.not_after_unix = j.value("not_after_unix", std::int64_t{0});
-    if (j.contains("revoked_at_unix") && j["revoked_at_unix"].is_number_integer()) {
-      e.revoked_at_unix = j["revoked_at_unix"].get<std::int64_t>();
-    }
-    ledger.entries_.push_back(std::move(e));
+    auto entry = parse_entry(j, index++, file);
+    if (!entry) return std::move(entry).error();
+    ledger.entries_.push_back(std::move(*entry));
   }
   return ledger;
 }
