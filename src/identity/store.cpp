@@ -1,5 +1,7 @@
 #include "palyra/identity/store.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "palyra/common/atomic_file.hpp"
@@ -7,8 +9,16 @@
 #include "palyra/identity/revocation.hpp"
 
 namespace palyra::identity {
+namespace {
 
-Result<WrittenCertificate> IdentityStore::write_pair(const IssuedCertificate& issued,
+std::int64_t unix_seconds(SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+Result<WrittenCertificate> IdentityStore::write_pair(const StateLock& /*lock*/,
+                                                     const IssuedCertificate& issued,
                                                      const std::filesystem::path& cert,
                                                      const std::filesystem::path& key,
                                                      std::string_view kind,
@@ -31,6 +41,8 @@ Result<WrittenCertificate> IdentityStore::write_pair(const IssuedCertificate& is
 }
 
 Result<WrittenCertificate> IdentityStore::create_ca(std::string_view name, bool force) {
+  auto lock = StateLock::acquire(dir_);
+  if (!lock) return std::move(lock).error();
   std::error_code ec;
   if (!force && std::filesystem::exists(dir_.ca_cert(), ec)) {
     return Error(Errc::AlreadyExists,
@@ -40,8 +52,7 @@ Result<WrittenCertificate> IdentityStore::create_ca(std::string_view name, bool 
   }
   auto ca = CertificateAuthority::create(name);
   if (!ca) return std::move(ca).error();
-  PALYRA_TRY(ensure_private_directory(dir_.root));
-  return write_pair({ca->certificate(), ca->key()}, dir_.ca_cert(), dir_.ca_key(), "ca");
+  return write_pair(*lock, {ca->certificate(), ca->key()}, dir_.ca_cert(), dir_.ca_key(), "ca");
 }
 
 Result<CertificateAuthority> IdentityStore::load_ca() const {
@@ -53,12 +64,22 @@ Result<CertificateAuthority> IdentityStore::load_ca() const {
   return CertificateAuthority::load(dir_.ca_cert(), dir_.ca_key());
 }
 
+Result<std::string> IdentityStore::ca_bundle_pem() const { return read_file(dir_.ca_cert()); }
+
+Result<std::string> IdentityStore::signing_ca_spki_sha256() const {
+  auto signing = Certificate::from_pem_file(dir_.ca_cert());
+  if (!signing) return std::move(signing).error();
+  return signing->spki_sha256();
+}
+
 Result<WrittenCertificate> IdentityStore::issue_server(const ServerCertificateRequest& request) {
+  auto lock = StateLock::acquire(dir_);
+  if (!lock) return std::move(lock).error();
   auto ca = load_ca();
   if (!ca) return std::move(ca).error();
   auto issued = ca->issue_server(request);
   if (!issued) return std::move(issued).error();
-  return write_pair(*issued, dir_.server_cert(), dir_.server_key(), "server",
+  return write_pair(*lock, *issued, dir_.server_cert(), dir_.server_key(), "server",
                     ca->certificate().pem());
 }
 
@@ -66,16 +87,66 @@ Result<WrittenCertificate> IdentityStore::issue_device(
     std::string_view device_id, std::chrono::seconds valid_for,
     const std::optional<std::filesystem::path>& out_dir) {
   PALYRA_TRY(validate_device_id(device_id));
+  auto lock = StateLock::acquire(dir_);
+  if (!lock) return std::move(lock).error();
   auto ca = load_ca();
   if (!ca) return std::move(ca).error();
   auto issued = ca->issue_device(device_id, valid_for);
   if (!issued) return std::move(issued).error();
   std::filesystem::path dir = out_dir ? *out_dir : dir_.device_dir(device_id);
-  return write_pair(*issued, dir / "device.pem", dir / "device.key", "device");
+  return write_pair(*lock, *issued, dir / "device.pem", dir / "device.key", "device");
+}
+
+Result<Certificate> IdentityStore::issue_device_for_key(const CertificateRequest& request,
+                                                        std::string_view device_id,
+                                                        std::chrono::seconds valid_for,
+                                                        SystemTime now) {
+  PALYRA_TRY(validate_device_id(device_id));
+  auto lock = StateLock::acquire(dir_);
+  if (!lock) return std::move(lock).error();
+  // Under the lock: a CA rotation cannot swap the signing CA between
+  // loading it and recording what it issued.
+  auto ca = load_ca();
+  if (!ca) return std::move(ca).error();
+  auto certificate = ca->issue_device_for_key(request, device_id, valid_for, now);
+  if (!certificate) return std::move(certificate).error();
+  auto ledger = Ledger::load(dir_.ledger());
+  if (!ledger) return std::move(ledger).error();
+  ledger->record("device", *certificate);
+  PALYRA_TRY(ledger->save());
+  return certificate;
+}
+
+Result<bool> IdentityStore::device_in_use(std::string_view device_id, SystemTime now) const {
+  auto ledger = Ledger::load(dir_.ledger());
+  if (!ledger) return std::move(ledger).error();
+  const auto now_unix = unix_seconds(now);
+  return std::any_of(ledger->entries().begin(), ledger->entries().end(), [&](const LedgerEntry& e) {
+    return e.kind == "device" && e.device_id == device_id && !e.revoked_at_unix &&
+           e.not_after_unix > now_unix;
+  });
+}
+
+Result<bool> IdentityStore::device_revoked(std::string_view device_id) const {
+  auto ledger = Ledger::load(dir_.ledger());
+  if (!ledger) return std::move(ledger).error();
+  const LedgerEntry* newest = nullptr;
+  for (const auto& e : ledger->entries()) {
+    if (e.kind != "device" || e.device_id != device_id) continue;
+    if (newest == nullptr || e.sequence >= newest->sequence) newest = &e;
+  }
+  return newest != nullptr && newest->revoked_at_unix.has_value();
 }
 
 Result<std::vector<LedgerEntry>> IdentityStore::revoke_fingerprints(
     const std::vector<std::string>& fingerprints) {
+  auto lock = StateLock::acquire(dir_);
+  if (!lock) return std::move(lock).error();
+  return revoke_fingerprints(*lock, fingerprints);
+}
+
+Result<std::vector<LedgerEntry>> IdentityStore::revoke_fingerprints(
+    const StateLock& /*lock*/, const std::vector<std::string>& fingerprints) {
   auto ledger = Ledger::load(dir_.ledger());
   if (!ledger) return std::move(ledger).error();
   std::vector<std::string> normalized;
@@ -91,9 +162,7 @@ Result<std::vector<LedgerEntry>> IdentityStore::revoke_fingerprints(
   auto index = RevocationIndex::load(dir_.revocations());
   if (!index) return std::move(index).error();
   PALYRA_TRY((*index)->add(normalized));
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+  auto now = unix_seconds(std::chrono::system_clock::now());
   std::vector<LedgerEntry> revoked;
   for (const auto& f : normalized) {
     LedgerEntry* entry = ledger->find(f);
@@ -106,6 +175,8 @@ Result<std::vector<LedgerEntry>> IdentityStore::revoke_fingerprints(
 
 Result<std::vector<LedgerEntry>> IdentityStore::revoke_device(std::string_view device_id) {
   PALYRA_TRY(validate_device_id(device_id));
+  auto lock = StateLock::acquire(dir_);
+  if (!lock) return std::move(lock).error();
   auto ledger = Ledger::load(dir_.ledger());
   if (!ledger) return std::move(ledger).error();
   std::vector<std::string> fingerprints;
@@ -118,7 +189,7 @@ Result<std::vector<LedgerEntry>> IdentityStore::revoke_device(std::string_view d
     return Error(Errc::UnknownFingerprint,
                  fmt::format("device '{}' has no unrevoked certificate in the ledger", device_id));
   }
-  return revoke_fingerprints(fingerprints);
+  return revoke_fingerprints(*lock, fingerprints);
 }
 
 }  // namespace palyra::identity
