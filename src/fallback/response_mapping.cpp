@@ -27,6 +27,8 @@ std::optional<runtime::ProtocolError> error_from_wire(std::string_view name) {
                               runtime::ProtocolError::UnsupportedMethod,
                               runtime::ProtocolError::InvalidParams,
                               runtime::ProtocolError::ResumeGap,
+                              runtime::ProtocolError::EnrollRefused,
+                              runtime::ProtocolError::RenewalRefused,
                               runtime::ProtocolError::StreamFailure};
   for (auto error : all) {
     if (runtime::wire_name(error) == name) return error;
@@ -52,6 +54,17 @@ std::string request_frame(const node::v1::PublishEventRequest& request) {
                       request.protocol_version());
 }
 
+std::string request_frame(const node::v1::EnrollRequest& request) {
+  std::optional<std::string> device_id;
+  if (request.has_device_id()) device_id = request.device_id();
+  return with_version(runtime::encode_enroll_request(request.token(), request.csr(), device_id),
+                      request.protocol_version());
+}
+
+std::string request_frame(const node::v1::RenewCertificateRequest& request) {
+  return with_version(runtime::encode_renew_request(request.csr()), request.protocol_version());
+}
+
 bool is_valid_json(std::string_view text) { return nlohmann::json::accept(text); }
 
 Result<node::v1::NodeResponse> to_response_message(std::string_view response_frame) {
@@ -64,6 +77,9 @@ Result<node::v1::NodeResponse> to_response_message(std::string_view response_fra
   if (parsed->seq) out.set_seq(*parsed->seq);
   if (parsed->node_rpc_mtls_required) out.set_node_rpc_mtls_required(*parsed->node_rpc_mtls_required);
   if (parsed->error) out.set_error(*parsed->error);
+  if (parsed->certificate) out.set_certificate(*parsed->certificate);
+  if (parsed->ca) out.set_ca(*parsed->ca);
+  if (parsed->device_id) out.set_device_id(*parsed->device_id);
   if (parsed->event_json) {
     auto event = nlohmann::json::parse(*parsed->event_json, nullptr, false);
     if (!event.is_object()) {
@@ -89,6 +105,13 @@ Result<std::string> to_response_frame(const node::v1::NodeResponse& response) {
     }
     return runtime::encode_event(EventView{response.seq(), e.name(), e.payload_json(),
                                                     e.device_id(), e.published_at_unix_ms()});
+  }
+  if (kind == "certificate" && response.has_certificate() && response.has_ca()) {
+    return runtime::encode_certificate(response.certificate(), response.ca());
+  }
+  if (kind == "enrolled" && response.has_device_id() && response.has_certificate() &&
+      response.has_ca()) {
+    return runtime::encode_enrolled(response.device_id(), response.certificate(), response.ca());
   }
   if (kind == "error" && response.has_error()) {
     auto error = error_from_wire(response.error());
