@@ -88,6 +88,9 @@ const std::vector<Setting>& settings() {
                      "gRPC listen address"));
     t.push_back(port("gateway", "grpc_port", "--grpc-port", &Config::grpc_port,
                      "gRPC listen port (0: any free port)"));
+    t.push_back(port("gateway", "grpc_enroll_port", "--grpc-enroll-port", &Config::grpc_enroll_port,
+                     "gRPC enrollment listen port on grpc_bind_addr: TLS without a client "
+                     "certificate, node.enroll only (0: any free port)"));
     t.push_back(boolean("gateway", "require_client_auth", "--require-client-auth",
                         &Config::require_client_auth,
                         "mandatory mutual TLS; false is the explicit insecure opt-out"));

@@ -26,6 +26,7 @@ struct Config {
   bool grpc_enabled = true;
   std::string grpc_bind_addr = "127.0.0.1";
   std::uint16_t grpc_port = 7443;
+  std::uint16_t grpc_enroll_port = 7442;  // enrollment: TLS without a client certificate
 
   bool require_client_auth = true;  // false only as an explicit insecure opt-out
   std::uint64_t max_connections = 256;

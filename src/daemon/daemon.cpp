@@ -127,8 +127,11 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
     auto address = transport::SocketAddress::from_host_and_port(config.grpc_bind_addr,
                                                                  config.grpc_port);
     if (!address) return std::move(address).error();
-    auto grpc = fallback::GrpcFrontend::start(*daemon->loop_, address->to_string(), tls,
-                                              *daemon->service_);
+    auto enroll_address = transport::SocketAddress::from_host_and_port(config.grpc_bind_addr,
+                                                                        config.grpc_enroll_port);
+    if (!enroll_address) return std::move(enroll_address).error();
+    auto grpc = fallback::GrpcFrontend::start(*daemon->loop_, address->to_string(),
+                                              enroll_address->to_string(), tls, *daemon->service_);
     if (!grpc) return std::move(grpc).error();
     daemon->grpc_ = std::move(*grpc);
   }
@@ -160,11 +163,13 @@ Status Daemon::run() {
   // have been 0, "any").
   const std::string quic = quic_ ? quic_->local_address().to_string() : "off";
   const std::string grpc = grpc_ ? grpc_->local_address() : "off";
-  std::printf("palyrad listening quic=%s grpc=%s state_dir=%s\n", quic.c_str(), grpc.c_str(),
-              config_.state_dir.c_str());
+  const std::string grpc_enroll = grpc_ ? grpc_->enroll_address() : "off";
+  std::printf("palyrad listening quic=%s grpc=%s grpc_enroll=%s state_dir=%s\n", quic.c_str(),
+              grpc.c_str(), grpc_enroll.c_str(), config_.state_dir.c_str());
   std::fflush(stdout);
-  spdlog::info("listening quic={} grpc={} mtls_required={} max_connections={} journal_newest_seq={}",
-               quic, grpc, config_.require_client_auth, config_.max_connections,
+  spdlog::info("listening quic={} grpc={} grpc_enroll={} mtls_required={} max_connections={} "
+               "journal_newest_seq={}",
+               quic, grpc, grpc_enroll, config_.require_client_auth, config_.max_connections,
                journal_->newest_seq());
   auto status = loop_->run();
   spdlog::info("stopped");

@@ -4,12 +4,12 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <deque>
 #include <variant>
 
-#include "palyra/common/atomic_file.hpp"
 #include "palyra/fallback/mapping.hpp"
 #include "palyra/identity/certificate.hpp"
 #include "palyra/identity/revocation.hpp"
@@ -51,11 +51,42 @@ class RevocationVerifier final : public grpc::experimental::ExternalCertificateV
   std::shared_ptr<const identity::RevocationIndex> revocation_;
 };
 
+// How often the server's certificate, key and CA bundle files are read
+// again: a replaced certificate serves new handshakes within this.
+constexpr unsigned kTlsFilesRefreshSeconds = 1;
+
 // The caller of one call, from its TLS session.
 struct CallerIdentity {
-  std::string fingerprint;  // empty: no client certificate (insecure mode)
+  // Both empty: no client certificate (the enrollment port, or insecure mode).
+  std::string fingerprint;
   std::string device_id;
 };
+
+// "ipv4:127.0.0.1:5000" or "ipv6:%5B::1%5D:5000" (gRPC's peer URI) ->
+// "127.0.0.1:5000" or "[::1]:5000", the form QUIC's callers have.
+std::string peer_address(const std::string& uri) {
+  std::string_view rest = uri;
+  for (std::string_view scheme : {"ipv4:", "ipv6:"}) {
+    if (rest.starts_with(scheme)) rest.remove_prefix(scheme.size());
+  }
+  std::string out;
+  out.reserve(rest.size());
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] == '%' && i + 2 < rest.size()) {
+      auto hex = rest.substr(i + 1, 2);
+      if (hex == "5B" || hex == "5b") { out += '['; i += 2; continue; }
+      if (hex == "5D" || hex == "5d") { out += ']'; i += 2; continue; }
+      if (hex == "25") { out += '%'; i += 2; continue; }
+    }
+    out += rest[i];
+  }
+  return out;
+}
+
+bool has_client_certificate(grpc::CallbackServerContext* context) {
+  auto auth = context->auth_context();
+  return auth && !auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME).empty();
+}
 
 // The answer to a unary call: exactly one response frame, then Finish.
 class UnarySink final : public runtime::CallSink {
@@ -310,8 +341,33 @@ class NodeTransportService final : public node::v1::NodeTransport::CallbackServi
     }
     auto& caller = std::get<CallerIdentity>(authorized);
     auto* call = new EventStreamCall(loop_, registry_, context, caller.fingerprint);
-    dispatch(request_frame(*request), runtime::Caller{caller.device_id}, call->sink());
+    dispatch(request_frame(*request), runtime::Caller{caller.device_id, peer_address(context->peer())},
+             call->sink());
     return call;
+  }
+
+  // node.renew_certificate: like every node method, for the caller's
+  // certificate (authorize()).
+  grpc::ServerUnaryReactor* RenewCertificate(grpc::CallbackServerContext* context,
+                                             const node::v1::RenewCertificateRequest* request,
+                                             NodeResponse* response) override {
+    return unary(context, request_frame(*request), response);
+  }
+
+  // node.enroll, for callers without a client certificate: those of the
+  // enrollment port (which requests none), or of the node port in insecure
+  // mode. A call with a certificate came in on the node port: it is handed
+  // on as a node call, and NodeService answers unsupported_method exactly as
+  // for node.enroll on QUIC's palyra-quic-v1 ALPN (after the usual checks of
+  // the certificate, so a revoked one still gets UNAUTHENTICATED).
+  grpc::ServerUnaryReactor* Enroll(grpc::CallbackServerContext* context,
+                                   const node::v1::EnrollRequest* request,
+                                   NodeResponse* response) override {
+    if (has_client_certificate(context)) return unary(context, request_frame(*request), response);
+    auto* reactor = context->DefaultReactor();
+    dispatch(request_frame(*request), runtime::Caller{"", peer_address(context->peer()), true},
+             std::make_shared<UnarySink>(reactor, response));
+    return reactor;
   }
 
  private:
@@ -323,13 +379,17 @@ class NodeTransportService final : public node::v1::NodeTransport::CallbackServi
       reactor->Finish(*refused);
       return reactor;
     }
-    dispatch(std::move(frame), runtime::Caller{std::get<CallerIdentity>(authorized).device_id},
+    dispatch(std::move(frame),
+             runtime::Caller{std::get<CallerIdentity>(authorized).device_id,
+                             peer_address(context->peer())},
              std::make_shared<UnarySink>(reactor, response));
     return reactor;
   }
 
   // Every call re-checks the certificate against the current revocation
-  // index: a connection opened before a revocation gets no more data.
+  // index: a connection opened before a revocation gets no more data. A call
+  // without a certificate is UNAUTHENTICATED unless in insecure mode: so
+  // every method but Enroll is refused on the enrollment port.
   std::variant<CallerIdentity, grpc::Status> authorize(grpc::CallbackServerContext* context) {
     auto auth = context->auth_context();
     std::vector<grpc::string_ref> pems;
@@ -402,17 +462,27 @@ void GrpcFrontend::CallRegistry::cancel_all() {
 
 Result<std::unique_ptr<GrpcFrontend>> GrpcFrontend::start(transport::EventLoop& loop,
                                                           const std::string& address,
+                                                          const std::string& enroll_address,
                                                           const transport::ServerTlsConfig& tls,
                                                           runtime::NodeService& service) {
-  auto ca = read_file(tls.ca_file);
-  if (!ca) return std::move(ca).error();
-  auto chain = read_file(tls.cert_chain_file);
-  if (!chain) return std::move(chain).error();
-  auto key = read_file(tls.key_file);
-  if (!key) return std::move(key).error();
+  // Read once here for a clear error at start; the provider reads them again
+  // (and again whenever they change) on its own, and only logs a failure.
+  if (auto ca = identity::Certificate::chain_from_pem_file(tls.ca_file); !ca) {
+    return std::move(ca).error();
+  }
+  if (auto chain = identity::Certificate::chain_from_pem_file(tls.cert_chain_file); !chain) {
+    return std::move(chain).error();
+  }
+  if (auto key = identity::PrivateKey::from_pem_file(tls.key_file); !key) {
+    return std::move(key).error();
+  }
 
-  auto provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
-      *ca, std::vector<grpc::experimental::IdentityKeyCertPair>{{*key, *chain}});
+  // Watches the three files: a certificate, key or CA bundle replaced on
+  // disk (reissue, rotation) is used by new handshakes within
+  // kTlsFilesRefreshSeconds, without a restart; connections keep theirs.
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      tls.key_file.string(), tls.cert_chain_file.string(), tls.ca_file.string(),
+      kTlsFilesRefreshSeconds);
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_root_certs();
   options.watch_identity_key_cert_pairs();
@@ -432,17 +502,35 @@ Result<std::unique_ptr<GrpcFrontend>> GrpcFrontend::start(transport::EventLoop& 
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::experimental::TlsServerCredentials(options), &port);
+  // The enrollment port: the same server certificate, no client certificate
+  // asked for (a node that enrolls has none yet).
+  int enroll_port = 0;
+  if (!enroll_address.empty()) {
+    grpc::experimental::TlsServerCredentialsOptions enroll_options(provider);
+    enroll_options.watch_identity_key_cert_pairs();
+    enroll_options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    builder.AddListeningPort(enroll_address,
+                             grpc::experimental::TlsServerCredentials(enroll_options),
+                             &enroll_port);
+  }
   builder.RegisterService(frontend->service_.get());
   // The same limits as QUIC: 32 concurrent calls per connection, frames of
   // at most 512 KiB (a request message is smaller than its JSON frame).
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 32);
   builder.SetMaxReceiveMessageSize(512 * 1024);
   frontend->server_ = builder.BuildAndStart();
-  if (!frontend->server_ || port == 0) {
+  if (!frontend->server_ || port == 0 || (!enroll_address.empty() && enroll_port == 0)) {
+    const bool enroll_failed = port != 0 && !enroll_address.empty() && enroll_port == 0;
     return Error(Errc::EndpointBindFailed,
-                 "cannot listen for gRPC on " + address + " (address in use or not local?)");
+                 fmt::format("cannot listen for gRPC{} on {} (address in use or not local?)",
+                             enroll_failed ? " enrollment" : "",
+                             enroll_failed ? enroll_address : address));
   }
   frontend->local_address_ = address.substr(0, address.rfind(':') + 1) + std::to_string(port);
+  if (!enroll_address.empty()) {
+    frontend->enroll_address_ =
+        enroll_address.substr(0, enroll_address.rfind(':') + 1) + std::to_string(enroll_port);
+  }
   return frontend;
 }
 

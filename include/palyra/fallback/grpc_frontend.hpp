@@ -1,7 +1,21 @@
 // The daemon's gRPC side (PROTOCOL.md §5): palyra.node.v1.NodeTransport over
-// TCP, with the daemon's certificate, mandatory mutual TLS against the
-// gateway CA and the same revocation index as QUIC — checked in the
-// handshake (gRPC's external certificate verifier) and again on every call.
+// TCP, with the daemon's certificate. One grpc::Server, two ports:
+// - the node port: mandatory mutual TLS against the gateway CA and the same
+//   revocation index as QUIC — checked in the handshake (gRPC's external
+//   certificate verifier) and again on every call (UNAUTHENTICATED, no
+//   data). Every method but Enroll: an Enroll call there is answered
+//   unsupported_method, as node.enroll is on QUIC's palyra-quic-v1 ALPN.
+// - the enrollment port (PROTOCOL.md §7, the counterpart of the
+//   palyra-enroll-v1 ALPN): TLS with the same certificate, no client
+//   certificate requested. Enroll only; every other method is
+//   UNAUTHENTICATED ("a client certificate is required"), as on the node
+//   port for a call without a certificate. Enroll calls reach NodeService as
+//   Caller{"", "addr:port", enrolling=true}.
+// A call is told apart by whether it carries a client certificate, which
+// only the node port asks for; in insecure mode (require_client_auth false)
+// neither port asks, so both serve every method to callers without one.
+// The server's certificate, key and CA bundle are read from their files and
+// read again when they change (within a second): rotation needs no restart.
 // Calls go to the same runtime::NodeService as QUIC's, on its event loop;
 // gRPC's own threads only translate and hand over.
 #pragma once
@@ -27,11 +41,14 @@ class NodeTransportService;
 
 class GrpcFrontend {
  public:
-  // Listens on `address` ("127.0.0.1:7443"; port 0 picks one). The service
-  // and the loop must outlive the frontend. EndpointBindFailed,
-  // TlsConfigurationFailed, CertificateParsingFailed.
+  // Listens on `address` ("127.0.0.1:7443"; port 0 picks one) and, unless
+  // `enroll_address` is empty, on `enroll_address` ("127.0.0.1:7442") for
+  // enrollment. The service and the loop must outlive the frontend.
+  // EndpointBindFailed (naming the address), IoFailed/NotFound (a TLS file),
+  // CertificateParsingFailed, PrivateKeyParsingFailed.
   static Result<std::unique_ptr<GrpcFrontend>> start(transport::EventLoop& loop,
                                                      const std::string& address,
+                                                     const std::string& enroll_address,
                                                      const transport::ServerTlsConfig& tls,
                                                      runtime::NodeService& service);
   // Cancels what is still running and stops the server.
@@ -41,6 +58,8 @@ class GrpcFrontend {
 
   // "127.0.0.1:7443", with the port actually bound.
   const std::string& local_address() const noexcept { return local_address_; }
+  // The enrollment port's address, likewise; empty when there is none.
+  const std::string& enroll_address() const noexcept { return enroll_address_; }
   // After the revocation index was reloaded: cancels the calls of revoked
   // certificates (their streams end with CANCELLED). Returns how many.
   std::size_t cancel_revoked_calls();
@@ -71,6 +90,7 @@ class GrpcFrontend {
   std::unique_ptr<NodeTransportService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::string local_address_;
+  std::string enroll_address_;
   bool shut_down_ = false;
 };
 
