@@ -76,14 +76,22 @@ class QuicNodeConnection final : public NodeConnection {
 
 // The same calls over palyra.node.v1.NodeTransport. Responses come back as
 // the exact frames QUIC would have carried (fallback::to_response_frame).
+// For enrollment (tls.ca_spki_sha256) the channel goes to the enrollment
+// listener and connects before the first call: a server whose chain does
+// not end in the token's CA is refused in the handshake, before any request
+// is sent, and the error names both hashes.
 class GrpcNodeConnection final : public NodeConnection {
  public:
   static Result<std::unique_ptr<NodeConnection>> open(const ResolvedConnection& c) {
-    auto stub = open_grpc_stub(c);
-    if (!stub) return std::move(stub).error();
+    auto channel = open_grpc_channel(c);
+    if (!channel) return std::move(channel).error();
     std::unique_ptr<GrpcNodeConnection> connection(new GrpcNodeConnection());
-    connection->stub_ = std::move(*stub);
+    connection->stub_ = std::move(channel->stub);
+    connection->refusal_ = std::move(channel->refusal);
     connection->address_ = c.grpc_address;
+    if (connection->refusal_) {
+      PALYRA_TRY(connection->connect_checked(*channel->channel, c.timeout, c.tls.server_name));
+    }
     if (c.tls.pinned_sha256) PALYRA_TRY(connection->check_pin(*c.tls.pinned_sha256, c.timeout));
     return std::unique_ptr<NodeConnection>(std::move(connection));
   }
@@ -110,6 +118,22 @@ class GrpcNodeConnection final : public NodeConnection {
         message.set_name(r->event_name);
         message.set_payload_json(r->event_payload_json);
         status = stub_->PublishEvent(&context, message, &response);
+        break;
+      }
+      case runtime::Method::Enroll: {
+        pb::EnrollRequest message;
+        message.set_protocol_version(runtime::kProtocolVersion);
+        message.set_token(r->token);
+        message.set_csr(r->csr_pem);
+        if (r->device_id) message.set_device_id(*r->device_id);
+        status = stub_->Enroll(&context, message, &response);
+        break;
+      }
+      case runtime::Method::RenewCertificate: {
+        pb::RenewCertificateRequest message;
+        message.set_protocol_version(runtime::kProtocolVersion);
+        message.set_csr(r->csr_pem);
+        status = stub_->RenewCertificate(&context, message, &response);
         break;
       }
       case runtime::Method::StreamEvents:
@@ -173,6 +197,20 @@ class GrpcNodeConnection final : public NodeConnection {
     return {};
   }
 
+  // Connects now, so the server's chain is checked before any call: refused
+  // (the verifier's error), or not reachable within `timeout`.
+  Status connect_checked(grpc::Channel& channel, std::chrono::milliseconds timeout,
+                         const std::string& server_name) {
+    if (channel.WaitForConnected(std::chrono::system_clock::now() + timeout)) return {};
+    if (auto refused = refusal_->get()) {
+      return Error(refused->code(), fmt::format("gRPC enrollment listener {} (server name {}) "
+                                                "refused before sending anything: {}",
+                                                address_, server_name, refused->message()));
+    }
+    return Error(Errc::ConnectFailed,
+                 fmt::format("no gRPC connection to {} within {} ms", address_, timeout.count()));
+  }
+
   // gRPC offers no hook before the handshake completes: pin on a health call
   // (it changes nothing) before any other call goes out.
   Status check_pin(const std::string& pin, std::chrono::milliseconds timeout) {
@@ -203,6 +241,10 @@ class GrpcNodeConnection final : public NodeConnection {
   }
 
   Error grpc_error(const grpc::Status& status) const {
+    if (auto refused = refusal_ ? refusal_->get() : std::nullopt) {
+      return Error(refused->code(), fmt::format("gRPC enrollment listener {} refused: {}", address_,
+                                                refused->message()));
+    }
     const Errc code = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
                               status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
                           ? Errc::ConnectFailed
@@ -212,6 +254,7 @@ class GrpcNodeConnection final : public NodeConnection {
   }
 
   std::unique_ptr<pb::NodeTransport::Stub> stub_;
+  std::shared_ptr<fallback::HandshakeRefusal> refusal_;  // enrollment only
   std::string address_;
 };
 
