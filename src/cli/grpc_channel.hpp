@@ -24,6 +24,7 @@ struct GrpcChannel {
 // (IoFailed when one is unreadable), or with tls.ca_spki_sha256 set none of
 // them (TlsConfigurationFailed when the hash is malformed). Does not connect.
 Result<GrpcChannel> open_grpc_channel(const ResolvedConnection& connection);
-Result<std::unique_ptr<node::v1::NodeTransport::Stub>> open_grpc_stub(const ResolvedConnection& connection);
+Result<std::unique_ptr<node::v1::NodeTransport::Stub>> open_grpc_stub(
+    const ResolvedConnection& connection);
 
 }  // namespace palyra::cli

@@ -1,13 +1,12 @@
 #include "palyra/fallback/enrollment_channel.hpp"
 
+#include <fmt/format.h>
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
-
-#include <fmt/format.h>
 
 #include <array>
 #include <cstring>
@@ -139,8 +138,8 @@ Status verify_chain_against_ca_hash(std::string_view chain_pem, std::string_view
   if (rv < 0 || status != 0) {
     std::string why = "verification failed";
     gnutls_datum_t text{};
-    if (rv >= 0 && gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text,
-                                                                0) == 0) {
+    if (rv >= 0 &&
+        gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) == 0) {
       why.assign(reinterpret_cast<const char*>(text.data), text.size);
       gnutls_free(text.data);
     } else if (rv < 0) {
@@ -170,7 +169,8 @@ std::optional<Error> HandshakeRefusal::get() const {
 }
 
 std::shared_ptr<grpc::ChannelCredentials> enrollment_channel_credentials(
-    std::string ca_spki_sha256, std::string server_name, std::shared_ptr<HandshakeRefusal> refusal) {
+    std::string ca_spki_sha256, std::string server_name,
+    std::shared_ptr<HandshakeRefusal> refusal) {
   grpc::experimental::TlsChannelCredentialsOptions options;
   // gRPC's own chain check needs root certificates we do not have: ours
   // replaces it, and it also checks the server name.

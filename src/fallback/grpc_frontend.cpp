@@ -1,10 +1,10 @@
 #include "palyra/fallback/grpc_frontend.hpp"
 
+#include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <deque>
@@ -74,9 +74,21 @@ std::string peer_address(const std::string& uri) {
   for (std::size_t i = 0; i < rest.size(); ++i) {
     if (rest[i] == '%' && i + 2 < rest.size()) {
       auto hex = rest.substr(i + 1, 2);
-      if (hex == "5B" || hex == "5b") { out += '['; i += 2; continue; }
-      if (hex == "5D" || hex == "5d") { out += ']'; i += 2; continue; }
-      if (hex == "25") { out += '%'; i += 2; continue; }
+      if (hex == "5B" || hex == "5b") {
+        out += '[';
+        i += 2;
+        continue;
+      }
+      if (hex == "5D" || hex == "5d") {
+        out += ']';
+        i += 2;
+        continue;
+      }
+      if (hex == "25") {
+        out += '%';
+        i += 2;
+        continue;
+      }
     }
     out += rest[i];
   }
@@ -341,8 +353,8 @@ class NodeTransportService final : public node::v1::NodeTransport::CallbackServi
     }
     auto& caller = std::get<CallerIdentity>(authorized);
     auto* call = new EventStreamCall(loop_, registry_, context, caller.fingerprint);
-    dispatch(request_frame(*request), runtime::Caller{caller.device_id, peer_address(context->peer())},
-             call->sink());
+    dispatch(request_frame(*request),
+             runtime::Caller{caller.device_id, peer_address(context->peer())}, call->sink());
     return call;
   }
 
@@ -509,9 +521,8 @@ Result<std::unique_ptr<GrpcFrontend>> GrpcFrontend::start(transport::EventLoop& 
     grpc::experimental::TlsServerCredentialsOptions enroll_options(provider);
     enroll_options.watch_identity_key_cert_pairs();
     enroll_options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-    builder.AddListeningPort(enroll_address,
-                             grpc::experimental::TlsServerCredentials(enroll_options),
-                             &enroll_port);
+    builder.AddListeningPort(
+        enroll_address, grpc::experimental::TlsServerCredentials(enroll_options), &enroll_port);
   }
   builder.RegisterService(frontend->service_.get());
   // The same limits as QUIC: 32 concurrent calls per connection, frames of
@@ -521,10 +532,10 @@ Result<std::unique_ptr<GrpcFrontend>> GrpcFrontend::start(transport::EventLoop& 
   frontend->server_ = builder.BuildAndStart();
   if (!frontend->server_ || port == 0 || (!enroll_address.empty() && enroll_port == 0)) {
     const bool enroll_failed = port != 0 && !enroll_address.empty() && enroll_port == 0;
-    return Error(Errc::EndpointBindFailed,
-                 fmt::format("cannot listen for gRPC{} on {} (address in use or not local?)",
-                             enroll_failed ? " enrollment" : "",
-                             enroll_failed ? enroll_address : address));
+    return Error(
+        Errc::EndpointBindFailed,
+        fmt::format("cannot listen for gRPC{} on {} (address in use or not local?)",
+                    enroll_failed ? " enrollment" : "", enroll_failed ? enroll_address : address));
   }
   frontend->local_address_ = address.substr(0, address.rfind(':') + 1) + std::to_string(port);
   if (!enroll_address.empty()) {

@@ -22,14 +22,11 @@ std::string with_version(std::string frame, std::uint32_t version) {
 }
 
 std::optional<runtime::ProtocolError> error_from_wire(std::string_view name) {
-  constexpr std::array all = {runtime::ProtocolError::InvalidRequest,
-                              runtime::ProtocolError::ProtocolMismatch,
-                              runtime::ProtocolError::UnsupportedMethod,
-                              runtime::ProtocolError::InvalidParams,
-                              runtime::ProtocolError::ResumeGap,
-                              runtime::ProtocolError::EnrollRefused,
-                              runtime::ProtocolError::RenewalRefused,
-                              runtime::ProtocolError::StreamFailure};
+  constexpr std::array all = {
+      runtime::ProtocolError::InvalidRequest,    runtime::ProtocolError::ProtocolMismatch,
+      runtime::ProtocolError::UnsupportedMethod, runtime::ProtocolError::InvalidParams,
+      runtime::ProtocolError::ResumeGap,         runtime::ProtocolError::EnrollRefused,
+      runtime::ProtocolError::RenewalRefused,    runtime::ProtocolError::StreamFailure};
   for (auto error : all) {
     if (runtime::wire_name(error) == name) return error;
   }
