@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -14,6 +15,7 @@
 
 #include "commands.hpp"
 #include "connection_options.hpp"
+#include "device_renewal.hpp"
 #include "node_connection.hpp"
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/runtime/protocol.hpp"
@@ -23,17 +25,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// SIGINT/SIGTERM while `events` runs: finish the current frame, save the
-// cursor, exit 0.
-void request_stop(int) { stop_requested().store(true); }
-
-void install_stop_handlers() {
-  struct sigaction action {};
-  action.sa_handler = request_stop;
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
-}
 
 int report(const Error& error, std::string_view doing) {
   std::cerr << "palyra: " << doing << ": " << error.describe() << "\n";
@@ -108,6 +99,41 @@ Result<std::optional<std::uint64_t>> read_cursor(const std::string& path) {
   return std::optional<std::uint64_t>(value);
 }
 
+// Renews the device certificate in the background while `events --follow`
+// runs, and asks the follower to reconnect after each renewal.
+class RenewalThread {
+ public:
+  explicit RenewalThread(const ResolvedConnection& connection)
+      : thread_([this, connection] {
+          DeviceRenewer renewer(connection);
+          Status ran = renewer.run(stop_, [](const identity::Certificate& renewed) {
+            std::cerr << fmt::format("palyra: events: device certificate renewed (sha256 {}, "
+                                     "expires {})\n",
+                                     renewed.fingerprint(), format_utc(renewed.not_after()));
+            reconnect_requested().store(true);
+          });
+          if (!ran) {
+            std::lock_guard lock(mutex_);
+            failure_ = std::move(ran).error();
+          }
+        }) {}
+  ~RenewalThread() {
+    stop_.store(true);
+    thread_.join();
+  }
+  // Why renewing stopped for good (the certificate expired), if it did.
+  std::optional<Error> failed() const {
+    std::lock_guard lock(mutex_);
+    return failure_;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mutex_;
+  std::optional<Error> failure_;
+  std::thread thread_;  // last: starts once the rest is initialized
+};
+
 struct EventsOptions {
   ConnectionOptions connection;
   std::optional<std::uint64_t> resume_from;
@@ -131,10 +157,24 @@ class EventsCommand {
     saved_seq_ = last_seq_;
     install_stop_handlers();
 
+    // A follower whose identity is a device in a state directory renews it
+    // by itself, and comes back with the new certificate.
+    std::optional<RenewalThread> renewal;
+    if (options_.follow && connection->state_dir) renewal.emplace(*connection);
+
     auto backoff = std::chrono::milliseconds(100);
     while (!stop_requested().load()) {
       Status round = stream_once(*connection);
       if (!save_cursor(true)) return kExitFailure;
+      if (round && reconnect_requested().exchange(false) && !stop_requested().load()) {
+        // Renewed: the next connection presents the new certificate and
+        // resumes after the last event printed, so nothing is missed or repeated.
+        std::cerr << fmt::format("palyra: events: certificate renewed; reconnecting with it "
+                                 "(resuming after seq {})\n",
+                                 last_seq_);
+        continue;
+      }
+      if (renewal && renewal->failed()) return report(*renewal->failed(), "events: renewal");
       if (round && (!options_.follow || stop_requested().load())) return kExitOk;
       if (!round && (!options_.follow || !worth_retrying(round.error()))) {
         return report(round.error(), "events");

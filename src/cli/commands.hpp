@@ -20,6 +20,9 @@ struct CommandContext {
 void add_identity_commands(CLI::App& root, CommandContext& context);
 // health, events, publish: node.* calls to a running daemon (client_commands.cpp).
 void add_client_commands(CLI::App& root, CommandContext& context);
+// token, enroll, cert renew: how a node joins and keeps its identity
+// (enrollment_commands.cpp; call after add_identity_commands).
+void add_enrollment_commands(CLI::App& root, CommandContext& context);
 // bench: load figures (bench/bench_commands.cpp).
 void add_bench_commands(CLI::App& root, CommandContext& context);
 

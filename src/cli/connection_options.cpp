@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "palyra/identity/device_identity.hpp"
 #include "palyra/identity/state_dir.hpp"
 
 namespace palyra::cli {
@@ -27,7 +28,9 @@ Result<std::string> pick_device(const identity::StateDir& dir, const std::string
   std::vector<std::string> devices;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir.root / "devices", ec)) {
-    if (entry.is_directory()) devices.push_back(entry.path().filename().string());
+    // Generation directories of a renewed identity start with '.'.
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && !identity::is_hidden_device_entry(name)) devices.push_back(name);
   }
   std::sort(devices.begin(), devices.end());
   if (devices.size() == 1) return devices.front();
@@ -45,7 +48,7 @@ Result<std::string> pick_device(const identity::StateDir& dir, const std::string
 
 }  // namespace
 
-void add_connection_options(CLI::App& command, ConnectionOptions& options) {
+void add_connection_options(CLI::App& command, ConnectionOptions& options, Identity identity) {
   command.add_option("--connect", options.connect, "daemon address HOST:PORT")
       ->capture_default_str();
   command.add_option("--server-name", options.server_name,
@@ -53,6 +56,20 @@ void add_connection_options(CLI::App& command, ConnectionOptions& options) {
   command.add_option("--state-dir", options.state_dir,
                      "where the CA and device identities are (default: $PALYRA_STATE_DIR, else "
                      "$XDG_STATE_HOME/palyra, else ~/.local/state/palyra)");
+  command.add_option("--fallback", options.fallback,
+                     "none (default), or tcp: if QUIC cannot reach the daemon (UDP blocked), "
+                     "retry over gRPC/TCP and say so. publish never falls back.")
+      ->check(CLI::IsMember({"none", "tcp"}));
+  command.add_option("--grpc-connect", options.grpc_connect,
+                     identity == Identity::Enrolling
+                         ? "the daemon's gRPC enrollment listener HOST:PORT (default: the host of "
+                           "--connect, port 7442)"
+                         : "the daemon's gRPC fallback address HOST:PORT (default: the host of "
+                           "--connect, port 7443)");
+  command.add_option("--timeout", options.timeout_ms,
+                     "handshake and response timeout in milliseconds")
+      ->capture_default_str();
+  if (identity == Identity::Enrolling) return;
   command.add_option("--ca", options.ca, "CA certificate to trust (default: <state>/ca/ca.pem)");
   command.add_option("--cert", options.cert,
                      "client certificate (default: the device identity in <state>/devices/)");
@@ -63,16 +80,6 @@ void add_connection_options(CLI::App& command, ConnectionOptions& options) {
                      "also require this SHA-256 of the server certificate (hex)");
   command.add_flag("--anonymous", options.anonymous,
                    "present no client certificate (only a daemon in insecure mode accepts this)");
-  command.add_option("--fallback", options.fallback,
-                     "none (default), or tcp: if QUIC cannot reach the daemon (UDP blocked), "
-                     "retry over gRPC/TCP and say so. publish never falls back.")
-      ->check(CLI::IsMember({"none", "tcp"}));
-  command.add_option("--grpc-connect", options.grpc_connect,
-                     "the daemon's gRPC fallback address HOST:PORT (default: the host of "
-                     "--connect, port 7443)");
-  command.add_option("--timeout", options.timeout_ms,
-                     "handshake and response timeout in milliseconds")
-      ->capture_default_str();
 }
 
 Result<ResolvedConnection> resolve(const ConnectionOptions& options) {
@@ -100,6 +107,8 @@ Result<ResolvedConnection> resolve(const ConnectionOptions& options) {
     if (!device) return std::move(device).error();
     out.tls.cert_file = dir.device_cert(*device);
     out.tls.key_file = dir.device_key(*device);
+    out.state_dir = dir.root;
+    out.device_id = *device;
   }
   out.fallback = options.fallback == "tcp" ? transport::TcpFallbackPolicy::AllowExplicit
                                             : transport::TcpFallbackPolicy::Disabled;
@@ -112,6 +121,24 @@ Result<ResolvedConnection> resolve(const ConnectionOptions& options) {
   out.limits.handshake_timeout = out.timeout;
   if (out.limits.idle_timeout <= out.limits.keep_alive_interval) {
     out.limits.idle_timeout = out.limits.keep_alive_interval * 2;
+  }
+  return out;
+}
+
+Result<ResolvedConnection> resolve_enrollment(const ConnectionOptions& options,
+                                              const std::string& ca_spki_sha256) {
+  ConnectionOptions anonymous = options;
+  anonymous.anonymous = true;
+  anonymous.device.clear();
+  auto out = resolve(anonymous);
+  if (!out) return out;
+  out->tls.ca_file.clear();
+  out->tls.alpn = transport::kEnrollAlpn;
+  out->tls.ca_spki_sha256 = ca_spki_sha256;
+  if (options.grpc_connect.empty()) {
+    const std::string host = host_part(options.connect);
+    out->grpc_address =
+        (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":7442";
   }
   return out;
 }

@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <filesystem>
+#include <optional>
 #include <string>
 
 #include "palyra/common/result.hpp"
@@ -31,7 +33,12 @@ struct ConnectionOptions {
   std::string grpc_connect;       // default: the host of --connect, port 7443
 };
 
-void add_connection_options(CLI::App& command, ConnectionOptions& options);
+// Which options a command takes: a node's identity (--ca, --cert, --key,
+// --device, --pin-sha256, --anonymous), or none (enrollment: the token is
+// the trust, the node has no certificate yet).
+enum class Identity { Device, Enrolling };
+void add_connection_options(CLI::App& command, ConnectionOptions& options,
+                            Identity identity = Identity::Device);
 
 struct ResolvedConnection {
   transport::SocketAddress address;
@@ -40,10 +47,19 @@ struct ResolvedConnection {
   std::chrono::milliseconds timeout;
   transport::TcpFallbackPolicy fallback = transport::TcpFallbackPolicy::Disabled;
   std::string grpc_address;  // "host:port" for the fallback
+  // Set when the client identity is a device in a state directory (not
+  // --cert/--key): what renewal rewrites.
+  std::optional<std::filesystem::path> state_dir;
+  std::string device_id;
 };
 
 // InvalidArgument for a bad address or an ambiguous/missing device identity,
 // with what to pass instead.
 Result<ResolvedConnection> resolve(const ConnectionOptions& options);
+// For `palyra enroll`: the enrollment ALPN, no CA file and no client
+// certificate; the server's CA must have the token's SPKI SHA-256. The gRPC
+// fallback goes to the enrollment listener (default port 7442).
+Result<ResolvedConnection> resolve_enrollment(const ConnectionOptions& options,
+                                              const std::string& ca_spki_sha256);
 
 }  // namespace palyra::cli

@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   palyra::cli::CommandContext context;
   palyra::cli::add_identity_commands(app, context);
+  palyra::cli::add_enrollment_commands(app, context);
   palyra::cli::add_client_commands(app, context);
   palyra::cli::add_bench_commands(app, context);
   try {

@@ -1,5 +1,7 @@
 #include "node_connection.hpp"
 
+#include <signal.h>
+
 #include <grpcpp/grpcpp.h>
 
 #include <fmt/format.h>
@@ -22,6 +24,25 @@ std::atomic<bool>& stop_requested() {
   static std::atomic<bool> flag{false};
   return flag;
 }
+
+std::atomic<bool>& reconnect_requested() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+namespace {
+void request_stop(int) { stop_requested().store(true); }
+}  // namespace
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+bool call_interrupted() { return stop_requested().load() || reconnect_requested().load(); }
 
 namespace {
 
@@ -51,7 +72,7 @@ class QuicNodeConnection final : public NodeConnection {
     const auto slice = std::chrono::milliseconds(200);
     auto deadline = Clock::now() + timeout;
     while (true) {
-      if (stop_requested().load()) return {};
+      if (call_interrupted()) return {};
       auto frame = client_->read_frame(**stream, wait_forever ? slice : std::min(slice, timeout));
       if (!frame) {
         if (frame.error().code() != Errc::Timeout) return std::move(frame).error();
@@ -163,7 +184,7 @@ class GrpcNodeConnection final : public NodeConnection {
     std::atomic<bool> done{false};
     std::thread watcher([&] {
       while (!done.load()) {
-        if (stop_requested().load()) {
+        if (call_interrupted()) {
           context.TryCancel();
           return;
         }
@@ -189,7 +210,7 @@ class GrpcNodeConnection final : public NodeConnection {
     done.store(true);
     watcher.join();
     auto status = reader->Finish();
-    if (!result || stop_requested().load()) return result;
+    if (!result || call_interrupted()) return result;
     if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) return grpc_error(status);
     if (status.error_code() == grpc::StatusCode::CANCELLED) {
       return Error(Errc::ConnectionClosed, fmt::format("the daemon at {} cancelled the call", address_));

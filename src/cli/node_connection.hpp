@@ -18,6 +18,15 @@ namespace palyra::cli {
 
 // Set by SIGINT/SIGTERM in long-running commands: calls return promptly.
 std::atomic<bool>& stop_requested();
+// Makes SIGINT/SIGTERM set stop_requested() (a long-running command then
+// finishes what it is doing and exits 0).
+void install_stop_handlers();
+// Set when the device identity was renewed under a long-running call (a
+// follower): the call returns promptly, like on stop, and the command
+// reconnects with the new certificate. The command clears it.
+std::atomic<bool>& reconnect_requested();
+// Either of the two: a call in progress returns Ok at its next check.
+bool call_interrupted();
 
 enum class Next { Continue, Stop };
 using FrameHandler = std::function<Result<Next>(const runtime::Response&, const std::string& frame)>;

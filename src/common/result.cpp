@@ -17,6 +17,7 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::InvalidDuration: return "InvalidDuration";
     case Errc::UnknownFingerprint: return "UnknownFingerprint";
     case Errc::CryptoFailed: return "CryptoFailed";
+    case Errc::UnsupportedKeyType: return "UnsupportedKeyType";
     case Errc::InvalidServerName: return "InvalidServerName";
     case Errc::ClientIdentityIncomplete: return "ClientIdentityIncomplete";
     case Errc::MissingClientIdentity: return "MissingClientIdentity";

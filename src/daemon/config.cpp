@@ -11,10 +11,12 @@
 
 #include <fmt/format.h>
 
+#include "palyra/identity/certificate.hpp"
+
 namespace palyra::daemon {
 namespace {
 
-enum class Kind { Bool, Port, Count, Text };
+enum class Kind { Bool, Port, Count, Text, Duration };
 
 struct Setting {
   const char* section;  // TOML table, "" for the top level
@@ -60,6 +62,14 @@ Setting count(const char* section, const char* key, const char* flag,
   return {section, key, flag, Kind::Count, description, {},
           [member](Config& c, std::uint64_t v) { c.*member = v; }, {},
           [member](const Config& c) { return std::to_string(c.*member); }};
+}
+
+// A duration written "20s", "12h", "1d12h" (identity::parse_duration), > 0.
+Setting duration(const char* section, const char* key, const char* flag,
+                 std::chrono::seconds Config::*member, const char* description) {
+  return {section, key, flag, Kind::Duration, description, {},
+          [member](Config& c, std::uint64_t v) { c.*member = std::chrono::seconds(v); }, {},
+          [member](const Config& c) { return fmt::format("{}s", (c.*member).count()); }};
 }
 
 Setting text(const char* section, const char* key, const char* flag, std::string Config::*member,
@@ -110,6 +120,10 @@ const std::vector<Setting>& settings() {
                       "on SIGTERM, how long in-flight requests may take to finish"));
     t.push_back(count("tls", "server_cert_renew_before_s", "", &Config::server_cert_renew_before_s,
                       "reissue the server certificate at start when it expires within this"));
+    t.push_back(duration("enrollment", "device_validity", "--device-validity",
+                         &Config::enrollment_device_validity,
+                         "validity of the device certificates issued at enrollment and renewal "
+                         "(e.g. 24h, 20s)"));
     t.push_back(text("log", "level", "--log-level", &Config::log_level,
                      "trace, debug, info, warn, error or off"));
     return t;
@@ -153,6 +167,12 @@ Status apply_text(Config& config, const Setting& s, std::string_view value, cons
       if (value.empty()) return bad("a non-empty string");
       s.set_text(config, std::string(value));
       return {};
+    case Kind::Duration: {
+      auto v = identity::parse_duration(value);
+      if (!v || v->count() <= 0) return bad("a positive duration such as 90s, 30m, 24h or 1d12h");
+      s.set_number(config, static_cast<std::uint64_t>(v->count()));
+      return {};
+    }
   }
   return {};
 }
@@ -181,6 +201,13 @@ Status apply_toml(Config& config, const Setting& s, const toml::node& node, cons
       if (!node.is_string() || node.value<std::string>()->empty()) return bad("a non-empty string");
       s.set_text(config, *node.value<std::string>());
       return {};
+    case Kind::Duration: {
+      auto v = node.is_string() ? identity::parse_duration(*node.value<std::string>())
+                                : Result<std::chrono::seconds>(Error(Errc::InvalidDuration, ""));
+      if (!v || v->count() <= 0) return bad("a positive duration string such as \"24h\"");
+      s.set_number(config, static_cast<std::uint64_t>(v->count()));
+      return {};
+    }
   }
   return {};
 }

@@ -39,6 +39,8 @@ struct Config {
   std::uint64_t shutdown_grace_ms = 5'000;
   // The server certificate is reissued at start when it expires within this.
   std::uint64_t server_cert_renew_before_s = 7ULL * 24 * 3600;
+  // Validity of the device certificates issued at enrollment and renewal.
+  std::chrono::seconds enrollment_device_validity = std::chrono::hours(24);
   std::string log_level = "info";
 };
 

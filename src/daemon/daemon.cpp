@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "palyra/identity/certificate.hpp"
 #include "palyra/identity/state_dir.hpp"
 #include "palyra/transport/stream.hpp"
 #include "server_identity.hpp"
@@ -22,6 +23,9 @@ constexpr std::uint64_t kNsPerMs = 1'000'000;
 // How often revoked.txt is checked for changes (an operator may edit it
 // without sending SIGHUP; `palyra cert revoke` rewrites it atomically).
 constexpr std::uint64_t kRevocationPollNs = 1'000 * kNsPerMs;
+// How often a running daemon asks whether its own certificate is due for
+// reissue (it is valid for a year by default and reissued a week early).
+constexpr std::uint64_t kServerCertificateCheckNs = 3'600'000 * kNsPerMs;
 // While draining: how often we look for the last in-flight call.
 constexpr std::uint64_t kDrainPollNs = 20 * kNsPerMs;
 // After CONNECTION_CLOSE is queued: time for it to leave the socket.
@@ -45,6 +49,14 @@ std::pair<std::uint64_t, std::int64_t> file_version(const std::filesystem::path&
   if (::stat(path.c_str(), &st) != 0) return {0, 0};
   return {static_cast<std::uint64_t>(st.st_ino),
           static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+// What the server's TLS files look like now: a change to any of them means
+// the certificate, the key or the CA bundle was replaced.
+std::vector<std::pair<std::uint64_t, std::int64_t>> tls_files_version(
+    const transport::ServerTlsConfig& tls) {
+  return {file_version(tls.cert_chain_file), file_version(tls.key_file),
+          file_version(tls.ca_file)};
 }
 
 Result<transport::Limits> limits_from(const Config& config) {
@@ -102,18 +114,27 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   if (!loop) return std::move(loop).error();
   daemon->loop_ = std::move(*loop);
 
+  runtime::EnrollmentOptions enrollment_options;
+  enrollment_options.device_validity = config.enrollment_device_validity;
+  daemon->enrollment_ =
+      std::make_unique<runtime::EnrollmentService>(*daemon->loop_, dir, enrollment_options);
+
   runtime::NodeServiceOptions service_options;
   service_options.mtls_required = config.require_client_auth;
   service_options.max_frame_bytes = limits->max_frame_bytes;
-  daemon->service_ = std::make_unique<runtime::NodeService>(*daemon->loop_, *daemon->journal_,
-                                                            service_options);
+  daemon->service_ = std::make_unique<runtime::NodeService>(
+      *daemon->loop_, *daemon->journal_, service_options, daemon->enrollment_.get());
 
   if (!config.require_client_auth) {
     spdlog::warn("INSECURE: gateway.require_client_auth is false; any client may connect "
                  "without a certificate and node.health reports node_rpc_mtls_required=false");
   }
   transport::ServerTlsConfig tls{dir.ca_cert(), dir.server_chain(), dir.server_key(),
-                                 config.require_client_auth, daemon->revocations_};
+                                 config.require_client_auth, daemon->revocations_,
+                                 /*serve_enrollment=*/true};
+  daemon->tls_ = tls;
+  daemon->tls_files_version_ = tls_files_version(tls);
+  daemon->next_server_certificate_check_ns_ = transport::monotonic_ns() + kServerCertificateCheckNs;
   if (config.quic_enabled) {
     auto address = transport::SocketAddress::from_host_and_port(config.quic_bind_addr,
                                                                  config.quic_port);
@@ -147,6 +168,7 @@ Daemon::~Daemon() {
   grpc_.reset();
   quic_.reset();
   service_.reset();
+  enrollment_.reset();  // finishes an enrollment in progress
   journal_.reset();  // commits what is queued
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
@@ -182,6 +204,7 @@ void Daemon::on_signal() {
     switch (info.ssi_signo) {
       case SIGHUP:
         reload_revocations("SIGHUP");
+        reload_server_certificate("SIGHUP");
         break;
       case SIGTERM:
         begin_shutdown("SIGTERM");
@@ -263,13 +286,51 @@ void Daemon::reload_revocations(const char* why) {
 
 void Daemon::watch_revocation_file() {
   loop_->schedule_at(transport::monotonic_ns() + kRevocationPollNs, [this] {
-    if (!shutting_down_ &&
-        file_version(identity::StateDir{config_.state_dir}.revocations()) !=
-            revocation_file_version_) {
-      reload_revocations("revoked.txt changed");
+    if (!shutting_down_) {
+      if (file_version(identity::StateDir{config_.state_dir}.revocations()) !=
+          revocation_file_version_) {
+        reload_revocations("revoked.txt changed");
+      }
+      renew_server_certificate_if_due();
+      if (tls_files_version(tls_) != tls_files_version_) {
+        reload_server_certificate("certificate files changed");
+      }
     }
     watch_revocation_file();
   });
+}
+
+void Daemon::reload_server_certificate(const char* why) {
+  tls_files_version_ = tls_files_version(tls_);
+  if (!quic_) return;
+  auto reloaded = quic_->reload_tls(tls_);
+  if (!reloaded) {
+    spdlog::error("server certificate reload ({}) failed, new handshakes keep the previous one: {}",
+                  why, reloaded.error().describe());
+    return;
+  }
+  auto certificate = identity::Certificate::from_pem_file(tls_.cert_chain_file);
+  spdlog::info("server certificate reloaded ({}): cert_sha256={}; {} live connection(s) keep theirs",
+               why, certificate ? certificate->fingerprint() : "?", quic_->connection_count());
+}
+
+// The reissue palyrad does at start, also while it runs: a daemon that stays
+// up for a year must not serve an expired certificate.
+void Daemon::renew_server_certificate_if_due() {
+  const std::uint64_t now = transport::monotonic_ns();
+  if (now < next_server_certificate_check_ns_) return;
+  next_server_certificate_check_ns_ = now + kServerCertificateCheckNs;
+  auto certificate = ensure_server_certificate(
+      identity::StateDir{config_.state_dir}, std::chrono::seconds(config_.server_cert_renew_before_s));
+  if (!certificate) {
+    spdlog::error("server certificate check failed: {}", certificate.error().describe());
+    return;
+  }
+  if (certificate->reissued) {
+    spdlog::info("server certificate reissued reason=\"{}\" cert_sha256={}", certificate->reason,
+                 certificate->fingerprint);
+    reload_server_certificate("reissued");
+  }
 }
 
 }  // namespace palyra::daemon

@@ -6,7 +6,11 @@
 //   SIGTERM, SIGINT  drain: stop accepting, let in-flight calls finish for
 //                    shutdown.grace_ms, close every connection with 0x10, exit 0
 //   SIGHUP           reload the revocation index (also done when revoked.txt
-//                    changes on disk) and close connections of revoked devices
+//                    changes on disk) and close connections of revoked devices;
+//                    reload the server certificate, key and CA bundle (also
+//                    done when those files change, and after the daemon
+//                    reissued an expiring server certificate itself) for new
+//                    handshakes, without closing live connections
 #pragma once
 
 #include <memory>
@@ -14,12 +18,14 @@
 #include <cstdint>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "config.hpp"
 #include "palyra/common/result.hpp"
 #include "palyra/fallback/grpc_frontend.hpp"
 #include "palyra/identity/revocation.hpp"
 #include "palyra/journal/journal.hpp"
+#include "palyra/runtime/enrollment_service.hpp"
 #include "palyra/runtime/node_service.hpp"
 #include "palyra/runtime/quic_frontend.hpp"
 #include "palyra/transport/event_loop.hpp"
@@ -52,11 +58,15 @@ class Daemon {
   void stop_when_listeners_closed();
   void reload_revocations(const char* why);
   void watch_revocation_file();
+  void reload_server_certificate(const char* why);
+  void renew_server_certificate_if_due();
 
   Config config_;
   std::unique_ptr<transport::EventLoop> loop_;
   std::shared_ptr<identity::RevocationIndex> revocations_;
   std::unique_ptr<journal::Journal> journal_;
+  std::unique_ptr<runtime::EnrollmentService> enrollment_;
+  transport::ServerTlsConfig tls_;
   std::unique_ptr<runtime::NodeService> service_;
   std::unique_ptr<runtime::QuicFrontend> quic_;      // null when gateway.quic_enabled is false
   std::unique_ptr<fallback::GrpcFrontend> grpc_;     // null when gateway.grpc_enabled is false
@@ -69,6 +79,9 @@ class Daemon {
   std::uint64_t drain_deadline_ns_ = 0;
   // What revoked.txt looked like at the last load: (inode, mtime ns), or 0s.
   std::pair<std::uint64_t, std::int64_t> revocation_file_version_{0, 0};
+  // The same for the server chain, its key and the CA bundle, together.
+  std::vector<std::pair<std::uint64_t, std::int64_t>> tls_files_version_;
+  std::uint64_t next_server_certificate_check_ns_ = 0;
 };
 
 }  // namespace palyra::daemon

@@ -16,19 +16,6 @@ identity::ServerCertificateRequest default_request() {
   return identity::ServerCertificateRequest{"localhost", {}, {"127.0.0.1", "::1"}};
 }
 
-identity::ServerCertificateRequest request_like(const identity::Certificate& old) {
-  identity::ServerCertificateRequest request;
-  request.name = old.common_name().empty() ? "localhost" : old.common_name();
-  for (const auto& dns : old.dns_names()) {
-    if (dns != request.name && dns != "localhost") request.dns_names.push_back(dns);
-  }
-  request.ip_addresses = old.ip_addresses();
-  request.valid_for = std::max<std::chrono::seconds>(
-      std::chrono::duration_cast<std::chrono::seconds>(old.not_after() - old.not_before()),
-      std::chrono::hours(24));
-  return request;
-}
-
 }  // namespace
 
 Result<ServerCertificateStatus> ensure_server_certificate(const identity::StateDir& dir,
@@ -52,7 +39,7 @@ Result<ServerCertificateStatus> ensure_server_certificate(const identity::StateD
       status.not_after = current->not_after();
       return status;
     }
-    request = request_like(*current);
+    request = identity::server_request_like(*current);
     status.reason = fmt::format("expires in {} h", std::chrono::duration_cast<std::chrono::hours>(left).count());
   } else {
     status.reason = have_pair ? current.error().describe() : "missing";

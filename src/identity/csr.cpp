@@ -99,7 +99,10 @@ Result<CertificateRequest> CertificateRequest::from_pem(std::string_view pem) {
   if (gnutls_pubkey_import_x509_crq(raw_key, raw, 0) < 0) return invalid("its public key is unreadable");
   bool is_p256 = false;
   std::string type = key_type_name(raw_key, &is_p256);
-  if (!is_p256) return invalid(fmt::format("key type {} is not issued here (ECDSA P-256 only)", type));
+  if (!is_p256) {
+    return Error(Errc::UnsupportedKeyType,
+                 fmt::format("key type {} is not issued here (ECDSA P-256 only)", type));
+  }
   std::string der = detail::export_pubkey_der(raw_key);
   if (der.empty()) return invalid("its public key cannot be re-encoded");
   return CertificateRequest(std::move(der));

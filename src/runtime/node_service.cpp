@@ -39,8 +39,8 @@ struct NodeService::EventStream {
 };
 
 NodeService::NodeService(transport::EventLoop& loop, journal::Journal& journal,
-                         NodeServiceOptions options)
-    : loop_(loop), journal_(journal), options_(options) {
+                         NodeServiceOptions options, EnrollmentService* enrollment)
+    : loop_(loop), journal_(journal), options_(options), enrollment_(enrollment) {
   // Runs on the journal's writer thread after each commit: wake the
   // followers on our loop, with at most one wake-up in flight.
   subscription_ = journal_.subscribe(
@@ -64,7 +64,8 @@ std::size_t NodeService::calls_in_flight() const noexcept {
       std::count_if(streams_.begin(), streams_.end(), [](const auto& entry) {
         return !entry.second->follow;
       }));
-  return pending_publishes_ + catching_up;
+  const std::size_t issuing = enrollment_ != nullptr ? enrollment_->calls_in_flight() : 0;
+  return pending_publishes_ + catching_up + issuing;
 }
 
 void NodeService::handle(std::string_view request_frame, const Caller& caller,
@@ -77,6 +78,16 @@ void NodeService::handle(std::string_view request_frame, const Caller& caller,
     return;
   }
   const Request& request = std::get<Request>(parsed);
+  // The enrollment ALPN serves node.enroll and nothing else; node.enroll is
+  // served nowhere else (PROTOCOL.md §7).
+  const bool enroll_method = request.method == Method::Enroll;
+  if (caller.enrolling != enroll_method ||
+      (enrollment_ == nullptr &&
+       (enroll_method || request.method == Method::RenewCertificate))) {
+    sink->send(encode_error(ProtocolError::UnsupportedMethod));
+    sink->finish();
+    return;
+  }
   switch (request.method) {
     case Method::Health:
       sink->send(encode_health(options_.mtls_required));
@@ -87,6 +98,10 @@ void NodeService::handle(std::string_view request_frame, const Caller& caller,
       return;
     case Method::PublishEvent:
       publish(request, caller, std::move(sink));
+      return;
+    case Method::Enroll:
+    case Method::RenewCertificate:
+      issue(request, caller, std::move(sink));
       return;
   }
 }
@@ -130,6 +145,19 @@ void NodeService::publish(const Request& request, const Caller& caller,
     return;
   }
   ++pending_publishes_;
+}
+
+void NodeService::issue(const Request& request, const Caller& caller,
+                        std::shared_ptr<CallSink> sink) {
+  auto answer = [sink](std::string frame) {
+    sink->send(frame);
+    sink->finish();
+  };
+  if (request.method == Method::Enroll) {
+    enrollment_->enroll(request, caller.peer, std::move(answer));
+  } else {
+    enrollment_->renew(request, caller.device_id, caller.peer, std::move(answer));
+  }
 }
 
 void NodeService::start_stream(const Request& request, std::shared_ptr<CallSink> sink) {

@@ -65,6 +65,7 @@ namespace {
 
 // "node-a" or "-" (insecure mode: no client certificate).
 std::string device_of(const transport::Connection& connection) {
+  if (connection.is_enrollment()) return "(enrolling)";
   const auto& peer = connection.peer();
   if (!peer.device_id.empty()) return peer.device_id;
   return peer.common_name.empty() ? "-" : peer.common_name;
@@ -140,7 +141,10 @@ void QuicFrontend::on_stream_readable(transport::Connection& connection,
     NodeService::handle_unreadable(*sink);
     return;
   }
-  service_.handle(*request, Caller{connection.peer().device_id}, std::move(sink));
+  service_.handle(*request,
+                  Caller{connection.peer().device_id, connection.remote_address().to_string(),
+                         connection.is_enrollment()},
+                  std::move(sink));
 }
 
 void QuicFrontend::on_stream_writable(transport::Connection& connection,

@@ -31,6 +31,7 @@ enum class Errc {
   InvalidDuration,
   UnknownFingerprint,
   CryptoFailed,        // GnuTLS refused an operation (signing, key generation)
+  UnsupportedKeyType,  // a well-formed key or request of a type we do not issue
 
   // Transport (PROTOCOL.md §6, same names).
   InvalidServerName,

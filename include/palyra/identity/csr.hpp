@@ -23,8 +23,9 @@ Result<std::string> make_csr_pem(const PrivateKey& key, std::string_view device_
 class CertificateRequest {
  public:
   // Parses PEM PKCS#10 (at most kMaxCsrPemBytes), verifies its self-signature
-  // and requires an ECDSA P-256 key, the only type issued here.
-  // InvalidArgument with a short reason otherwise; never aborts on any input.
+  // and requires an ECDSA P-256 key, the only type issued here
+  // (UnsupportedKeyType otherwise). InvalidArgument with a short reason for
+  // anything malformed; never aborts on any input.
   static Result<CertificateRequest> from_pem(std::string_view pem);
 
   const std::string& public_key_der() const noexcept { return public_key_der_; }  // SPKI DER

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "palyra/journal/journal.hpp"
+#include "palyra/runtime/enrollment_service.hpp"
 #include "palyra/runtime/protocol.hpp"
 #include "palyra/transport/event_loop.hpp"
 
@@ -44,6 +45,9 @@ class CallSink {
 
 struct Caller {
   std::string device_id;  // from the client certificate; empty in insecure mode
+  std::string peer;       // "address:port", for logs and the enrollment failure limit
+  // Connected over the enrollment ALPN (no certificate): node.enroll only.
+  bool enrolling = false;
 };
 
 struct NodeServiceOptions {
@@ -56,7 +60,10 @@ struct NodeServiceOptions {
 
 class NodeService {
  public:
-  NodeService(transport::EventLoop& loop, journal::Journal& journal, NodeServiceOptions options);
+  // `enrollment` (may be null: node.enroll and node.renew_certificate are
+  // then unsupported_method) must outlive the service.
+  NodeService(transport::EventLoop& loop, journal::Journal& journal, NodeServiceOptions options,
+              EnrollmentService* enrollment = nullptr);
   ~NodeService();
   NodeService(const NodeService&) = delete;
   NodeService& operator=(const NodeService&) = delete;
@@ -81,6 +88,7 @@ class NodeService {
   struct EventStream;
   void start_stream(const Request& request, std::shared_ptr<CallSink> sink);
   void publish(const Request& request, const Caller& caller, std::shared_ptr<CallSink> sink);
+  void issue(const Request& request, const Caller& caller, std::shared_ptr<CallSink> sink);
   void pump(std::uint64_t stream_id);
   // Ends the stream with `final_frame` (if any) and forgets it.
   void end_stream(std::uint64_t stream_id, std::optional<std::string> final_frame);
@@ -89,6 +97,7 @@ class NodeService {
   transport::EventLoop& loop_;
   journal::Journal& journal_;
   NodeServiceOptions options_;
+  EnrollmentService* enrollment_;
   std::unordered_map<std::uint64_t, std::unique_ptr<EventStream>> streams_;
   std::uint64_t next_stream_id_ = 1;
   std::size_t pending_publishes_ = 0;

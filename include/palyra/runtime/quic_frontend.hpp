@@ -35,6 +35,9 @@ class QuicFrontend {
   // After the revocation index was reloaded: closes the connections of
   // devices that are now revoked (application error 0x11).
   std::size_t close_revoked_connections() { return server_->close_revoked_connections(); }
+  // New handshakes use the certificate, key and CA bundle of `tls`; live
+  // connections are untouched. On error the previous ones stay.
+  Status reload_tls(const transport::ServerTlsConfig& tls) { return server_->reload_tls(tls); }
   // Draining: new handshakes are ignored, live calls go on.
   void stop_accepting() noexcept { server_->stop_accepting(); }
   // Closes every connection with the shutting-down code (0x10).

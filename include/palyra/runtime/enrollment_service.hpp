@@ -1,0 +1,72 @@
+// node.enroll and node.renew_certificate for the daemon (PROTOCOL.md §7 and
+// §4): one-time tokens, the per-address failure limit, certificates issued
+// by the gateway CA for keys the nodes generated themselves.
+//
+// Signing and the state directory's files (token store, ledger, each
+// fsync'd under the state lock) block, so the work runs on a worker thread
+// of its own and the answer is posted back to the loop. The one worker also
+// serializes this daemon's enrollments; the state lock covers `palyra`
+// processes writing the same files.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "palyra/identity/state_dir.hpp"
+#include "palyra/runtime/failure_limiter.hpp"
+#include "palyra/runtime/protocol.hpp"
+#include "palyra/transport/event_loop.hpp"
+
+namespace palyra::runtime {
+
+class WorkerThread;
+
+struct EnrollmentOptions {
+  // Validity of the device certificates issued at enrollment and renewal.
+  std::chrono::seconds device_validity = std::chrono::hours(24);
+  FailureLimiter::Policy failures;
+};
+
+// The wall clock certificates and tokens are judged by: a seam for tests.
+using WallClock = std::function<std::chrono::system_clock::time_point()>;
+
+class EnrollmentService {
+ public:
+  // The answer to one call: the response frame to send.
+  using Done = std::function<void(std::string frame)>;
+
+  EnrollmentService(transport::EventLoop& loop, identity::StateDir dir, EnrollmentOptions options,
+                    WallClock clock = [] { return std::chrono::system_clock::now(); });
+  // Finishes the call in progress (a token use is never consumed without
+  // its certificate being recorded); answers posted after this are dropped.
+  ~EnrollmentService();
+  EnrollmentService(const EnrollmentService&) = delete;
+  EnrollmentService& operator=(const EnrollmentService&) = delete;
+
+  // node.enroll from `peer` ("203.0.113.7:4433"); failures count against its
+  // address without the port. `done` runs on the loop.
+  void enroll(const Request& request, const std::string& peer, Done done);
+  // node.renew_certificate by the device whose certificate the connection
+  // presented. `done` runs on the loop.
+  void renew(const Request& request, const std::string& device_id, const std::string& peer,
+             Done done);
+
+  std::size_t calls_in_flight() const noexcept { return in_flight_; }
+
+ private:
+  // Counts a refusal against the address, then answers.
+  void finish(const std::string& host, bool refused, std::string frame, const Done& done);
+
+  transport::EventLoop& loop_;
+  identity::StateDir dir_;
+  EnrollmentOptions options_;
+  WallClock clock_;
+  FailureLimiter failures_;  // loop thread only
+  std::size_t in_flight_ = 0;
+  std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);
+  std::unique_ptr<WorkerThread> worker_;  // last: joined first
+};
+
+}  // namespace palyra::runtime

@@ -1,0 +1,227 @@
+#include "palyra/runtime/enrollment_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "palyra/identity/csr.hpp"
+#include "palyra/identity/enrollment_token.hpp"
+#include "palyra/identity/store.hpp"
+#include "palyra/identity/token_store.hpp"
+#include "worker_thread.hpp"
+
+namespace palyra::runtime {
+
+// What the worker decided: the frame to answer, whether it counts as a
+// failed attempt of the caller's address, and the log line's details
+// (which may name the precise reason: the log is the operator's, the frame
+// the peer's).
+namespace {
+
+struct Outcome {
+  std::string frame;
+  bool accepted = false;
+  bool counts_as_failure = false;
+  std::string details;
+};
+
+using identity::SystemTime;
+
+// "203.0.113.7" from "203.0.113.7:4433", "::1" from "[::1]:4433".
+std::string host_of(const std::string& peer) {
+  if (peer.starts_with('[')) {
+    auto end = peer.find(']');
+    return end == std::string::npos ? peer : peer.substr(1, end - 1);
+  }
+  auto colon = peer.rfind(':');
+  return colon == std::string::npos ? peer : peer.substr(0, colon);
+}
+
+// The token's id for logs, never its secret; "-" when it has no valid id.
+std::string token_id_for_log(const std::string& token) {
+  auto dot = token.find('.');
+  std::string id = token.substr(0, dot);
+  bool hex = id.size() == 8 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+  return hex ? id : "-";
+}
+
+std::string format_utc(SystemTime t) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+Outcome refused(ProtocolError error, std::string why) {
+  return Outcome{encode_error(error), false, true, std::move(why)};
+}
+
+Outcome internal_failure(const Error& error) {
+  return Outcome{encode_error(ProtocolError::StreamFailure), false, false, error.describe()};
+}
+
+// The CSR, or the answer to give instead: a malformed request is
+// invalid_params (PROTOCOL.md §4); a well-formed one for a key type we do not
+// issue is refused like every other enrollment.
+std::variant<identity::CertificateRequest, Outcome> read_csr(const Request& request,
+                                                             ProtocolError refusal) {
+  auto csr = identity::CertificateRequest::from_pem(request.csr_pem);
+  if (csr) return std::move(*csr);
+  if (csr.error().code() == Errc::UnsupportedKeyType) {
+    return refused(refusal, "CSR: " + csr.error().message());
+  }
+  return refused(ProtocolError::InvalidParams, "CSR: " + csr.error().message());
+}
+
+// Which device id the certificate names: the token's if it binds one (a
+// request naming another is refused), else the requested one, which must
+// not belong to a live device.
+Result<std::string> choose_device_id(const identity::TokenRecord& token, const Request& request,
+                                     const identity::IdentityStore& store, SystemTime now) {
+  if (token.device_id) {
+    if (request.device_id && *request.device_id != *token.device_id) {
+      return Error(Errc::InvalidDeviceId,
+                   fmt::format("the token is bound to device '{}', the node asked for '{}'",
+                               *token.device_id, *request.device_id));
+    }
+    return *token.device_id;
+  }
+  if (!request.device_id) {
+    return Error(Errc::InvalidDeviceId, "neither the token nor the request names a device id");
+  }
+  PALYRA_TRY(identity::validate_device_id(*request.device_id));
+  auto in_use = store.device_in_use(*request.device_id, now);
+  if (!in_use) return std::move(in_use).error();
+  if (*in_use) {
+    return Error(Errc::AlreadyExists,
+                 fmt::format("device id '{}' belongs to a device with a valid certificate",
+                             *request.device_id));
+  }
+  return *request.device_id;
+}
+
+Outcome enroll_on_worker(const identity::StateDir& dir, const EnrollmentOptions& options,
+                         SystemTime now, const Request& request) {
+  auto token = identity::parse_presented_token(request.token);
+  if (!token) return refused(ProtocolError::EnrollRefused, "malformed token");
+  // The CSR first: a malformed one must not use up the token.
+  auto csr = read_csr(request, ProtocolError::EnrollRefused);
+  if (auto* answer = std::get_if<Outcome>(&csr)) return std::move(*answer);
+  identity::TokenStore tokens(dir);
+  auto record = tokens.consume(*token, now);
+  if (!record) return refused(ProtocolError::EnrollRefused, record.error().message());
+  identity::IdentityStore store(dir);
+  auto device_id = choose_device_id(*record, request, store, now);
+  if (!device_id) return refused(ProtocolError::EnrollRefused, device_id.error().message());
+  auto certificate = store.issue_device_for_key(std::get<identity::CertificateRequest>(csr),
+                                                *device_id, options.device_validity, now);
+  if (!certificate) return internal_failure(certificate.error());
+  auto bundle = store.ca_bundle_pem();
+  if (!bundle) return internal_failure(bundle.error());
+  return Outcome{encode_enrolled(*device_id, certificate->pem(), *bundle), true, false,
+                 fmt::format("device_id={} cert_sha256={} not_after={}", *device_id,
+                             certificate->fingerprint(), format_utc(certificate->not_after()))};
+}
+
+Outcome renew_on_worker(const identity::StateDir& dir, const EnrollmentOptions& options,
+                        SystemTime now, const Request& request, const std::string& device_id) {
+  if (device_id.empty()) {
+    return refused(ProtocolError::RenewalRefused, "the connection presented no device certificate");
+  }
+  auto csr = read_csr(request, ProtocolError::RenewalRefused);
+  if (auto* answer = std::get_if<Outcome>(&csr)) return std::move(*answer);
+  identity::IdentityStore store(dir);
+  auto revoked = store.device_revoked(device_id);
+  if (!revoked) return internal_failure(revoked.error());
+  if (*revoked) return refused(ProtocolError::RenewalRefused, "the device is revoked");
+  auto certificate = store.issue_device_for_key(std::get<identity::CertificateRequest>(csr),
+                                                device_id, options.device_validity, now);
+  if (!certificate) return internal_failure(certificate.error());
+  auto bundle = store.ca_bundle_pem();
+  if (!bundle) return internal_failure(bundle.error());
+  return Outcome{encode_certificate(certificate->pem(), *bundle), true, false,
+                 fmt::format("cert_sha256={} not_after={}", certificate->fingerprint(),
+                             format_utc(certificate->not_after()))};
+}
+
+}  // namespace
+
+EnrollmentService::EnrollmentService(transport::EventLoop& loop, identity::StateDir dir,
+                                     EnrollmentOptions options, WallClock clock)
+    : loop_(loop),
+      dir_(std::move(dir)),
+      options_(options),
+      clock_(std::move(clock)),
+      failures_(options.failures),
+      worker_(std::make_unique<WorkerThread>()) {}
+
+EnrollmentService::~EnrollmentService() {
+  worker_.reset();  // finishes the call in progress
+  lifetime_.reset();
+}
+
+void EnrollmentService::enroll(const Request& request, const std::string& peer, Done done) {
+  const std::string host = host_of(peer);
+  if (failures_.is_locked_out(host, std::chrono::steady_clock::now())) {
+    spdlog::warn("enrollment refused peer={} token_id={} reason=\"too many failed attempts from "
+                 "this address; refused for up to {} s\"",
+                 peer, token_id_for_log(request.token), options_.failures.lockout.count());
+    done(encode_error(ProtocolError::EnrollRefused));
+    return;
+  }
+  ++in_flight_;
+  worker_->post([this, request, peer, host, done = std::move(done),
+                 lifetime = std::weak_ptr<int>(lifetime_)]() mutable {
+    Outcome outcome = enroll_on_worker(dir_, options_, clock_(), request);
+    const std::string token_id = token_id_for_log(request.token);
+    loop_.post([this, lifetime, peer = std::move(peer), host = std::move(host), token_id,
+                outcome = std::move(outcome), done = std::move(done)]() mutable {
+      if (!lifetime.lock()) return;
+      --in_flight_;
+      if (outcome.accepted) {
+        spdlog::info("enrollment accepted peer={} token_id={} {}", peer, token_id, outcome.details);
+      } else {
+        spdlog::warn("enrollment refused peer={} token_id={} reason=\"{}\"", peer, token_id,
+                     outcome.details);
+      }
+      finish(host, outcome.counts_as_failure, std::move(outcome.frame), done);
+    });
+  });
+}
+
+void EnrollmentService::renew(const Request& request, const std::string& device_id,
+                              const std::string& peer, Done done) {
+  ++in_flight_;
+  worker_->post([this, request, device_id, peer, done = std::move(done),
+                 lifetime = std::weak_ptr<int>(lifetime_)]() mutable {
+    Outcome outcome = renew_on_worker(dir_, options_, clock_(), request, device_id);
+    loop_.post([this, lifetime, peer = std::move(peer), device_id = std::move(device_id),
+                outcome = std::move(outcome), done = std::move(done)]() mutable {
+      if (!lifetime.lock()) return;
+      --in_flight_;
+      if (outcome.accepted) {
+        spdlog::info("renewal accepted peer={} device_id={} {}", peer, device_id, outcome.details);
+      } else {
+        spdlog::warn("renewal refused peer={} device_id={} reason=\"{}\"", peer, device_id,
+                     outcome.details);
+      }
+      done(std::move(outcome.frame));
+    });
+  });
+}
+
+void EnrollmentService::finish(const std::string& host, bool refused, std::string frame,
+                               const Done& done) {
+  if (refused &&
+      failures_.record_failure(host, std::chrono::steady_clock::now())) {
+    spdlog::warn("enrollment: address {} locked out for {} s after {} failed attempts", host,
+                 options_.failures.lockout.count(), options_.failures.max_failures);
+  }
+  done(std::move(frame));
+}
+
+}  // namespace palyra::runtime
