@@ -133,6 +133,55 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
     print_written("CA", *written);
   });
 
+  // --- palyra ca rotate ---
+  struct RotateOptions {
+    StateOption state;
+    std::string name = "Palyra Gateway CA";
+    std::string device_validity = "24h";
+    bool status = false;
+  };
+  auto rotate_options = std::make_shared<RotateOptions>();
+  CLI::App* rotate = ca->add_subcommand(
+      "rotate",
+      "Replace the gateway CA without stranding a node, in three steps run one device validity "
+      "apart: (1) a new CA is added to the trust bundle every node receives when it enrolls or "
+      "renews; (2) the new CA starts signing and the server certificate is reissued under it; "
+      "(3) the old CA leaves the bundle. Each run does the next step and says when to run the "
+      "following one");
+  add_state_dir(*rotate, rotate_options->state);
+  rotate->add_option("--name", rotate_options->name, "the new CA's common name (step 1)")
+      ->capture_default_str();
+  rotate->add_option("--device-validity", rotate_options->device_validity,
+                     "the daemon's enrollment.device_validity: how long to wait between steps")
+      ->capture_default_str();
+  rotate->add_flag("--status", rotate_options->status, "only print the current stage");
+  rotate->callback([rotate_options, &context] {
+    IdentityStore store(rotate_options->state.resolve());
+    if (rotate_options->status) {
+      auto stage = store.ca_rotation_stage();
+      if (!stage) {
+        context.exit_code = fail(stage.error());
+        return;
+      }
+      constexpr const char* kNames[] = {"no rotation in progress",
+                                        "step 1 done: new CA trusted, old CA signing",
+                                        "step 2 done: new CA signing, old CA still trusted"};
+      std::cout << kNames[static_cast<int>(*stage)] << "\n";
+      return;
+    }
+    auto validity = identity::parse_duration(rotate_options->device_validity);
+    if (!validity) {
+      context.exit_code = fail(validity.error());
+      return;
+    }
+    auto step = store.rotate_ca(rotate_options->name, *validity);
+    if (!step) {
+      context.exit_code = fail(step.error());
+      return;
+    }
+    std::cout << step->what_happened << "\n" << step->next_step << "\n";
+  });
+
   // --- palyra cert ... ---
   CLI::App* cert = root.add_subcommand("cert", "Issue, revoke and inspect certificates");
   cert->require_subcommand(1);

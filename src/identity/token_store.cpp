@@ -205,7 +205,8 @@ Status TokenStore::revoke(std::string_view id) {
   return save(dir_.tokens(), *records, unix_seconds(std::chrono::system_clock::now()));
 }
 
-Result<TokenRecord> TokenStore::consume(const PresentedToken& token, SystemTime now) {
+Result<TokenRecord> TokenStore::consume(const PresentedToken& token, SystemTime now,
+                                        const std::function<Status(const TokenRecord&)>& accept) {
   auto lock = StateLock::acquire(dir_);
   if (!lock) return std::move(lock).error();
   auto records = load(dir_.tokens());
@@ -229,6 +230,13 @@ Result<TokenRecord> TokenStore::consume(const PresentedToken& token, SystemTime 
     return refused(fmt::format("expired {} s ago", now_unix - it->expires_unix));
   }
   if (it->uses_left == 0) return refused("used up");
+  if (accept) {
+    // E.g. the device id the node asked for is taken: refused, and the
+    // token keeps its use for a corrected attempt.
+    if (Status accepted = accept(*it); !accepted) {
+      return refused(accepted.error().message());
+    }
+  }
   it->uses_left -= 1;
   TokenRecord consumed = *it;
   // Durable before anyone hears "yes": a crash after this point can lose a

@@ -111,19 +111,25 @@ Outcome enroll_on_worker(const identity::StateDir& dir, const EnrollmentOptions&
   // The CSR first: a malformed one must not use up the token.
   auto csr = read_csr(request, ProtocolError::EnrollRefused);
   if (auto* answer = std::get_if<Outcome>(&csr)) return std::move(*answer);
-  identity::TokenStore tokens(dir);
-  auto record = tokens.consume(*token, now);
-  if (!record) return refused(ProtocolError::EnrollRefused, record.error().message());
   identity::IdentityStore store(dir);
-  auto device_id = choose_device_id(*record, request, store, now);
-  if (!device_id) return refused(ProtocolError::EnrollRefused, device_id.error().message());
+  std::string device_id;
+  // The device id is settled before the token's use is taken: a node asking
+  // for a taken id may try again with the same token.
+  auto record = identity::TokenStore(dir).consume(
+      *token, now, [&](const identity::TokenRecord& valid) -> Status {
+        auto chosen = choose_device_id(valid, request, store, now);
+        if (!chosen) return std::move(chosen).error();
+        device_id = std::move(*chosen);
+        return {};
+      });
+  if (!record) return refused(ProtocolError::EnrollRefused, record.error().message());
   auto certificate = store.issue_device_for_key(std::get<identity::CertificateRequest>(csr),
-                                                *device_id, options.device_validity, now);
+                                                device_id, options.device_validity, now);
   if (!certificate) return internal_failure(certificate.error());
   auto bundle = store.ca_bundle_pem();
   if (!bundle) return internal_failure(bundle.error());
-  return Outcome{encode_enrolled(*device_id, certificate->pem(), *bundle), true, false,
-                 fmt::format("device_id={} cert_sha256={} not_after={}", *device_id,
+  return Outcome{encode_enrolled(device_id, certificate->pem(), *bundle), true, false,
+                 fmt::format("device_id={} cert_sha256={} not_after={}", device_id,
                              certificate->fingerprint(), format_utc(certificate->not_after()))};
 }
 

@@ -173,6 +173,25 @@ TEST_F(EnrollmentTest, ATokenForAnotherCaIsRefusedBeforeTheSecretIsSent) {
   EXPECT_FALSE(std::filesystem::exists(state_.tokens()));
 }
 
+TEST_F(EnrollmentTest, ATakenDeviceIdIsRefusedUnlessTheTokenNamesItAndTheTokenKeepsItsUse) {
+  ASSERT_TRUE(start_daemon());
+  // node-1 exists (palyra init issued it) and is valid.
+  const std::string token = create_token();
+  auto taken = enroll(token, node_dir("impostor"), {"--device", "node-1"});
+  EXPECT_EQ(taken.status, 1);
+  EXPECT_THAT(taken.err, HasSubstr("enroll_refused"));
+  EXPECT_THAT(log(), HasSubstr("belongs to a device with a valid certificate"));
+  // Same token, free id: the refusal did not use it up.
+  ASSERT_EQ(enroll(token, node_dir("honest"), {"--device", "node-2"}).status, 0);
+  // A token bound to node-1 may re-enroll it (the operator said so), and
+  // gives that id whatever the node asks for.
+  auto rebound = enroll(create_token({"--device", "node-1"}), node_dir("replacement"));
+  ASSERT_EQ(rebound.status, 0) << rebound.err;
+  EXPECT_THAT(rebound.out, HasSubstr("enrolled as device 'node-1'"));
+  auto other = enroll(create_token({"--device", "node-3"}), node_dir("asks-other"), {"--device", "node-4"});
+  EXPECT_EQ(other.status, 1);
+}
+
 TEST_F(EnrollmentTest, ConcurrentEnrollmentsWithAOneUseTokenHaveOneWinner) {
   ASSERT_TRUE(start_daemon());
   const std::string token = create_token();

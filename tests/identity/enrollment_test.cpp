@@ -301,6 +301,13 @@ TEST_F(TokenStoreTest, ConsumeRefusesEachWayWithThePreciseReason) {
   }
   EXPECT_NE(reason(presented(token), now_ + 601s).find("expired"), std::string::npos);
   EXPECT_EQ((*store.list())[0].uses_left, 1u) << "a refusal uses nothing";
+  // The caller's own check (the device id) refuses without using the token up.
+  auto declined = store.consume(presented(token), now_ + 1s, [](const TokenRecord&) -> Status {
+    return Error(Errc::AlreadyExists, "device id 'x' is taken");
+  });
+  ASSERT_FALSE(declined.ok());
+  EXPECT_NE(declined.error().message().find("device id 'x' is taken"), std::string::npos);
+  EXPECT_EQ((*store.list())[0].uses_left, 1u) << "a declined token keeps its use";
 
   auto consumed = store.consume(presented(token), now_ + 1s);
   ASSERT_TRUE(consumed.ok()) << consumed.error().describe();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -59,7 +60,12 @@ class TokenStore {
   // A refusal is InvalidArgument whose message states the precise reason
   // (unknown id, wrong secret, expired, used up, revoked) for the daemon's
   // log; what the network hears is the caller's business. IoFailed.
-  Result<TokenRecord> consume(const PresentedToken& token, SystemTime now);
+  // `accept`, if given, runs under the lock once the token is known to be
+  // valid and before its use is taken; an error from it refuses the token
+  // (its message becomes the reason) without using it up. It must not take
+  // the StateLock itself (the lock is not reentrant).
+  Result<TokenRecord> consume(const PresentedToken& token, SystemTime now,
+                              const std::function<Status(const TokenRecord&)>& accept = {});
 
  private:
   StateDir dir_;
