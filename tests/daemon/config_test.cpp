@@ -106,6 +106,29 @@ TEST_F(ConfigTest, CrossFieldValidation) {
   ASSERT_FALSE(level.ok());
 }
 
+TEST_F(ConfigTest, DeviceValidityIsADurationFromEachSource) {
+  auto defaults = load_config(std::nullopt, {}, {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->enrollment_device_validity, std::chrono::hours(24));
+  auto file = write("[enrollment]\ndevice_validity = \"12h\"\n");
+  EXPECT_EQ(load_config(file, {}, {})->enrollment_device_validity, std::chrono::hours(12));
+  EXPECT_EQ(load_config(file, {"PALYRA_ENROLLMENT_DEVICE_VALIDITY=1d12h"}, {})
+                ->enrollment_device_validity,
+            std::chrono::hours(36));
+  EXPECT_EQ(load_config(file, {}, {{"--device-validity", "20s"}})->enrollment_device_validity,
+            std::chrono::seconds(20));
+  for (const char* bad : {"0s", "soon", "-5m", ""}) {
+    auto refused = load_config(std::nullopt, {}, {{"--device-validity", bad}});
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.error().code(), Errc::ConfigInvalid);
+    EXPECT_NE(refused.error().message().find("enrollment.device_validity"), std::string::npos)
+        << refused.error().describe();
+  }
+  auto number = load_config(write("[enrollment]\ndevice_validity = 3600\n"), {}, {});
+  ASSERT_FALSE(number.ok());
+  EXPECT_NE(number.error().message().find("duration"), std::string::npos) << number.error().describe();
+}
+
 TEST_F(ConfigTest, ReferenceListsEverySettingWithEnvAndDefault) {
   const auto& reference = settings_reference();
   auto port = std::find_if(reference.begin(), reference.end(),

@@ -43,6 +43,7 @@ class DaemonTest : public palyra::testing::TempDirTest {
     std::vector<std::string> argv = {PALYRAD_BINARY, "--state-dir", state_.root.string(),
                                      "--quic-port", port_ == 0 ? "0" : std::to_string(port_),
                                      "--grpc-port", grpc_port_ == 0 ? "0" : std::to_string(grpc_port_),
+                                     "--grpc-enroll-port", "0",
                                      "--log-level", "debug"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     daemon_ = std::make_unique<palyra::testing::ChildProcess>(argv, daemon_log(), env);
@@ -63,6 +64,10 @@ class DaemonTest : public palyra::testing::TempDirTest {
         grpc_port_ = static_cast<std::uint16_t>(
             std::stoi(grpc_address_.substr(grpc_address_.rfind(':') + 1)));
       }
+    }
+    auto enroll_at = line.find("grpc_enroll=");
+    if (enroll_at != std::string::npos) {
+      grpc_enroll_address_ = line.substr(enroll_at + 12, line.find(' ', enroll_at) - enroll_at - 12);
     }
     return ::testing::AssertionSuccess();
   }
@@ -124,6 +129,7 @@ class DaemonTest : public palyra::testing::TempDirTest {
   std::uint16_t port_ = 0;  // kept across restarts
   std::string grpc_address_;  // "127.0.0.1:PORT" or "off"
   std::uint16_t grpc_port_ = 0;
+  std::string grpc_enroll_address_;  // the gRPC enrollment listener, "127.0.0.1:PORT" or "off"
 };
 
 }  // namespace palyra::e2e

@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <regex>
 #include <thread>
 
 #include "daemon_fixture.hpp"
@@ -31,27 +30,6 @@ namespace pb = palyra::node::v1;
 
 class GrpcFallbackTest : public DaemonTest {
  protected:
-  // palyrad with its gRPC enrollment listener on a free port too (the
-  // fixture's own start_daemon leaves it at the default 7442);
-  // grpc_enroll_address_ is read from the daemon's "listening" log line.
-  ::testing::AssertionResult start_daemon(std::vector<std::string> extra = {},
-                                          std::map<std::string, std::string> env = {}) {
-    extra.insert(extra.begin(), {"--grpc-enroll-port", "0"});
-    auto started = DaemonTest::start_daemon(std::move(extra), std::move(env));
-    if (!started) return started;
-    const std::regex listening(R"(listening quic=\S+ grpc=\S+ grpc_enroll=(\S+) )");
-    for (int i = 0; i < 100; ++i) {
-      std::smatch match;
-      const std::string text = log();
-      if (std::regex_search(text, match, listening)) {
-        grpc_enroll_address_ = match[1];
-        return ::testing::AssertionSuccess();
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return ::testing::AssertionFailure() << "no grpc_enroll= in the log:\n" << log();
-  }
-
   // A stub to `address` that checks the daemon's certificate against our CA
   // and presents `device`'s certificate (none when empty).
   std::unique_ptr<pb::NodeTransport::Stub> stub_to(const std::string& address,
@@ -115,7 +93,6 @@ class GrpcFallbackTest : public DaemonTest {
     return health(*stub, &response);
   }
 
-  std::string grpc_enroll_address_;
   // A gRPC stub presenting `device`'s certificate (none when empty).
   std::unique_ptr<pb::NodeTransport::Stub> stub(const std::string& device = "node-1",
                                                 const identity::StateDir* other = nullptr) {

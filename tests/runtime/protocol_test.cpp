@@ -91,6 +91,58 @@ TEST(Protocol, InvalidParams) {
             ok_name);
 }
 
+TEST(Protocol, EnrollmentAndRenewalRequests) {
+  auto enroll = request_of(
+      R"({"protocol_version":1,"method":"node.enroll","params":{"token":"0123abcd.00112233445566778899aabbccddeeff","csr":"PEM","device_id":"n-1"}})");
+  EXPECT_EQ(enroll.method, Method::Enroll);
+  EXPECT_EQ(enroll.token, "0123abcd.00112233445566778899aabbccddeeff");
+  EXPECT_EQ(enroll.csr_pem, "PEM");
+  EXPECT_EQ(enroll.device_id, "n-1");
+  auto without_id = request_of(R"({"protocol_version":1,"method":"node.enroll","params":{"token":"t","csr":"c"}})");
+  EXPECT_FALSE(without_id.device_id.has_value());
+  auto renew = request_of(R"({"protocol_version":1,"method":"node.renew_certificate","params":{"csr":"PEM"}})");
+  EXPECT_EQ(renew.method, Method::RenewCertificate);
+  EXPECT_EQ(renew.csr_pem, "PEM");
+  // The encoders produce what the parser takes.
+  EXPECT_EQ(request_of(encode_enroll_request("t", "c\n", std::string("d"))).device_id, "d");
+  EXPECT_EQ(request_of(encode_renew_request("line1\nline2")).csr_pem, "line1\nline2");
+
+  const std::string big_csr(kMaxCsrBytes + 1, 'x');
+  for (const std::string& frame : {
+           std::string(R"({"protocol_version":1,"method":"node.enroll"})"),
+           std::string(R"({"protocol_version":1,"method":"node.enroll","params":{"token":"t"}})"),
+           std::string(R"({"protocol_version":1,"method":"node.enroll","params":{"csr":"c"}})"),
+           std::string(R"({"protocol_version":1,"method":"node.enroll","params":{"token":"t","csr":"c","extra":1}})"),
+           std::string(R"({"protocol_version":1,"method":"node.enroll","params":{"token":1,"csr":"c"}})"),
+           std::string(R"({"protocol_version":1,"method":"node.enroll","params":{"token":"t","csr":"c","device_id":null}})"),
+           std::string(R"({"protocol_version":1,"method":"node.enroll","params":{"token":"","csr":"c"}})"),
+           std::string(R"({"protocol_version":1,"method":"node.renew_certificate"})"),
+           std::string(R"({"protocol_version":1,"method":"node.renew_certificate","params":{"csr":""}})"),
+           std::string(R"({"protocol_version":1,"method":"node.renew_certificate","params":{"csr":"c","device_id":"x"}})"),
+           encode_renew_request(big_csr),
+           encode_enroll_request("t", big_csr, std::nullopt),
+       }) {
+    EXPECT_EQ(error_of(frame), ProtocolError::InvalidParams) << frame.substr(0, 120);
+  }
+}
+
+TEST(Protocol, EnrollmentResponsesExactBytesAndParsed) {
+  EXPECT_EQ(encode_enrolled("n-1", "CERT\n", "CA\n"),
+            R"({"protocol_version":1,"kind":"enrolled","ok":true,"device_id":"n-1","certificate":"CERT\n","ca":"CA\n"})");
+  EXPECT_EQ(encode_certificate("CERT", "CA"),
+            R"({"protocol_version":1,"kind":"certificate","ok":true,"certificate":"CERT","ca":"CA"})");
+  EXPECT_EQ(encode_error(ProtocolError::EnrollRefused),
+            R"({"protocol_version":1,"kind":"error","ok":false,"error":"enroll_refused"})");
+  EXPECT_EQ(encode_error(ProtocolError::RenewalRefused),
+            R"({"protocol_version":1,"kind":"error","ok":false,"error":"renewal_refused"})");
+  auto parsed = parse_response(encode_enrolled("n-1", "CERT\n", "CA\n"));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->kind, "enrolled");
+  EXPECT_EQ(parsed->device_id, "n-1");
+  EXPECT_EQ(parsed->certificate, "CERT\n");
+  EXPECT_EQ(parsed->ca, "CA\n");
+}
+
 TEST(Protocol, ExactResponseBytes) {
   EXPECT_EQ(encode_health(true), R"({"protocol_version":1,"kind":"health","ok":true,"node_rpc_mtls_required":true})");
   EXPECT_EQ(encode_health(false), R"({"protocol_version":1,"kind":"health","ok":true,"node_rpc_mtls_required":false})");

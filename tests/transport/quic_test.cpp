@@ -12,6 +12,7 @@
 
 #include <fstream>
 
+#include "palyra/identity/certificate.hpp"
 #include "palyra/identity/revocation.hpp"
 #include "palyra/transport/fallback.hpp"
 #include "palyra/transport/server.hpp"
@@ -280,6 +281,97 @@ TEST_F(QuicTest, RevokingALiveClientClosesItsConnection) {
 }
 
 // --- Refusals by the client ---
+
+// --- Enrollment (PROTOCOL.md §7) ---
+
+// A node without a certificate that trusts the CA whose public key hashes to
+// `ca_hash` (the token's), on the enrollment ALPN.
+ClientTlsConfig enrolling_tls(const std::string& ca_hash) {
+  ClientTlsConfig tls;
+  tls.alpn = kEnrollAlpn;
+  tls.ca_spki_sha256 = ca_hash;
+  tls.server_name = "localhost";
+  return tls;
+}
+
+std::string ca_hash_of(const TestPki& pki) {
+  return identity::Certificate::from_pem_file(pki.ca_cert())->spki_sha256();
+}
+
+TEST_F(QuicTest, EnrollmentAlpnIsServedWithoutAClientCertificate) {
+  ServerTlsConfig tls = server_tls();
+  tls.serve_enrollment = true;
+  EchoServer server(tls, quick_limits());
+  ASSERT_TRUE(server.ok());
+  auto client = Client::connect(server.address(), enrolling_tls(ca_hash_of(pki_)), quick_limits());
+  ASSERT_TRUE(client.ok()) << client.error().describe();
+  EXPECT_EQ((*client)->connection().alpn(), kEnrollAlpn);
+  EXPECT_EQ(echo(**client, "enroll me"), "enroll me");
+  EXPECT_EQ(server.device_ids(), std::vector<std::string>{""});
+  // The node ALPN on the same server still requires a certificate.
+  ClientTlsConfig anonymous = client_tls();
+  anonymous.cert_file.reset();
+  anonymous.key_file.reset();
+  EXPECT_EQ(refused(anonymous, server).code(), Errc::ConnectFailed);
+}
+
+TEST_F(QuicTest, ServerThatDoesNotServeEnrollmentRefusesItsAlpn) {
+  EchoServer server(server_tls(), quick_limits());
+  ASSERT_TRUE(server.ok());
+  Error error = refused(enrolling_tls(ca_hash_of(pki_)), server);
+  EXPECT_EQ(error.code(), Errc::ConnectFailed);
+  EXPECT_NE(error.message().find("no_application_protocol"), std::string::npos) << error.describe();
+  EXPECT_EQ(server.established.load(), 0);
+}
+
+TEST_F(QuicTest, EnrollingClientRefusesAServerWhoseCaIsNotTheTokens) {
+  ServerTlsConfig tls = server_tls();
+  tls.serve_enrollment = true;
+  EchoServer server(tls, quick_limits());
+  ASSERT_TRUE(server.ok());
+  TestPki other;
+  Error error = refused(enrolling_tls(ca_hash_of(other)), server);
+  EXPECT_EQ(error.code(), Errc::ConnectFailed);
+  // Both hashes: which CA the server has, which the token named.
+  EXPECT_NE(error.message().find(ca_hash_of(pki_)), std::string::npos) << error.describe();
+  EXPECT_NE(error.message().find(ca_hash_of(other)), std::string::npos) << error.describe();
+  EXPECT_EQ(server.established.load(), 0);
+}
+
+TEST_F(QuicTest, EnrollingClientStillChecksTheServerNameAgainstTheTokensCa) {
+  ServerTlsConfig tls = server_tls();
+  tls.serve_enrollment = true;
+  EchoServer server(tls, quick_limits());
+  ASSERT_TRUE(server.ok());
+  ClientTlsConfig enrolling = enrolling_tls(ca_hash_of(pki_));
+  enrolling.server_name = "gateway.example";
+  EXPECT_EQ(refused(enrolling, server).code(), Errc::ConnectFailed);
+}
+
+TEST_F(QuicTest, ReloadedServerCertificateServesNewHandshakesAndLiveConnectionsStay) {
+  EchoServer server(server_tls(), quick_limits());
+  ASSERT_TRUE(server.ok());
+  auto live = Client::connect(server.address(), client_tls(), quick_limits());
+  ASSERT_TRUE(live.ok()) << live.error().describe();
+  const std::string old_fingerprint = (*live)->connection().peer().fingerprint;
+
+  auto replacement = pki_.issue_server("localhost", -1h, 24h);
+  ServerTlsConfig reloaded{pki_.ca_cert(), replacement.cert, replacement.key, true, nullptr};
+  ASSERT_TRUE(server.on_loop([&](Server& s) { return s.reload_tls(reloaded).ok(); }));
+
+  EXPECT_EQ(echo(**live, "still here"), "still here");
+  ClientTlsConfig pinned_new = client_tls();
+  pinned_new.pinned_sha256 = replacement.fingerprint;
+  EXPECT_TRUE(Client::connect(server.address(), pinned_new, quick_limits()).ok());
+  ClientTlsConfig pinned_old = client_tls();
+  pinned_old.pinned_sha256 = old_fingerprint;
+  EXPECT_EQ(refused(pinned_old, server).code(), Errc::PinnedCertificateMismatch);
+
+  // A bad replacement is refused and the working one stays.
+  ServerTlsConfig broken{pki_.ca_cert(), pki_.ca_cert(), replacement.key, true, nullptr};
+  EXPECT_FALSE(server.on_loop([&](Server& s) { return s.reload_tls(broken).ok(); }));
+  EXPECT_TRUE(Client::connect(server.address(), pinned_new, quick_limits()).ok());
+}
 
 TEST_F(QuicTest, ClientRefusesAServerFromAnotherCa) {
   EchoServer server(server_tls(), quick_limits());
