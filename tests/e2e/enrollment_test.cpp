@@ -377,5 +377,51 @@ TEST_F(EnrollmentTest, AReplacedServerCertificateServesNewHandshakesWhileAFollow
   EXPECT_THAT(log(), HasSubstr("server certificate reloaded (SIGHUP)"));
 }
 
+std::size_t certificates_in(const std::filesystem::path& pem) {
+  auto chain = identity::Certificate::chain_from_pem_file(pem);
+  return chain ? chain->size() : 0;
+}
+
+TEST_F(EnrollmentTest, TheCaRotatesInThreeStepsWithoutStrandingANode) {
+  ASSERT_TRUE(start_daemon());
+  const auto node = node_dir("node");
+  ASSERT_EQ(enroll(create_token(), node, {"--device", "survivor"}).status, 0);
+  const auto old_ca = identity::Certificate::from_pem_file(state_.ca_cert());
+  ASSERT_TRUE(old_ca);
+  auto rotate = [&] {
+    auto step = palyra({"ca", "rotate", "--state-dir", state_.root.string()}, false);
+    EXPECT_EQ(step.status, 0) << step.err;
+    std::this_thread::sleep_for(1500ms);  // the daemon notices the changed files
+    return step.out;
+  };
+
+  // Step 1: the new CA is trusted; the node learns it at its next renewal.
+  rotate();
+  EXPECT_EQ(certificates_in(state_.ca_cert()), 2u);
+  ASSERT_EQ(from_node(node, {"cert", "renew"}).status, 0);
+  EXPECT_EQ(certificates_in(node.ca_cert()), 2u);
+  EXPECT_EQ(from_node(node, {"health"}).status, 0);
+
+  // Step 2: the new CA signs, the server certificate is reissued under it.
+  rotate();
+  auto signing = identity::Certificate::from_pem_file(state_.ca_cert());
+  ASSERT_TRUE(signing);
+  EXPECT_NE(signing->fingerprint(), old_ca->fingerprint());
+  EXPECT_THAT(log(), HasSubstr("server certificate reloaded (certificate files changed)"));
+  auto health = from_node(node, {"health"});  // an old-CA certificate, the new server chain
+  EXPECT_EQ(health.status, 0) << health.err;
+  ASSERT_EQ(from_node(node, {"cert", "renew"}).status, 0);  // now under the new CA
+  // A token made now names the new CA, and works.
+  EXPECT_EQ(enroll(create_token(), node_dir("late"), {"--device", "late"}).status, 0);
+
+  // Step 3: the old CA leaves the bundle; what it signed is no longer accepted.
+  rotate();
+  EXPECT_EQ(certificates_in(state_.ca_cert()), 1u);
+  health = from_node(node, {"health"});
+  EXPECT_EQ(health.status, 0) << health.err;
+  auto stale = palyra({"health", "--device", "node-1"});  // issued by `palyra init`, old CA
+  EXPECT_EQ(stale.status, 1);
+}
+
 }  // namespace
 }  // namespace palyra::e2e
