@@ -109,7 +109,7 @@ class RenewalThread {
           Status ran = renewer.run(stop_, [](const identity::Certificate& renewed) {
             std::cerr << fmt::format("palyra: events: device certificate renewed (sha256 {}, "
                                      "expires {})\n",
-                                     renewed.fingerprint(), format_utc(renewed.not_after()));
+                                     renewed.fingerprint(), identity::format_utc(renewed.not_after()));
             reconnect_requested().store(true);
           });
           if (!ran) {

@@ -89,8 +89,7 @@ Result<ResolvedConnection> resolve(const ConnectionOptions& options) {
                  fmt::format("--connect '{}': {}", options.connect, address.error().message()));
   }
   if (options.timeout_ms == 0) return Error(Errc::InvalidArgument, "--timeout must be > 0");
-  const identity::StateDir dir{options.state_dir.empty() ? identity::default_state_dir()
-                                                         : std::filesystem::path(options.state_dir)};
+  const identity::StateDir dir = identity::state_dir_or_default(options.state_dir);
   ResolvedConnection out{*address, {}, {}, std::chrono::milliseconds(options.timeout_ms)};
   out.tls.ca_file = options.ca.empty() ? dir.ca_cert() : std::filesystem::path(options.ca);
   out.tls.server_name = options.server_name.empty() ? host_part(options.connect)

@@ -1,12 +1,12 @@
 #include "device_renewal.hpp"
 
-#include <ctime>
 #include <iostream>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "node_connection.hpp"
+#include "palyra/identity/ca.hpp"
 #include "palyra/identity/csr.hpp"
 #include "palyra/identity/device_identity.hpp"
 #include "palyra/identity/state_dir.hpp"
@@ -37,21 +37,17 @@ Error expired_error(const identity::Certificate& certificate, const std::string&
                            "daemon refuses an expired certificate in the handshake). Recover with a "
                            "new token: `palyra token create --device {}` on the daemon's host, "
                            "then `palyra enroll TOKEN --connect HOST:PORT` here",
-                           device_id, format_utc(certificate.not_after()), device_id));
+                           device_id, identity::format_utc(certificate.not_after()), device_id));
 }
 
 }  // namespace
 
-std::string format_utc(SystemTime time) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
 
 SystemTime renewal_time(SystemTime not_before, SystemTime not_after, double jitter) {
+  // The daemon backdates notBefore for clock skew: the lifetime it meant
+  // starts that much later (else a 20 s certificate would look 80 s long,
+  // two thirds of it already past, and renew at once, again and again).
+  if (not_after - not_before > identity::kDeviceClockSkew) not_before += identity::kDeviceClockSkew;
   const auto lifetime = not_after - not_before;
   const auto offset = lifetime * 2 / 3 +
                       std::chrono::duration_cast<SystemTime::duration>(lifetime * (0.1 * jitter));

@@ -16,7 +16,8 @@
 namespace palyra::cli {
 
 // When to renew a certificate valid from `not_before` to `not_after`: at
-// 2/3 of its lifetime, moved by up to ±10 % of the lifetime (`jitter` in
+// 2/3 of its lifetime (counted from when it was issued, after the daemon's
+// one-minute backdating), moved by up to ±10 % of the lifetime (`jitter` in
 // [-1, 1]) so a fleet enrolled together does not renew together.
 identity::SystemTime renewal_time(identity::SystemTime not_before, identity::SystemTime not_after,
                                   double jitter);
@@ -42,8 +43,5 @@ class DeviceRenewer {
   ResolvedConnection connection_;
   std::mt19937_64 random_;
 };
-
-// "2026-11-29T19:04:05Z"
-std::string format_utc(identity::SystemTime time);
 
 }  // namespace palyra::cli

@@ -36,9 +36,6 @@ int fail(const Error& error, std::string_view doing) {
   }
 }
 
-StateDir state_dir_of(const std::string& option) {
-  return StateDir{option.empty() ? identity::default_state_dir() : std::filesystem::path(option)};
-}
 
 std::string token_state(const identity::TokenRecord& record, std::int64_t now) {
   if (record.revoked) return "revoked";
@@ -48,7 +45,7 @@ std::string token_state(const identity::TokenRecord& record, std::int64_t now) {
 }
 
 std::string unix_utc(std::int64_t seconds) {
-  return format_utc(std::chrono::system_clock::from_time_t(static_cast<std::time_t>(seconds)));
+  return identity::format_utc(std::chrono::system_clock::from_time_t(static_cast<std::time_t>(seconds)));
 }
 
 // --- palyra token ---
@@ -87,7 +84,7 @@ void add_token_commands(CLI::App& root, CommandContext& context) {
       context.exit_code = fail(ttl.error(), "token create: --ttl");
       return;
     }
-    const StateDir dir = state_dir_of(create_options->state_dir);
+    const StateDir dir = identity::state_dir_or_default(create_options->state_dir);
     auto ca_hash = identity::IdentityStore(dir).signing_ca_spki_sha256();
     if (!ca_hash) {
       context.exit_code = fail(ca_hash.error(), "token create");
@@ -103,7 +100,7 @@ void add_token_commands(CLI::App& root, CommandContext& context) {
       context.exit_code = fail(created.error(), "token create");
       return;
     }
-    const std::string expires = format_utc(now + *ttl);
+    const std::string expires = identity::format_utc(now + *ttl);
     if (create_options->json) {
       nlohmann::json out{{"id", created->id},
                          {"expires", expires},
@@ -131,7 +128,7 @@ void add_token_commands(CLI::App& root, CommandContext& context) {
   list->add_option("--state-dir", list_options->state_dir, "the daemon's state directory");
   list->add_flag("--json", list_options->json, "a JSON array instead of a table");
   list->callback([list_options, &context] {
-    auto records = identity::TokenStore(state_dir_of(list_options->state_dir)).list();
+    auto records = identity::TokenStore(identity::state_dir_or_default(list_options->state_dir)).list();
     if (!records) {
       context.exit_code = fail(records.error(), "token list");
       return;
@@ -167,7 +164,7 @@ void add_token_commands(CLI::App& root, CommandContext& context) {
       ->required();
   revoke->add_option("--state-dir", revoke_options->state_dir, "the daemon's state directory");
   revoke->callback([revoke_options, &context] {
-    auto revoked = identity::TokenStore(state_dir_of(revoke_options->state_dir)).revoke(revoke_options->id);
+    auto revoked = identity::TokenStore(identity::state_dir_or_default(revoke_options->state_dir)).revoke(revoke_options->id);
     if (!revoked) {
       context.exit_code = fail(revoked.error(), "token revoke");
       return;
@@ -203,7 +200,7 @@ Result<runtime::Response> call_enroll(const ResolvedConnection& c, const std::st
 int enroll(const EnrollOptions& options) {
   auto token = identity::parse_enrollment_token(options.token);
   if (!token) return fail(token.error(), "enroll");
-  const StateDir dir = state_dir_of(options.connection.state_dir);
+  const StateDir dir = identity::state_dir_or_default(options.connection.state_dir);
   std::error_code ec;
   if (std::filesystem::exists(dir.ca_key(), ec)) {
     return fail(Error(Errc::InvalidArgument,
@@ -256,7 +253,7 @@ int enroll(const EnrollOptions& options) {
       "enrolled as device '{}' in {}\n  certificate sha256: {}\n  expires: {} (renew with `palyra "
       "cert renew --watch --state-dir {} --connect {}`)\n",
       *answer->device_id, dir.root.string(), certificate->fingerprint(),
-      format_utc(certificate->not_after()), dir.root.string(), options.connection.connect);
+      identity::format_utc(certificate->not_after()), dir.root.string(), options.connection.connect);
   return kExitOk;
 }
 
@@ -284,7 +281,7 @@ struct RenewOptions {
 
 void print_renewed(const identity::Certificate& certificate, const std::string& device_id) {
   std::cout << fmt::format("renewed device '{}': sha256 {}, expires {}\n", device_id,
-                           certificate.fingerprint(), format_utc(certificate.not_after()))
+                           certificate.fingerprint(), identity::format_utc(certificate.not_after()))
             << std::flush;
 }
 
@@ -310,7 +307,7 @@ int renew(const RenewOptions& options) {
   if (!current) return fail(current.error(), "cert renew");
   std::cout << fmt::format("watching device '{}': certificate expires {}, renewed at about 2/3 of "
                            "its lifetime\n",
-                           device_id, format_utc(current->not_after()))
+                           device_id, identity::format_utc(current->not_after()))
             << std::flush;
   Status ran = renewer.run(stop_requested(), [&device_id](const identity::Certificate& c) {
     print_renewed(c, device_id);

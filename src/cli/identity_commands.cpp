@@ -20,7 +20,7 @@ using identity::StateDir;
 struct StateOption {
   std::string state_dir;
   StateDir resolve() const {
-    return StateDir{state_dir.empty() ? identity::default_state_dir() : std::filesystem::path(state_dir)};
+    return identity::state_dir_or_default(state_dir);
   }
 };
 
@@ -38,19 +38,11 @@ int fail(const Error& error) {
              : kExitFailure;
 }
 
-std::string format_time(identity::SystemTime t) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
 
 void print_written(std::string_view what, const identity::WrittenCertificate& written) {
   std::cout << fmt::format("{}: {}\n  key: {}\n  sha256: {}\n  expires: {}\n", what,
                            written.cert.string(), written.key.string(), written.fingerprint,
-                           format_time(written.not_after));
+                           identity::format_utc(written.not_after));
 }
 
 Result<std::chrono::seconds> duration_or(const std::string& text, std::chrono::seconds fallback) {
@@ -327,7 +319,7 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
     for (const auto& e : ledger->entries()) {
       std::cout << fmt::format("{:>4}  {:<7} {:<8} {:<20} {:<32} {}\n", e.sequence, e.kind,
                                status_of(e, now),
-                               format_time(std::chrono::system_clock::from_time_t(e.not_after_unix)),
+                               identity::format_utc(std::chrono::system_clock::from_time_t(e.not_after_unix)),
                                e.subject, e.fingerprint);
     }
   });

@@ -89,12 +89,15 @@ Result<std::string> read_file(const std::filesystem::path& path) {
 Status ensure_private_directory(const std::filesystem::path& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) return {};
-  std::filesystem::create_directories(path, ec);
-  if (ec) {
-    return Error(Errc::IoFailed,
-                 fmt::format("cannot create directory '{}': {}", path.string(), ec.message()));
+  // Every directory we create is 0700, parents included: create_directories
+  // would make the missing parents with the umask's wider mode.
+  if (path.has_parent_path() && path.parent_path() != path) {
+    PALYRA_TRY(ensure_private_directory(path.parent_path()));
   }
-  ::chmod(path.c_str(), 0700);
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error(Errc::IoFailed,
+                 fmt::format("cannot create directory '{}': {}", path.string(), std::strerror(errno)));
+  }
   return {};
 }
 

@@ -14,6 +14,7 @@ std::string_view errc_name(Errc code) noexcept {
     case Errc::PrivateKeyParsingFailed: return "PrivateKeyParsingFailed";
     case Errc::KeyCertificateMismatch: return "KeyCertificateMismatch";
     case Errc::InvalidDeviceId: return "InvalidDeviceId";
+    case Errc::DeviceRevoked: return "DeviceRevoked";
     case Errc::InvalidDuration: return "InvalidDuration";
     case Errc::UnknownFingerprint: return "UnknownFingerprint";
     case Errc::CryptoFailed: return "CryptoFailed";

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -23,8 +24,8 @@ constexpr std::uint64_t kNsPerMs = 1'000'000;
 // How often revoked.txt is checked for changes (an operator may edit it
 // without sending SIGHUP; `palyra cert revoke` rewrites it atomically).
 constexpr std::uint64_t kRevocationPollNs = 1'000 * kNsPerMs;
-// How often a running daemon asks whether its own certificate is due for
-// reissue (it is valid for a year by default and reissued a week early).
+// A running daemon looks at its own certificate again when it enters its
+// reissue window, and at least hourly (the file may have been replaced).
 constexpr std::uint64_t kServerCertificateCheckNs = 3'600'000 * kNsPerMs;
 // While draining: how often we look for the last in-flight call.
 constexpr std::uint64_t kDrainPollNs = 20 * kNsPerMs;
@@ -57,6 +58,17 @@ std::vector<std::pair<std::uint64_t, std::int64_t>> tls_files_version(
     const transport::ServerTlsConfig& tls) {
   return {file_version(tls.cert_chain_file), file_version(tls.key_file),
           file_version(tls.ca_file)};
+}
+
+// When to look at the server certificate next: when it enters the window
+// in which it is reissued (not_after - renew_before), within [1 s, 1 h].
+std::uint64_t next_certificate_check_ns(std::chrono::system_clock::time_point not_after,
+                                        std::chrono::seconds renew_before) {
+  const auto until_due = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      not_after - renew_before - std::chrono::system_clock::now());
+  const auto clamped = std::clamp<std::int64_t>(until_due.count(), 1'000 * kNsPerMs,
+                                                kServerCertificateCheckNs);
+  return transport::monotonic_ns() + static_cast<std::uint64_t>(clamped);
 }
 
 Result<transport::Limits> limits_from(const Config& config) {
@@ -134,7 +146,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
                                  /*serve_enrollment=*/true};
   daemon->tls_ = tls;
   daemon->tls_files_version_ = tls_files_version(tls);
-  daemon->next_server_certificate_check_ns_ = transport::monotonic_ns() + kServerCertificateCheckNs;
+  daemon->next_server_certificate_check_ns_ = next_certificate_check_ns(
+      certificate->not_after, std::chrono::seconds(config.server_cert_renew_before_s));
   if (config.quic_enabled) {
     auto address = transport::SocketAddress::from_host_and_port(config.quic_bind_addr,
                                                                  config.quic_port);
@@ -320,12 +333,13 @@ void Daemon::renew_server_certificate_if_due() {
   const std::uint64_t now = transport::monotonic_ns();
   if (now < next_server_certificate_check_ns_) return;
   next_server_certificate_check_ns_ = now + kServerCertificateCheckNs;
-  auto certificate = ensure_server_certificate(
-      identity::StateDir{config_.state_dir}, std::chrono::seconds(config_.server_cert_renew_before_s));
+  const auto renew_before = std::chrono::seconds(config_.server_cert_renew_before_s);
+  auto certificate = ensure_server_certificate(identity::StateDir{config_.state_dir}, renew_before);
   if (!certificate) {
     spdlog::error("server certificate check failed: {}", certificate.error().describe());
     return;
   }
+  next_server_certificate_check_ns_ = next_certificate_check_ns(certificate->not_after, renew_before);
   if (certificate->reissued) {
     spdlog::info("server certificate reissued reason=\"{}\" cert_sha256={}", certificate->reason,
                  certificate->fingerprint);

@@ -1,5 +1,7 @@
 #include "palyra/identity/certificate.hpp"
 
+#include <ctime>
+
 #include <arpa/inet.h>
 
 #include <array>
@@ -357,6 +359,15 @@ Result<std::chrono::seconds> parse_duration(std::string_view text) {
   }
   if (total.count() == 0) return bad();
   return total;
+}
+
+std::string format_utc(SystemTime time) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
 }
 
 }  // namespace palyra::identity

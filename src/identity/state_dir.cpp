@@ -15,4 +15,8 @@ std::filesystem::path default_state_dir() {
   return std::filesystem::path(home && *home ? home : ".") / ".local" / "state" / "palyra";
 }
 
+StateDir state_dir_or_default(const std::string& option) {
+  return StateDir{option.empty() ? default_state_dir() : std::filesystem::path(option)};
+}
+
 }  // namespace palyra::identity

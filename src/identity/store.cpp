@@ -11,6 +11,18 @@
 namespace palyra::identity {
 namespace {
 
+// Whether the device's newest certificate in the ledger is revoked (so also
+// when all of them are): what revoke_device leaves behind.
+bool newest_is_revoked(const Ledger& ledger, std::string_view device_id) {
+  const LedgerEntry* newest = nullptr;
+  for (const auto& e : ledger.entries()) {
+    if (e.kind != "device" || e.device_id != device_id) continue;
+    if (newest == nullptr || e.sequence >= newest->sequence) newest = &e;
+  }
+  return newest != nullptr && newest->revoked_at_unix.has_value();
+}
+
+
 std::int64_t unix_seconds(SystemTime t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
@@ -100,18 +112,22 @@ Result<WrittenCertificate> IdentityStore::issue_device(
 Result<Certificate> IdentityStore::issue_device_for_key(const CertificateRequest& request,
                                                         std::string_view device_id,
                                                         std::chrono::seconds valid_for,
-                                                        SystemTime now) {
+                                                        SystemTime now, Issue purpose) {
   PALYRA_TRY(validate_device_id(device_id));
   auto lock = StateLock::acquire(dir_);
   if (!lock) return std::move(lock).error();
   // Under the lock: a CA rotation cannot swap the signing CA between
-  // loading it and recording what it issued.
+  // loading it and recording what it issued, nor a revocation land between
+  // the check and the issue.
+  auto ledger = Ledger::load(dir_.ledger());
+  if (!ledger) return std::move(ledger).error();
+  if (purpose == Issue::Renewal && newest_is_revoked(*ledger, device_id)) {
+    return Error(Errc::DeviceRevoked, fmt::format("device '{}' is revoked", device_id));
+  }
   auto ca = load_ca();
   if (!ca) return std::move(ca).error();
   auto certificate = ca->issue_device_for_key(request, device_id, valid_for, now);
   if (!certificate) return std::move(certificate).error();
-  auto ledger = Ledger::load(dir_.ledger());
-  if (!ledger) return std::move(ledger).error();
   ledger->record("device", *certificate);
   PALYRA_TRY(ledger->save());
   return certificate;
@@ -130,12 +146,7 @@ Result<bool> IdentityStore::device_in_use(std::string_view device_id, SystemTime
 Result<bool> IdentityStore::device_revoked(std::string_view device_id) const {
   auto ledger = Ledger::load(dir_.ledger());
   if (!ledger) return std::move(ledger).error();
-  const LedgerEntry* newest = nullptr;
-  for (const auto& e : ledger->entries()) {
-    if (e.kind != "device" || e.device_id != device_id) continue;
-    if (newest == nullptr || e.sequence >= newest->sequence) newest = &e;
-  }
-  return newest != nullptr && newest->revoked_at_unix.has_value();
+  return newest_is_revoked(*ledger, device_id);
 }
 
 Result<std::vector<LedgerEntry>> IdentityStore::revoke_fingerprints(

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <ctime>
 
 #include <fmt/format.h>
 
@@ -47,14 +46,6 @@ std::string token_id_for_log(const std::string& token) {
   return hex ? id : "-";
 }
 
-std::string format_utc(SystemTime t) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
 
 Outcome refused(ProtocolError error, std::string why) {
   return Outcome{encode_error(error), false, true, std::move(why)};
@@ -130,7 +121,7 @@ Outcome enroll_on_worker(const identity::StateDir& dir, const EnrollmentOptions&
   if (!bundle) return internal_failure(bundle.error());
   return Outcome{encode_enrolled(device_id, certificate->pem(), *bundle), true, false,
                  fmt::format("device_id={} cert_sha256={} not_after={}", device_id,
-                             certificate->fingerprint(), format_utc(certificate->not_after()))};
+                             certificate->fingerprint(), identity::format_utc(certificate->not_after()))};
 }
 
 Outcome renew_on_worker(const identity::StateDir& dir, const EnrollmentOptions& options,
@@ -141,17 +132,18 @@ Outcome renew_on_worker(const identity::StateDir& dir, const EnrollmentOptions& 
   auto csr = read_csr(request, ProtocolError::RenewalRefused);
   if (auto* answer = std::get_if<Outcome>(&csr)) return std::move(*answer);
   identity::IdentityStore store(dir);
-  auto revoked = store.device_revoked(device_id);
-  if (!revoked) return internal_failure(revoked.error());
-  if (*revoked) return refused(ProtocolError::RenewalRefused, "the device is revoked");
-  auto certificate = store.issue_device_for_key(std::get<identity::CertificateRequest>(csr),
-                                                device_id, options.device_validity, now);
+  auto certificate =
+      store.issue_device_for_key(std::get<identity::CertificateRequest>(csr), device_id,
+                                 options.device_validity, now, identity::IdentityStore::Issue::Renewal);
+  if (!certificate && certificate.error().code() == Errc::DeviceRevoked) {
+    return refused(ProtocolError::RenewalRefused, certificate.error().message());
+  }
   if (!certificate) return internal_failure(certificate.error());
   auto bundle = store.ca_bundle_pem();
   if (!bundle) return internal_failure(bundle.error());
   return Outcome{encode_certificate(certificate->pem(), *bundle), true, false,
                  fmt::format("cert_sha256={} not_after={}", certificate->fingerprint(),
-                             format_utc(certificate->not_after()))};
+                             identity::format_utc(certificate->not_after()))};
 }
 
 }  // namespace

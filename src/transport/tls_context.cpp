@@ -1,6 +1,5 @@
 #include "tls_context.hpp"
 
-#include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
@@ -12,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "palyra/identity/ca_hash_check.hpp"
 #include "palyra/identity/fingerprint.hpp"
 #include "palyra/identity/revocation.hpp"
 
@@ -224,90 +224,24 @@ int verify_server_certificate(gnutls_session_t session) {
                           ClientTlsContext::kVerifyDataCount, GNUTLS_KP_TLS_WWW_SERVER);
 }
 
-// The lowercase hex SHA-256 of a certificate's SubjectPublicKeyInfo (DER):
-// the CA hash of PROTOCOL.md §7.
-std::optional<std::string> spki_sha256_of(gnutls_x509_crt_t certificate) {
-  gnutls_pubkey_t key = nullptr;
-  if (gnutls_pubkey_init(&key) != 0) return std::nullopt;
-  std::optional<std::string> hash;
-  gnutls_datum_t der{};
-  if (gnutls_pubkey_import_x509(key, certificate, 0) == 0 &&
-      gnutls_pubkey_export2(key, GNUTLS_X509_FMT_DER, &der) == 0) {
-    hash = identity::sha256_fingerprint(std::span<const unsigned char>(der.data, der.size));
-    gnutls_free(der.data);
-  }
-  gnutls_pubkey_deinit(key);
-  return hash;
-}
-
-// The peer's chain, parsed; owns the certificates.
-struct ParsedChain {
-  std::vector<gnutls_x509_crt_t> certificates;
-  ~ParsedChain() {
-    for (auto* c : certificates) gnutls_x509_crt_deinit(c);
-  }
-};
-
-bool parse_peer_chain(gnutls_session_t session, ParsedChain& out) {
-  unsigned count = 0;
-  const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
-  for (unsigned i = 0; chain != nullptr && i < count; ++i) {
-    gnutls_x509_crt_t certificate = nullptr;
-    if (gnutls_x509_crt_init(&certificate) != 0) return false;
-    out.certificates.push_back(certificate);
-    if (gnutls_x509_crt_import(certificate, &chain[i], GNUTLS_X509_FMT_DER) != 0) return false;
-  }
-  return !out.certificates.empty();
-}
-
 // Enrollment client (PROTOCOL.md §7): the node has no CA yet, only the
-// token's hash of it. The server's chain must end in a CA whose public key
-// hashes to that value, and the rest of the chain must verify against that
-// CA (signatures, validity, server name, EKU serverAuth) — all inside the
-// handshake, so a rogue daemon never receives the token's secret.
+// token's hash of it; identity::verify_chain_against_ca_hash decides, inside
+// the handshake, so a rogue daemon never receives the token's secret.
 int verify_server_by_ca_hash(gnutls_session_t session) {
   auto* check = static_cast<PeerCheck*>(gnutls_db_get_ptr(session));
   const auto* context = static_cast<const ClientTlsContext*>(check->context);
-  const std::string& expected = *context->ca_spki_sha256();
-  auto refuse = [check](std::string why) {
-    check->status = static_cast<unsigned>(GNUTLS_CERT_INVALID);
-    check->refusal = std::move(why);
-    return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
-  };
-  ParsedChain chain;
-  if (!parse_peer_chain(session, chain)) return refuse("the server's certificate chain is unreadable");
-  if (chain.certificates.size() < 2) {
-    return refuse("the server sent no CA certificate after its own, so nothing can be checked "
-                  "against the token's CA hash");
+  unsigned count = 0;
+  const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
+  std::vector<std::string_view> chain_der;
+  for (unsigned i = 0; chain != nullptr && i < count; ++i) {
+    chain_der.emplace_back(reinterpret_cast<const char*>(chain[i].data), chain[i].size);
   }
-  gnutls_x509_crt_t ca = chain.certificates.back();
-  auto actual = spki_sha256_of(ca);
-  if (!actual || *actual != expected) {
-    return refuse(fmt::format("the server's CA public key has SHA-256 {}, the token names {}: this "
-                              "is not the daemon the token was made for",
-                              actual.value_or("(unreadable)"), expected));
-  }
-  gnutls_x509_trust_list_t trust = nullptr;
-  if (gnutls_x509_trust_list_init(&trust, 0) != 0) return refuse("out of memory");
-  unsigned status = 0;
-  int rv = gnutls_x509_trust_list_add_cas(trust, &ca, 1, 0);
-  if (rv >= 0) {
-    rv = gnutls_x509_trust_list_verify_crt2(
-        trust, chain.certificates.data(), static_cast<unsigned>(chain.certificates.size()),
-        const_cast<gnutls_typed_vdata_st*>(context->verify_data()),
-        ClientTlsContext::kVerifyDataCount, 0, &status, nullptr);
-  }
-  gnutls_x509_trust_list_deinit(trust, 0);  // the chain owns the CA certificate
-  if (rv < 0 || status != 0) {
-    check->status = status != 0 ? status : static_cast<unsigned>(GNUTLS_CERT_INVALID);
-    return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
-  }
-  if (!inspect_leaf(session, GNUTLS_KP_TLS_WWW_SERVER).has_purpose) {
-    check->status = static_cast<unsigned>(GNUTLS_CERT_INVALID) |
-                    static_cast<unsigned>(GNUTLS_CERT_PURPOSE_MISMATCH);
-    return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
-  }
-  return 0;
+  Status checked = identity::verify_chain_against_ca_hash(chain_der, *context->ca_spki_sha256(),
+                                                          context->server_name());
+  if (checked) return 0;
+  check->status = static_cast<unsigned>(GNUTLS_CERT_INVALID);
+  check->refusal = checked.error().message();
+  return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
 }
 
 Result<gnutls_session_t> init_session(unsigned flags, ngtcp2_crypto_conn_ref* conn_ref,

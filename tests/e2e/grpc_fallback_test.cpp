@@ -16,6 +16,7 @@
 #include "daemon_fixture.hpp"
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/fallback/enrollment_channel.hpp"
+#include "palyra/identity/ca_hash_check.hpp"
 #include "palyra/fallback/mapping.hpp"
 #include "palyra/identity/ca.hpp"
 #include "palyra/identity/csr.hpp"
@@ -459,23 +460,23 @@ TEST_F(GrpcFallbackTest, CliEnrollsOverGrpcAndRefusesAnotherCaBeforeSending) {
 TEST_F(GrpcFallbackTest, ChainCheckAgainstCaHashRefusesWhatQuicRefuses) {
   const std::string chain = *read_file(state_.server_chain());
   const std::string hash = ca_spki_sha256();
-  EXPECT_TRUE(fallback::verify_chain_against_ca_hash(chain, hash, "localhost"));
-  EXPECT_TRUE(fallback::verify_chain_against_ca_hash(chain, hash, "127.0.0.1"));
+  EXPECT_TRUE(identity::verify_chain_against_ca_hash(chain, hash, "localhost"));
+  EXPECT_TRUE(identity::verify_chain_against_ca_hash(chain, hash, "127.0.0.1"));
   EXPECT_TRUE(
-      fallback::verify_chain_against_ca_hash(chain, "  " + std::string(hash) + "\n", "localhost"));
+      identity::verify_chain_against_ca_hash(chain, "  " + std::string(hash) + "\n", "localhost"));
 
-  auto other = fallback::verify_chain_against_ca_hash(chain, std::string(64, 'c'), "localhost");
+  auto other = identity::verify_chain_against_ca_hash(chain, std::string(64, 'c'), "localhost");
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().code(), Errc::PinnedCertificateMismatch);
   EXPECT_THAT(other.error().message(), HasSubstr(hash));
   EXPECT_THAT(other.error().message(), HasSubstr(std::string(64, 'c')));
 
-  auto wrong_name = fallback::verify_chain_against_ca_hash(chain, hash, "elsewhere.example");
+  auto wrong_name = identity::verify_chain_against_ca_hash(chain, hash, "elsewhere.example");
   ASSERT_FALSE(wrong_name);
   EXPECT_EQ(wrong_name.error().code(), Errc::ConnectFailed);
 
   const std::string leaf_only = identity::Certificate::from_pem_file(state_.server_chain())->pem();
-  auto alone = fallback::verify_chain_against_ca_hash(leaf_only, hash, "localhost");
+  auto alone = identity::verify_chain_against_ca_hash(leaf_only, hash, "localhost");
   ASSERT_FALSE(alone);
   EXPECT_EQ(alone.error().code(), Errc::PinnedCertificateMismatch);
   EXPECT_THAT(alone.error().message(), HasSubstr("no CA certificate"));
@@ -483,13 +484,13 @@ TEST_F(GrpcFallbackTest, ChainCheckAgainstCaHashRefusesWhatQuicRefuses) {
   // A device certificate (clientAuth only) is no server, even from our CA.
   const std::string device_chain =
       *read_file(state_.device_cert("node-1")) + *read_file(state_.ca_cert());
-  auto device = fallback::verify_chain_against_ca_hash(device_chain, hash, "localhost");
+  auto device = identity::verify_chain_against_ca_hash(device_chain, hash, "localhost");
   ASSERT_FALSE(device);
   EXPECT_EQ(device.error().code(), Errc::ConnectFailed);
 
-  EXPECT_EQ(fallback::verify_chain_against_ca_hash("junk", hash, "localhost").error().code(),
+  EXPECT_EQ(identity::verify_chain_against_ca_hash("junk", hash, "localhost").error().code(),
             Errc::CertificateParsingFailed);
-  EXPECT_EQ(fallback::verify_chain_against_ca_hash(chain, "xyz", "localhost").error().code(),
+  EXPECT_EQ(identity::verify_chain_against_ca_hash(chain, "xyz", "localhost").error().code(),
             Errc::TlsConfigurationFailed);
 }
 

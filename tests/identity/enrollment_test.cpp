@@ -410,6 +410,12 @@ TEST_F(EnrollmentTest, StoreIssuesForAKeyAndAnswersDeviceQuestions) {
   ASSERT_TRUE(store.revoke_device("n1").ok());
   EXPECT_FALSE(*store.device_in_use("n1", now));
   EXPECT_TRUE(*store.device_revoked("n1"));
+  // A revoked device cannot renew, and nothing is recorded.
+  const auto entries = store.ledger()->entries().size();
+  auto renewal = store.issue_device_for_key(request, "n1", 24h, now, IdentityStore::Issue::Renewal);
+  ASSERT_FALSE(renewal.ok());
+  EXPECT_EQ(renewal.error().code(), Errc::DeviceRevoked);
+  EXPECT_EQ(store.ledger()->entries().size(), entries);
   // A newer certificate after the revocation: the id is in use again.
   ASSERT_TRUE(store.issue_device_for_key(request, "n1", 24h, now).ok());
   EXPECT_FALSE(*store.device_revoked("n1"));

@@ -28,6 +28,7 @@ enum class Errc {
   PrivateKeyParsingFailed,
   KeyCertificateMismatch,
   InvalidDeviceId,
+  DeviceRevoked,       // the device id itself was revoked (revoke_device)
   InvalidDuration,
   UnknownFingerprint,
   CryptoFailed,        // GnuTLS refused an operation (signing, key generation)

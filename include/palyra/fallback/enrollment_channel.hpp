@@ -23,18 +23,6 @@ class ChannelCredentials;
 
 namespace palyra::fallback {
 
-// Checks a PEM chain (leaf first, as a TLS peer sends it) against a CA hash:
-// at least two certificates; the SPKI SHA-256 of the last one equals
-// `ca_spki_sha256` (lowercase hex, compared after normalizing); the chain
-// verifies against that certificate alone, for `server_name` (DNS name or IP
-// address), now; the leaf names serverAuth among its key purposes.
-// CertificateParsingFailed (unreadable chain), PinnedCertificateMismatch
-// (no CA, or another CA: the message names both hashes), ConnectFailed
-// (the chain does not verify: the message says why), TlsConfigurationFailed
-// (a malformed ca_spki_sha256).
-Status verify_chain_against_ca_hash(std::string_view chain_pem, std::string_view ca_spki_sha256,
-                                    std::string_view server_name);
-
 // What the verifier refused, for the error of the call that failed: gRPC
 // reports a refused handshake only as UNAVAILABLE. Written from gRPC's
 // threads.

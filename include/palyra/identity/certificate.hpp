@@ -86,4 +86,7 @@ Status validate_device_id(std::string_view device_id);
 // InvalidDuration with the input.
 Result<std::chrono::seconds> parse_duration(std::string_view text);
 
+// "2026-11-29T19:04:05Z": how certificate times are shown to people.
+std::string format_utc(SystemTime time);
+
 }  // namespace palyra::identity

@@ -13,8 +13,8 @@ namespace palyra::identity {
 inline constexpr std::size_t kMaxCsrPemBytes = 16 * 1024;
 
 // A PKCS#10 request signed by `key`, subject "CN=Palyra Device <device_id>,
-// O=Palyra" ("CN=Palyra Device" when device_id is empty: the daemon picks
-// the id). PEM text. InvalidDeviceId for a non-empty malformed id,
+// O=Palyra" ("CN=Palyra Device" when device_id is empty: the id then comes
+// from the token, which must be bound to one). PEM text. InvalidDeviceId for a non-empty malformed id,
 // CryptoFailed if GnuTLS refuses.
 Result<std::string> make_csr_pem(const PrivateKey& key, std::string_view device_id);
 

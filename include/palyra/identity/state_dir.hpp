@@ -25,6 +25,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 namespace palyra::identity {
@@ -61,5 +62,7 @@ struct StateDir {
 
 // $PALYRA_STATE_DIR, else $XDG_STATE_HOME/palyra, else $HOME/.local/state/palyra.
 std::filesystem::path default_state_dir();
+// The directory a --state-dir option names, or the default when it is empty.
+StateDir state_dir_or_default(const std::string& option);
 
 }  // namespace palyra::identity

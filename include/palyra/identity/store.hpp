@@ -74,10 +74,15 @@ class IdentityStore {
 
   // Enrollment and renewal (palyrad): issues a device certificate for the
   // request's key (the node keeps its private key) and records it in the
-  // ledger, kind "device". InvalidDeviceId, InvalidArgument, NotFound (no CA).
+  // ledger, kind "device". For a Renewal, a device whose newest certificate
+  // is revoked is refused (DeviceRevoked), checked under the same lock as the
+  // issue, so a `palyra cert revoke --device` cannot slip in between.
+  // InvalidDeviceId, InvalidArgument, NotFound (no CA).
+  enum class Issue { Enrollment, Renewal };
   Result<Certificate> issue_device_for_key(const CertificateRequest& request,
                                            std::string_view device_id,
-                                           std::chrono::seconds valid_for, SystemTime now);
+                                           std::chrono::seconds valid_for, SystemTime now,
+                                           Issue purpose = Issue::Enrollment);
   // True when the ledger has an unrevoked, unexpired device certificate with this id.
   Result<bool> device_in_use(std::string_view device_id, SystemTime now) const;
   // True when the device's newest certificate in the ledger is revoked (so
