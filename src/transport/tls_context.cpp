@@ -270,7 +270,9 @@ Result<gnutls_session_t> init_session(unsigned flags, ngtcp2_crypto_conn_ref* co
   if ((rv = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, credentials)) != 0) {
     return fail("gnutls_credentials_set", rv);
   }
-  if ((rv = gnutls_alpn_set_protocols(session, alpns, alpn_count, GNUTLS_ALPN_MANDATORY)) != 0) {
+  // No protocols: no ALPN extension at all (a test client's; servers refuse it).
+  if (alpn_count > 0 &&
+      (rv = gnutls_alpn_set_protocols(session, alpns, alpn_count, GNUTLS_ALPN_MANDATORY)) != 0) {
     return fail("gnutls_alpn_set_protocols", rv);
   }
   return session;
@@ -405,7 +407,8 @@ Result<TlsSession> ClientTlsContext::new_session(ngtcp2_crypto_conn_ref* conn_re
   // gets it, after one HelloRetryRequest.
   constexpr unsigned kFlags =
       GNUTLS_CLIENT | GNUTLS_NO_TICKETS | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_KEY_SHARE_TOP;
-  auto session = init_session(kFlags, conn_ref, credentials_, false, &alpn, 1);
+  auto session = init_session(kFlags, conn_ref, credentials_, false, &alpn,
+                              config_.alpn.empty() ? 0u : 1u);
   if (!session) return std::move(session).error();
   const std::string& name = config_.server_name;
   if (!is_ip_literal(name)) {

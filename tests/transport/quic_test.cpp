@@ -511,6 +511,27 @@ TEST_F(QuicTest, WrongAlpnIsRefused) {
   EXPECT_EQ(server.established.load(), 0);
 }
 
+// "h3" is refused by GnuTLS itself (GNUTLS_ALPN_MANDATORY). A ClientHello
+// with no ALPN extension at all is not: only the server's ClientHello hook
+// (require_alpn_hook) refuses it, with or without the enrollment ALPN served.
+TEST_F(QuicTest, ClientHelloWithoutAnyAlpnIsRefused) {
+  ClientTlsConfig tls = client_tls();
+  tls.alpn.clear();  // no ALPN extension in the ClientHello
+  for (bool serve_enrollment : {false, true}) {
+    SCOPED_TRACE(serve_enrollment ? "serving enrollment" : "node ALPN only");
+    ServerTlsConfig server_config = server_tls();
+    server_config.serve_enrollment = serve_enrollment;
+    EchoServer server(server_config, quick_limits());
+    ASSERT_TRUE(server.ok()) << server.bind_error();
+    Error error = refused(tls, server);
+    EXPECT_EQ(error.code(), Errc::ConnectFailed) << error.describe();
+    EXPECT_NE(error.message().find("no_application_protocol (0x178)"), std::string::npos)
+        << error.describe();
+    EXPECT_EQ(server.established.load(), 0);
+    EXPECT_EQ(server.frames_received.load(), 0);
+  }
+}
+
 TEST_F(QuicTest, ServerBindErrorNamesTheAddress) {
   EchoServer first(server_tls(), quick_limits());
   ASSERT_TRUE(first.ok());

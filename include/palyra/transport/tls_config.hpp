@@ -35,7 +35,8 @@ struct ClientTlsConfig {
   // case-insensitively. Present but empty is TlsConfigurationFailed.
   std::optional<std::string> pinned_sha256;
   // The one ALPN offered. Palyra servers refuse anything but palyra-quic-v1
-  // (no_application_protocol); other values exist for protocol tests.
+  // (no_application_protocol); other values exist for protocol tests. Empty
+  // sends a ClientHello without any ALPN extension (tests of that refusal).
   std::string alpn = "palyra-quic-v1";
   // Enrollment (PROTOCOL.md §7): instead of ca_file, trust the CA the server
   // sends at the end of its chain if and only if the SHA-256 of its
