@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -127,20 +128,28 @@ class PageArena {
   std::array<std::vector<std::uint8_t*>, kMaxPages> free_;
 };
 
+// Blocks handed out and not yet freed (quic_memory_blocks_in_use).
+std::atomic<std::int64_t> blocks_in_use{0};
+
+void count_block(std::int64_t change) noexcept {
+  blocks_in_use.fetch_add(change, std::memory_order_relaxed);
+}
+
 PageArena& arena() {
   static PageArena* instance = new PageArena();  // never destroyed: connections may outlive statics
   return *instance;
 }
 
 void* allocate(std::size_t size, void*) {
-  if (PageArena::wants(size)) {
-    if (void* p = arena().allocate(size)) return p;
-  }
-  return std::malloc(size);
+  void* p = PageArena::wants(size) ? arena().allocate(size) : nullptr;
+  if (p == nullptr) p = std::malloc(size);
+  if (p != nullptr) count_block(1);
+  return p;
 }
 
 void release(void* ptr, void*) {
   if (ptr == nullptr) return;
+  count_block(-1);
   if (arena().owns(ptr)) {
     arena().release(ptr);
   } else {
@@ -148,13 +157,23 @@ void release(void* ptr, void*) {
   }
 }
 
-void* allocate_zeroed(std::size_t count, std::size_t size, void*) { return std::calloc(count, size); }
+void* allocate_zeroed(std::size_t count, std::size_t size, void*) {
+  void* p = std::calloc(count, size);
+  if (p != nullptr) count_block(1);
+  return p;
+}
 
 void* reallocate(void* ptr, std::size_t size, void* user_data) {
-  if (ptr == nullptr || !arena().owns(ptr)) return std::realloc(ptr, size);
+  if (ptr == nullptr || !arena().owns(ptr)) {
+    void* moved = std::realloc(ptr, size);
+    if (ptr == nullptr && moved != nullptr) count_block(1);
+    if (ptr != nullptr && moved == nullptr && size == 0) count_block(-1);  // freed
+    return moved;
+  }
   // ngtcp2 does not grow its blocks; should it ever, move the bytes.
   void* moved = std::malloc(size);
   if (moved == nullptr) return nullptr;
+  count_block(1);  // release() below counts the old block out
   std::memcpy(moved, ptr, std::min(size, PageArena::pages_of(ptr) * kPage - kHeader));
   release(ptr, user_data);
   return moved;
@@ -163,6 +182,10 @@ void* reallocate(void* ptr, std::size_t size, void* user_data) {
 }  // namespace
 
 bool quic_memory_is_paged() noexcept { return arena().paged(); }
+
+std::int64_t quic_memory_blocks_in_use() noexcept {
+  return blocks_in_use.load(std::memory_order_relaxed);
+}
 
 const ngtcp2_mem* quic_memory() noexcept {
   static const ngtcp2_mem memory{nullptr, allocate, release, allocate_zeroed, reallocate};

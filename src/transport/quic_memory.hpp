@@ -3,6 +3,8 @@
 
 #include <ngtcp2/ngtcp2.h>
 
+#include <cstdint>
+
 namespace palyra::transport {
 
 // malloc, except for blocks of two to sixteen pages, which come page-aligned
@@ -19,5 +21,8 @@ namespace palyra::transport {
 const ngtcp2_mem* quic_memory() noexcept;
 // Whether the page region is in use (see above).
 bool quic_memory_is_paged() noexcept;
+// Blocks quic_memory() has handed out and not yet taken back, on every
+// thread: tests check with it that ngtcp2 allocates through us.
+std::int64_t quic_memory_blocks_in_use() noexcept;
 
 }  // namespace palyra::transport

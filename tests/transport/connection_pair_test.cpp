@@ -9,6 +9,7 @@
 #include <gnutls/x509.h>
 
 #include "palyra/transport/connection.hpp"
+#include "quic_memory.hpp"
 #include "test_pki.hpp"
 #include "tls_context.hpp"
 #include "verified_chain_cache.hpp"
@@ -192,6 +193,52 @@ TEST_F(ConnectionPairTest, LargeFrameReusesAnAcknowledgedBufferAndIdleStreamKeep
   EXPECT_EQ(server_frames_, (std::vector<std::string>{first, second, third}));
   EXPECT_EQ(stream.unacknowledged_bytes(), 0u);
   EXPECT_EQ(stream.send_buffer_bytes(), 0u);
+}
+
+// ngtcp2 takes every block of a connection from quic_memory() (the page
+// region the per-connection memory figure rests on) and gives each back to
+// it: counted around the client's creation, the server's acceptance, a
+// handshake with a stream, and the destruction of both.
+TEST_F(ConnectionPairTest, NgtcpAllocatesEachConnectionThroughTheProjectsAllocator) {
+  client_.reset();
+  const std::int64_t before = quic_memory_blocks_in_use();
+  client_ = std::move(Connection::connect(client_tls_, limits_, client_address_, server_address_, now_)).value();
+  const std::int64_t with_client = quic_memory_blocks_in_use();
+  EXPECT_GT(with_client, before) << "the client's ngtcp2_conn did not come from quic_memory()";
+
+  DatagramBatch batch;
+  client_->write_datagrams(now_, batch);
+  ASSERT_FALSE(batch.bursts.empty());
+  const auto& first = batch.bursts.front();
+  std::span<const std::uint8_t> initial(batch.buffer.data() + first.offset,
+                                        std::min(first.segment_size, first.length));
+  const std::int64_t before_server = quic_memory_blocks_in_use();
+  auto accepted = Connection::accept(server_tls_, limits_, server_address_, client_address_, initial, now_);
+  ASSERT_TRUE(accepted) << accepted.error().describe();
+  EXPECT_GT(quic_memory_blocks_in_use(), before_server)
+      << "the server's ngtcp2_conn did not come from quic_memory()";
+  accepted->reset();
+  EXPECT_EQ(quic_memory_blocks_in_use(), before_server) << "the server's blocks were not all freed through us";
+
+  // A whole connection's life: every block it took is back when both are gone.
+  client_.reset();
+  EXPECT_EQ(quic_memory_blocks_in_use(), before);
+  client_ = std::move(Connection::connect(client_tls_, limits_, client_address_, server_address_, now_)).value();
+  handshake();
+  ASSERT_TRUE(server_);
+  auto stream = client_->open_stream();
+  ASSERT_TRUE(stream) << stream.error().describe();
+  ASSERT_TRUE((*stream)->write_frame(std::string(20000, 'm')));
+  (*stream)->finish();
+  for (int round = 0; round < 5 && server_frames_.empty(); ++round) {
+    now_ += 1'000'000;
+    deliver(*client_, true);
+    deliver(*server_, false);
+  }
+  EXPECT_EQ(server_frames_, std::vector<std::string>{std::string(20000, 'm')});
+  server_.reset();
+  client_.reset();
+  EXPECT_EQ(quic_memory_blocks_in_use(), before);
 }
 
 // The cache key of the chain a client presents from `pem_file`.
