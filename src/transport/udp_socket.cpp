@@ -59,20 +59,6 @@ bool enable_gro(int fd) {
   return setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on) == 0;
 }
 
-// The segment size of a coalesced read, from its UDP_GRO control message;
-// 0 when the read is a single datagram.
-std::size_t gro_segment_size(const msghdr& header) {
-  for (const cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr;
-       c = CMSG_NXTHDR(const_cast<msghdr*>(&header), const_cast<cmsghdr*>(c))) {
-    if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
-      std::uint16_t segment = 0;  // the kernel writes a u16
-      std::memcpy(&segment, CMSG_DATA(c), sizeof segment);
-      return segment;
-    }
-  }
-  return 0;
-}
-
 // Where recvmmsg writes. One per thread, not per socket: a client process
 // holding thousands of connections has a socket each, and 2 MiB of zeroed
 // buffer per socket cost more than its handshake. The sink consumes each
@@ -94,6 +80,24 @@ Result<SocketAddress> local_address_of(int fd) {
 }
 
 }  // namespace
+
+// The kernel writes UDP_GRO's control message as an int (udp_cmsg_recv:
+// put_cmsg(..., sizeof(int), &gso_size)), unlike UDP_SEGMENT's u16 on the way
+// out. Reading a u16 of it would be right on little-endian machines only.
+std::size_t gro_segment_size(const msghdr& header) {
+  for (const cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr;
+       c = CMSG_NXTHDR(const_cast<msghdr*>(&header), const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_level != IPPROTO_UDP || c->cmsg_type != UDP_GRO) continue;
+    if (c->cmsg_len < CMSG_LEN(sizeof(int))) return 0;
+    int segment = 0;
+    std::memcpy(&segment, CMSG_DATA(c), sizeof segment);
+    // A segment size is what skb_shinfo's u16 gso_size holds: anything else
+    // is not one, and the read is handed on whole.
+    if (segment <= 0 || segment > 0xffff) return 0;
+    return static_cast<std::size_t>(segment);
+  }
+  return 0;
+}
 
 UdpSocket::UdpSocket(int fd, SocketAddress local, bool use_gso)
     : fd_(fd), local_(local), gso_(use_gso && probe_gso(fd)), gro_(use_gso && enable_gro(fd)) {}

@@ -8,6 +8,8 @@
 #include <functional>
 #include <span>
 
+#include <sys/socket.h>
+
 #include "palyra/common/result.hpp"
 #include "palyra/transport/datagram.hpp"
 #include "palyra/transport/socket_address.hpp"
@@ -51,5 +53,9 @@ class UdpSocket {
   bool gro_ = false;
   bool connected_ = false;
 };
+
+// The segment size of a coalesced read, from its UDP_GRO control message;
+// 0 when the read is a single datagram. Exposed for its unit test.
+std::size_t gro_segment_size(const msghdr& header);
 
 }  // namespace palyra::transport

@@ -3,10 +3,18 @@
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 
+#include <array>
+#include <cstring>
 #include <string>
 #include <vector>
+
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 namespace palyra::transport {
 namespace {
@@ -68,6 +76,34 @@ TEST(UdpSocketTest, GsoBurstArrivesAsTheDatagramsThatWereSent) {
 
 TEST(UdpSocketTest, WithoutOffloadTheBurstGoesAsSeparateDatagrams) {
   EXPECT_EQ(send_burst(false), expected_datagrams());
+}
+
+// A control message as the kernel writes it for UDP_GRO: an int.
+struct GroControl {
+  msghdr header{};
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> buffer{};
+
+  explicit GroControl(int segment, std::size_t length = CMSG_LEN(sizeof(int))) {
+    header.msg_control = buffer.data();
+    header.msg_controllen = buffer.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&header);
+    c->cmsg_level = IPPROTO_UDP;
+    c->cmsg_type = UDP_GRO;
+    c->cmsg_len = length;
+    std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+  }
+};
+
+// The value is the whole int: a u16 read of it would see 1200 in 0x104b0 on
+// a little-endian machine, and 0 (the high half) on a big-endian one.
+TEST(UdpSocketTest, GroSegmentSizeIsTheIntTheKernelWrites) {
+  EXPECT_EQ(gro_segment_size(GroControl(1200).header), 1200u);
+  EXPECT_EQ(gro_segment_size(GroControl(65535).header), 65535u);
+  EXPECT_EQ(gro_segment_size(GroControl(0x10000 + 1200).header), 0u);
+  EXPECT_EQ(gro_segment_size(GroControl(-1).header), 0u);
+  EXPECT_EQ(gro_segment_size(GroControl(1200, CMSG_LEN(sizeof(std::uint16_t))).header), 0u);
+  msghdr none{};
+  EXPECT_EQ(gro_segment_size(none), 0u);
 }
 
 }  // namespace
