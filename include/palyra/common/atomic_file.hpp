@@ -13,14 +13,20 @@
 namespace palyra {
 
 // The file is created with `mode` (e.g. 0600 for private keys) from the
-// start, never widened. IoFailed with the path and errno text.
+// start, never widened; an existing file is replaced, so a wider mode it had
+// is gone. Done only once the directory entry is synced too. IoFailed (NotFound
+// when the directory does not exist) with the path and errno text; after a
+// failed directory fsync the new file may be in place but is not durable.
 Status write_file_atomically(const std::filesystem::path& path, std::string_view contents,
                              mode_t mode = 0644);
 
 // Reads a whole file. IoFailed (NotFound when it does not exist) with the path.
 Result<std::string> read_file(const std::filesystem::path& path);
 
-// Creates a directory (and parents) with mode 0700 when missing.
+// Creates a directory (and missing parents) with mode 0700. An existing one
+// of ours is narrowed to owner-only; one owned by another user, or sticky
+// (/tmp), is left as it is. IoFailed naming the path when it is not a
+// directory, or cannot be created or narrowed.
 Status ensure_private_directory(const std::filesystem::path& path);
 
 }  // namespace palyra
