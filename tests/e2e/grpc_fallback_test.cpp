@@ -188,13 +188,17 @@ TEST_F(GrpcFallbackTest, ProtocolErrorsAreTheDocumentedOnes) {
   EXPECT_EQ(response.error(), "invalid_params");
 }
 
+// Refusals in the handshake leave the channel without a connection
+// (UNAVAILABLE); refusals of a call on a live connection are UNAUTHENTICATED.
 TEST_F(GrpcFallbackTest, RefusesMissingForeignAndRevokedCertificates) {
   ASSERT_TRUE(start_daemon());
   pb::NodeResponse response;
-  EXPECT_FALSE(health(*stub(""), &response).ok());
+  auto missing = health(*stub_to(grpc_address_, ""), &response);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::UNAVAILABLE) << missing.error_message();
   identity::StateDir other{dir_ / "other"};
   ASSERT_EQ(palyra({"init", "--state-dir", other.root.string()}, false).status, 0);
-  EXPECT_FALSE(health(*stub("node-1", &other), &response).ok());
+  auto foreign = health(*stub("node-1", &other), &response);
+  EXPECT_EQ(foreign.error_code(), grpc::StatusCode::UNAVAILABLE) << foreign.error_message();
   // Revoked while following: the stream ends, and the next call is refused.
   auto follower_stub = stub();
   pb::StreamEventsRequest follow;
@@ -211,9 +215,46 @@ TEST_F(GrpcFallbackTest, RefusesMissingForeignAndRevokedCertificates) {
             0);
   daemon_->signal(SIGHUP);
   EXPECT_FALSE(reader->Read(&response));  // cancelled by the daemon
-  EXPECT_FALSE(reader->Finish().ok());
-  EXPECT_FALSE(health(*stub(), &response).ok());
-  EXPECT_THAT(log(), HasSubstr("revoked"));
+  auto ended = reader->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::CANCELLED) << ended.error_message();
+  // The connection opened before the revocation is still up: each call on
+  // it is checked again (authorize()), and refused.
+  auto on_live_connection = health(*follower_stub, &response);
+  EXPECT_EQ(on_live_connection.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+      << on_live_connection.error_message();
+  EXPECT_EQ(on_live_connection.error_message(), "client certificate revoked");
+  // A new connection does not get past the handshake (RevocationVerifier).
+  auto on_new_connection = health(*stub_to(grpc_address_, "node-1"), &response);
+  EXPECT_EQ(on_new_connection.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << on_new_connection.error_message();
+  EXPECT_THAT(log(), HasSubstr("grpc connection refused reason=\"revoked client certificate"));
+}
+
+// The handshake's own revocation check, apart from the per-call one: a
+// certificate revoked before it ever connected gets no connection at all
+// (UNAVAILABLE, and the daemon logs the refused handshake). Were the
+// handshake to let it through, the per-call check would still refuse, but
+// as a call: UNAUTHENTICATED "client certificate revoked".
+TEST_F(GrpcFallbackTest, RevokedCertificateIsRefusedInTheHandshakeNotOnlyByTheCall) {
+  ASSERT_EQ(palyra({"cert", "device", "--state-dir", state_.root.string(), "node-2"}, false).status,
+            0);
+  ASSERT_EQ(palyra({"cert", "revoke", "--state-dir", state_.root.string(), "--device", "node-2"},
+                   false)
+                .status,
+            0);
+  ASSERT_TRUE(start_daemon());
+  pb::NodeResponse response;
+  auto unary = health(*stub_to(grpc_address_, "node-2"), &response);
+  EXPECT_EQ(unary.error_code(), grpc::StatusCode::UNAVAILABLE) << unary.error_message();
+  grpc::Status streamed;
+  EXPECT_TRUE(stream_frames(*stub_to(grpc_address_, "node-2"), std::nullopt, &streamed).empty());
+  EXPECT_EQ(streamed.error_code(), grpc::StatusCode::UNAVAILABLE) << streamed.error_message();
+  EXPECT_THAT(log(), HasSubstr("grpc connection refused reason=\"revoked client certificate"));
+  EXPECT_THAT(log(), HasSubstr("(device 'node-2')"));
+  // The same listener serves a device in good standing.
+  auto served = health(*stub_to(grpc_address_, "node-1"), &response);
+  EXPECT_TRUE(served.ok()) << served.error_message();
+  EXPECT_EQ(*fallback::to_response_frame(response), runtime::encode_health(true));
 }
 
 TEST_F(GrpcFallbackTest, ServesAloneWhenQuicIsDisabled) {
@@ -239,7 +280,8 @@ TEST_F(GrpcFallbackTest, RefusesAnExpiredDeviceCertificate) {
   ASSERT_TRUE(write_file_atomically(state_.device_key("stale"), expired->key.pem(), 0600));
   ASSERT_TRUE(start_daemon());
   pb::NodeResponse response;
-  EXPECT_FALSE(health(*stub("stale"), &response).ok());
+  auto stale = health(*stub("stale"), &response);
+  EXPECT_EQ(stale.error_code(), grpc::StatusCode::UNAVAILABLE) << stale.error_message();
   EXPECT_TRUE(health(*stub("node-1"), &response).ok());
 }
 
