@@ -69,25 +69,30 @@ TEST_F(ConfigTest, PortOutOfRangeFromEachSource) {
   auto file = write("[gateway]\nquic_port = 70000\n");
   auto from_file = load_config(file, {}, {});
   ASSERT_FALSE(from_file.ok());
+  EXPECT_EQ(from_file.error().code(), Errc::ConfigInvalid);
   EXPECT_NE(from_file.error().message().find("gateway.quic_port"), std::string::npos);
   EXPECT_NE(from_file.error().message().find("70000"), std::string::npos);
 
   auto from_env = load_config(std::nullopt, {"PALYRA_GATEWAY_QUIC_PORT=65536"}, {});
   ASSERT_FALSE(from_env.ok());
+  EXPECT_EQ(from_env.error().code(), Errc::ConfigInvalid);
   EXPECT_NE(from_env.error().message().find("PALYRA_GATEWAY_QUIC_PORT"), std::string::npos);
 
   auto from_flag = load_config(std::nullopt, {}, {{"--quic-port", "-1"}});
   ASSERT_FALSE(from_flag.ok());
+  EXPECT_EQ(from_flag.error().code(), Errc::ConfigInvalid);
   EXPECT_NE(from_flag.error().message().find("--quic-port"), std::string::npos);
 }
 
 TEST_F(ConfigTest, UnparsableBoolAndWrongTomlType) {
   auto env = load_config(std::nullopt, {"PALYRA_GATEWAY_QUIC_ENABLED=maybe"}, {});
   ASSERT_FALSE(env.ok());
+  EXPECT_EQ(env.error().code(), Errc::ConfigInvalid);
   EXPECT_NE(env.error().message().find("'maybe' is not a boolean"), std::string::npos);
   auto file = write("[gateway]\nquic_enabled = \"yes\"\n");
   auto typed = load_config(file, {}, {});
   ASSERT_FALSE(typed.ok());
+  EXPECT_EQ(typed.error().code(), Errc::ConfigInvalid);
   EXPECT_NE(typed.error().message().find("expected a boolean"), std::string::npos);
 }
 
@@ -95,15 +100,20 @@ TEST_F(ConfigTest, MalformedTomlReportsPosition) {
   auto file = write("[gateway\nquic_port = 1\n");
   auto config = load_config(file, {}, {});
   ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().code(), Errc::ConfigInvalid);
   EXPECT_NE(config.error().message().find("palyrad.toml:1"), std::string::npos);
 }
 
 TEST_F(ConfigTest, CrossFieldValidation) {
   auto config = load_config(std::nullopt, {"PALYRA_GATEWAY_IDLE_TIMEOUT_MS=1000"}, {});
   ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.error().code(), Errc::ConfigInvalid);
   EXPECT_NE(config.error().message().find("keep_alive_ms"), std::string::npos);
   auto level = load_config(std::nullopt, {"PALYRA_LOG_LEVEL=loud"}, {});
   ASSERT_FALSE(level.ok());
+  EXPECT_EQ(level.error().code(), Errc::ConfigInvalid);
+  EXPECT_NE(level.error().message().find("log.level: 'loud' is not one of"), std::string::npos)
+      << level.error().message();
 }
 
 TEST_F(ConfigTest, DeviceValidityIsADurationFromEachSource) {

@@ -312,7 +312,11 @@ TEST_F(QuicTest, EnrollmentAlpnIsServedWithoutAClientCertificate) {
   ClientTlsConfig anonymous = client_tls();
   anonymous.cert_file.reset();
   anonymous.key_file.reset();
-  EXPECT_EQ(refused(anonymous, server).code(), Errc::ConnectFailed);
+  Error error = refused(anonymous, server);
+  EXPECT_EQ(error.code(), Errc::ConnectFailed);
+  EXPECT_NE(error.message().find("certificate_required (0x174)"), std::string::npos)
+      << error.describe();
+  EXPECT_EQ(server.established.load(), 1);  // the enrolling client only
 }
 
 TEST_F(QuicTest, ServerThatDoesNotServeEnrollmentRefusesItsAlpn) {
@@ -345,7 +349,11 @@ TEST_F(QuicTest, EnrollingClientStillChecksTheServerNameAgainstTheTokensCa) {
   ASSERT_TRUE(server.ok());
   ClientTlsConfig enrolling = enrolling_tls(ca_hash_of(pki_));
   enrolling.server_name = "gateway.example";
-  EXPECT_EQ(refused(enrolling, server).code(), Errc::ConnectFailed);
+  Error error = refused(enrolling, server);
+  EXPECT_EQ(error.code(), Errc::ConnectFailed);
+  EXPECT_NE(error.message().find("for server name gateway.example"), std::string::npos)
+      << error.describe();
+  EXPECT_EQ(server.established.load(), 0);
 }
 
 TEST_F(QuicTest, ReloadedServerCertificateServesNewHandshakesAndLiveConnectionsStay) {
@@ -369,7 +377,11 @@ TEST_F(QuicTest, ReloadedServerCertificateServesNewHandshakesAndLiveConnectionsS
 
   // A bad replacement is refused and the working one stays.
   ServerTlsConfig broken{pki_.ca_cert(), pki_.ca_cert(), replacement.key, true, nullptr};
-  EXPECT_FALSE(server.on_loop([&](Server& s) { return s.reload_tls(broken).ok(); }));
+  Status refused_reload = server.on_loop([&](Server& s) { return s.reload_tls(broken); });
+  ASSERT_FALSE(refused_reload.ok());
+  EXPECT_EQ(refused_reload.error().code(), Errc::TlsConfigurationFailed);
+  EXPECT_NE(refused_reload.error().message().find(pki_.ca_cert().string()), std::string::npos)
+      << refused_reload.error().describe();
   EXPECT_TRUE(Client::connect(server.address(), pinned_new, quick_limits()).ok());
 }
 
@@ -649,6 +661,7 @@ TEST_F(QuicTest, KeepAliveHoldsAnIdleConnectionOpen) {
   auto client = Client::connect(server.address(), client_tls(), limits);
   ASSERT_TRUE(client.ok());
   auto status = (*client)->run_until([] { return false; }, 1500ms);
+  ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code(), Errc::Timeout);  // still open: our deadline passed first
   EXPECT_EQ(echo(**client, "alive"), "alive");
 }
