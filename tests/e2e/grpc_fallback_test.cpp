@@ -462,6 +462,8 @@ TEST_F(GrpcFallbackTest, EnrollOverGrpcWithATokenGivesAWorkingCertificate) {
 TEST_F(GrpcFallbackTest, CliEnrollsOverGrpcAndRefusesAnotherCaBeforeSending) {
   ASSERT_TRUE(start_daemon({"--quic-enabled", "false"}));
   // A UDP port where nothing answers: QUIC times out, the fallback is used.
+  // The timeout also bounds the gRPC call (an enrollment signs and fsyncs):
+  // 3 s leaves room under sanitizers on a loaded machine.
   int silent = ::socket(AF_INET, SOCK_DGRAM, 0);
   ASSERT_GE(silent, 0);
   sockaddr_in local{};
@@ -478,7 +480,7 @@ TEST_F(GrpcFallbackTest, CliEnrollsOverGrpcAndRefusesAnotherCaBeforeSending) {
   const identity::StateDir node{dir_ / "node"};
   auto enroll_cli = [&](const std::string& text) {
     return run({PALYRA_CLI_BINARY, "enroll", text, "--state-dir", node.root.string(), "--connect",
-                quic_address, "--timeout", "1000", "--fallback", "tcp", "--grpc-connect",
+                quic_address, "--timeout", "3000", "--fallback", "tcp", "--grpc-connect",
                 grpc_enroll_address_, "--device", "cli-node"});
   };
   auto refused = enroll_cli(wrong);
