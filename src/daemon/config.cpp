@@ -6,11 +6,13 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <functional>
 
 #include <fmt/format.h>
 
+#include "palyra/common/atomic_file.hpp"
 #include "palyra/identity/certificate.hpp"
 
 namespace palyra::daemon {
@@ -139,11 +141,24 @@ std::optional<bool> parse_bool(std::string_view text) {
   return std::nullopt;
 }
 
+// A value quoted in an error, control bytes escaped: errors are one line.
+std::string printable(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 // Applies a textual value (environment or flag) to one setting.
 Status apply_text(Config& config, const Setting& s, std::string_view value, const std::string& source) {
   auto bad = [&](std::string_view expected) {
     return Error(Errc::ConfigInvalid, fmt::format("{} ({}): '{}' is not {}", toml_key(s), source,
-                                                  value, expected));
+                                                  printable(value), expected));
   };
   switch (s.kind) {
     case Kind::Bool: {
@@ -216,13 +231,118 @@ std::string where_in_file(const std::filesystem::path& file, const toml::node& n
   return fmt::format("{}:{}", file.string(), node.source().begin.line);
 }
 
-Status load_file(Config& config, const std::filesystem::path& file) {
-  toml::parse_result parsed = toml::parse_file(file.string());
+// toml++ 3.3.0 (Debian 12's) reaches __builtin_unreachable() when it asks
+// whether some non-ASCII characters are whitespace (marzer/tomlplusplus#190,
+// #295): undefined behaviour, found by fuzz_config_loader. It asks of every
+// character outside a string value (keys, table headers, between tokens, up
+// to 127 characters ahead while it scans an unquoted value), and after a
+// backslash in a multi-line basic string. So non-ASCII text is let through
+// only in comments and in a string that is a whole value on a `key = "..."`
+// line, where toml++ reads it as a string; every key we know is ASCII, so
+// this refuses no file we would accept.
+bool is_key_value_prefix(std::string_view prefix) {
+  // [ \t]* key-characters-dots-and-blanks [ \t]* = [ \t]*
+  while (!prefix.empty() && (prefix.back() == ' ' || prefix.back() == '\t')) prefix.remove_suffix(1);
+  if (prefix.empty() || prefix.back() != '=') return false;
+  prefix.remove_suffix(1);
+  bool any_key_character = false;
+  for (char c : prefix) {
+    const bool key_character = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    if (!key_character && c != '.' && c != ' ' && c != '\t') return false;
+    any_key_character = any_key_character || key_character;
+  }
+  return any_key_character;
+}
+
+Status refuse_non_ascii_where_toml_parses_whitespace(std::string_view text,
+                                                     const std::filesystem::path& file) {
+  enum class In { Code, Comment, Basic, Literal, MultiBasic, MultiLiteral };
+  In in = In::Code;
+  bool string_is_value = false;  // non-ASCII text is let through in this string
+  std::size_t line = 1;
+  std::size_t line_start = 0;
+  auto refuse = [&](std::string_view where) {
+    return Error(Errc::ConfigInvalid,
+                 fmt::format("{}:{}: a non-ASCII character {}", file.string(), line, where));
+  };
+  auto non_ascii = [](char c) { return static_cast<unsigned char>(c) >= 0x80; };
+  // A byte order mark is toml++'s to skip.
+  for (std::size_t i = text.starts_with("\xEF\xBB\xBF") ? 3 : 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+    const std::string_view rest = text.substr(i);
+    switch (in) {
+      case In::Code:
+        if (non_ascii(c)) return refuse("outside a quoted value or a comment");
+        if (c == '#') {
+          in = In::Comment;
+        } else if (c == '"' || c == '\'') {
+          const bool triple = rest.starts_with(c == '"' ? "\"\"\"" : "'''");
+          in = c == '"' ? (triple ? In::MultiBasic : In::Basic)
+                        : (triple ? In::MultiLiteral : In::Literal);
+          string_is_value =
+              line_start <= i && is_key_value_prefix(text.substr(line_start, i - line_start));
+          if (triple) i += 2;
+        }
+        break;
+      case In::Comment:
+        if (c == '\n') in = In::Code;
+        break;
+      case In::Basic:
+      case In::Literal:
+        if (non_ascii(c) && !string_is_value) return refuse("in a string that is not a value");
+        if (c == '\\' && in == In::Basic) {
+          ++i;  // the escaped character
+          if (i < text.size() && text[i] == '\n') {
+            ++line;
+            line_start = i + 1;
+          }
+        } else if (c == (in == In::Basic ? '"' : '\'') || c == '\n') {
+          in = In::Code;  // an unterminated string is toml++'s to report
+        }
+        break;
+      case In::MultiBasic:
+      case In::MultiLiteral:
+        if (non_ascii(c) && !string_is_value) return refuse("in a string that is not a value");
+        if (c == '\\' && in == In::MultiBasic) {
+          // An escape, or a line-ending backslash with the whitespace after it.
+          std::size_t next = i + 1;
+          while (next < text.size() && (text[next] == ' ' || text[next] == '\t' ||
+                                        text[next] == '\r' || text[next] == '\n')) {
+            if (text[next] == '\n') {
+              ++line;
+              line_start = next + 1;
+            }
+            ++next;
+          }
+          if (next < text.size() && non_ascii(text[next])) {
+            return refuse("after a backslash in a multi-line string");
+          }
+          i = next == i + 1 ? next : next - 1;
+        } else if (rest.starts_with(in == In::MultiBasic ? "\"\"\"" : "'''")) {
+          i += 2;
+          // Up to two more quotes are the string's own last characters.
+          for (int extra = 0; extra < 2 && i + 1 < text.size() && text[i + 1] == c; ++extra) ++i;
+          in = In::Code;
+        }
+        break;
+    }
+  }
+  return {};
+}
+
+Status load_text(Config& config, std::string_view text, const std::filesystem::path& file) {
+  PALYRA_TRY(refuse_non_ascii_where_toml_parses_whitespace(text, file));
+  toml::parse_result parsed = toml::parse(text, file.string());
   if (!parsed) {
     const auto& error = parsed.error();
     return Error(Errc::ConfigInvalid, fmt::format("{}:{}:{}: {}", file.string(),
                                                   error.source().begin.line,
-                                                  error.source().begin.column, error.description()));
+                                                  error.source().begin.column,
+                                                  printable(error.description())));
   }
   const toml::table& root = parsed.table();
   // Every key in the file must be known: a typo must not silently use a default.
@@ -237,8 +357,9 @@ Status load_file(Config& config, const std::filesystem::path& file) {
           return name == s.section && subname == s.key;
         });
         if (it == settings().end()) {
-          return Error(Errc::ConfigInvalid, fmt::format("{}: unknown key '{}.{}'",
-                                                        where_in_file(file, subnode), name, subname));
+          return Error(Errc::ConfigInvalid,
+                       fmt::format("{}: unknown key '{}.{}'", where_in_file(file, subnode),
+                                   printable(name), printable(subname)));
         }
         PALYRA_TRY(apply_toml(config, *it, subnode, where_in_file(file, subnode)));
       }
@@ -249,11 +370,17 @@ Status load_file(Config& config, const std::filesystem::path& file) {
     });
     if (it == settings().end()) {
       return Error(Errc::ConfigInvalid,
-                   fmt::format("{}: unknown key '{}'", where_in_file(file, node), name));
+                   fmt::format("{}: unknown key '{}'", where_in_file(file, node), printable(name)));
     }
     PALYRA_TRY(apply_toml(config, *it, node, where_in_file(file, node)));
   }
   return {};
+}
+
+Status load_file(Config& config, const std::filesystem::path& file) {
+  auto text = read_file(file);
+  if (!text) return Error(Errc::ConfigInvalid, text.error().message());
+  return load_text(config, *text, file);
 }
 
 Status validate(const Config& config) {
@@ -271,7 +398,7 @@ Status validate(const Config& config) {
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   if (std::find(std::begin(kLevels), std::end(kLevels), config.log_level) == std::end(kLevels)) {
     return Error(Errc::ConfigInvalid, fmt::format("log.level: '{}' is not one of trace, debug, "
-                                                  "info, warn, error, off", config.log_level));
+                                                  "info, warn, error, off", printable(config.log_level)));
   }
   return {};
 }
@@ -288,6 +415,13 @@ const std::vector<SettingInfo>& settings_reference() {
     return out;
   }();
   return reference;
+}
+
+Result<Config> load_config_text(std::string_view toml, const std::filesystem::path& origin) {
+  Config config;
+  PALYRA_TRY(load_text(config, toml, origin));
+  PALYRA_TRY(validate(config));
+  return config;
 }
 
 Result<Config> load_config(const std::optional<std::filesystem::path>& file,
@@ -310,7 +444,7 @@ Result<Config> load_config(const std::optional<std::filesystem::path>& file,
     auto it = std::find_if(settings().begin(), settings().end(),
                            [&flag](const Setting& s) { return flag == s.flag; });
     if (it == settings().end()) {
-      return Error(Errc::ConfigInvalid, fmt::format("unknown flag {}", flag));
+      return Error(Errc::ConfigInvalid, fmt::format("unknown flag {}", printable(flag)));
     }
     PALYRA_TRY(apply_text(config, *it, value, "flag " + flag));
   }

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "palyra/common/result.hpp"
@@ -64,5 +65,9 @@ using FlagValues = std::map<std::string, std::string>;
 Result<Config> load_config(const std::optional<std::filesystem::path>& file,
                            const std::vector<std::string>& environment,
                            const FlagValues& flags);
+
+// The defaults and one configuration file's TOML text, validated: what
+// load_config does with the file alone. `origin` is the path errors name.
+Result<Config> load_config_text(std::string_view toml, const std::filesystem::path& origin);
 
 }  // namespace palyra::daemon
