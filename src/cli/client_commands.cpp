@@ -61,7 +61,11 @@ std::string format_event(const runtime::Response& response) {
   auto text = [&](const char* key) {
     return event.contains(key) && event[key].is_string() ? event[key].get<std::string>() : "-";
   };
-  std::int64_t at = event.value("published_at_unix_ms", std::int64_t{0});
+  // value() would throw on a wrong type; an event is shown whatever it holds.
+  auto published = event.find("published_at_unix_ms");
+  std::int64_t at = published != event.end() && published->is_number_integer()
+                        ? published->get<std::int64_t>()
+                        : 0;
   return fmt::format("seq={} name={} device_id={} at={} payload={}", response.seq.value_or(0),
                      text("name"), text("device_id"), format_unix_ms(at),
                      event.contains("payload") ? event["payload"].dump() : "null");
@@ -85,16 +89,17 @@ bool worth_retrying(const Error& error) {
 
 // --- the cursor file: the last processed seq, so a restarted follower resumes ---
 Result<std::optional<std::uint64_t>> read_cursor(const std::string& path) {
-  if (path.empty() || !std::filesystem::exists(path)) return std::optional<std::uint64_t>{};
+  if (path.empty()) return std::optional<std::uint64_t>{};
   auto text = read_file(path);
-  if (!text) return std::move(text).error();
+  if (!text && text.error().code() == Errc::NotFound) return std::optional<std::uint64_t>{};
+  if (!text) return Error(Errc::IoFailed, fmt::format("cursor file: {}", text.error().message()));
   std::string_view digits(*text);
   while (!digits.empty() && (digits.back() == '\n' || digits.back() == ' ')) digits.remove_suffix(1);
   std::uint64_t value = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
-    return Error(Errc::InvalidArgument,
-                 fmt::format("cursor file {} does not hold a sequence number", path));
+    return Error(Errc::IoFailed,
+                 fmt::format("cursor file '{}' does not hold a sequence number", path));
   }
   return std::optional<std::uint64_t>(value);
 }

@@ -11,6 +11,15 @@
 namespace palyra::daemon {
 namespace {
 
+// Whether a state file is there; an error (a symlink loop, a directory we
+// cannot search) names it, where std::filesystem::exists would throw.
+Result<bool> present(const std::filesystem::path& path) {
+  std::error_code ec;
+  bool exists = std::filesystem::exists(path, ec);
+  if (ec) return Error(Errc::IoFailed, fmt::format("cannot read '{}': {}", path.string(), ec.message()));
+  return exists;
+}
+
 // What `palyra init` issues: the names a local daemon is reached by.
 identity::ServerCertificateRequest default_request() {
   return identity::ServerCertificateRequest{"localhost", {}, {"127.0.0.1", "::1"}};
@@ -21,15 +30,20 @@ identity::ServerCertificateRequest default_request() {
 Result<ServerCertificateStatus> ensure_server_certificate(const identity::StateDir& dir,
                                                           std::chrono::seconds renew_before) {
   identity::IdentityStore store(dir);
-  if (!std::filesystem::exists(dir.ca_cert())) {
+  auto have_ca = present(dir.ca_cert());
+  if (!have_ca) return std::move(have_ca).error();
+  if (!*have_ca) {
     return Error(Errc::NotFound, fmt::format("no gateway CA in {} (run `palyra init --state-dir {}`)",
                                              dir.root.string(), dir.root.string()));
   }
   ServerCertificateStatus status;
   identity::ServerCertificateRequest request = default_request();
-  const bool have_pair = std::filesystem::exists(dir.server_cert()) &&
-                         std::filesystem::exists(dir.server_key()) &&
-                         std::filesystem::exists(dir.server_chain());
+  bool have_pair = true;
+  for (const auto& file : {dir.server_cert(), dir.server_key(), dir.server_chain()}) {
+    auto here = present(file);
+    if (!here) return std::move(here).error();
+    have_pair = have_pair && *here;
+  }
   auto current = have_pair ? identity::Certificate::from_pem_file(dir.server_cert())
                            : Result<identity::Certificate>(Error(Errc::NotFound, "missing"));
   if (current) {

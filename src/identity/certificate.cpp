@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
@@ -59,6 +60,17 @@ std::string to_hex(const unsigned char* data, std::size_t size) {
   return lower_hex(std::span<const unsigned char>(data, size));
 }
 
+// A certificate's time as a SystemTime, which counts nanoseconds (1677 to
+// 2262): from_time_t of RFC 5280's 99991231235959Z ("no expiration") would
+// overflow. Times are held within half that range (1824 to 2116), which is
+// "never" and "always" for a certificate, and leaves room to subtract two of
+// them or add a lifetime to one.
+SystemTime from_certificate_time(std::time_t seconds) {
+  constexpr std::time_t kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(SystemTime::duration::max()).count() / 2;
+  return std::chrono::system_clock::from_time_t(std::clamp(seconds, -kLimit, kLimit));
+}
+
 Result<Certificate> describe(gnutls_x509_crt_t crt, std::string_view origin);
 
 }  // namespace
@@ -87,8 +99,8 @@ class CertificateBuilder {
     if (gnutls_x509_crt_get_serial(crt, serial.data(), &serial_size) == 0) {
       out.serial_hex_ = to_hex(serial.data(), serial_size);
     }
-    out.not_before_ = std::chrono::system_clock::from_time_t(gnutls_x509_crt_get_activation_time(crt));
-    out.not_after_ = std::chrono::system_clock::from_time_t(gnutls_x509_crt_get_expiration_time(crt));
+    out.not_before_ = from_certificate_time(gnutls_x509_crt_get_activation_time(crt));
+    out.not_after_ = from_certificate_time(gnutls_x509_crt_get_expiration_time(crt));
     read_alt_names(crt, out);
     return out;
   }

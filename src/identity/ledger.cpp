@@ -11,6 +11,11 @@
 namespace palyra::identity {
 namespace {
 
+// The seconds a SystemTime holds (it counts nanoseconds: about 292 years
+// either side of 1970); from_time_t of anything further overflows.
+constexpr std::int64_t kMaxUnix =
+    std::chrono::duration_cast<std::chrono::seconds>(SystemTime::duration::max()).count();
+
 std::int64_t unix_seconds(SystemTime t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
@@ -51,17 +56,32 @@ Result<LedgerEntry> parse_entry(const nlohmann::json& j, std::size_t index,
     out = it->get<T>();
     return {};
   };
+  // A time is a count of seconds a SystemTime can hold.
+  auto time = [&](const char* key, std::int64_t& out) -> Status {
+    auto it = j.find(key);
+    if (it == j.end()) return {};
+    bool in_range = false;
+    if (it->is_number_unsigned()) {
+      in_range = it->get<std::uint64_t>() <= static_cast<std::uint64_t>(kMaxUnix);
+    } else if (it->is_number_integer()) {
+      in_range = it->get<std::int64_t>() >= -kMaxUnix;
+    }
+    if (!in_range) return bad(fmt::format("'{}' is not a time in seconds since 1970", key));
+    out = it->get<std::int64_t>();
+    return {};
+  };
   PALYRA_TRY(text("fingerprint", e.fingerprint, true));
   PALYRA_TRY(text("kind", e.kind, false));
   PALYRA_TRY(text("subject", e.subject, false));
   PALYRA_TRY(text("device_id", e.device_id, false));
   PALYRA_TRY(text("serial", e.serial, false));
   PALYRA_TRY(integer("sequence", e.sequence));
-  PALYRA_TRY(integer("not_before_unix", e.not_before_unix));
-  PALYRA_TRY(integer("not_after_unix", e.not_after_unix));
+  PALYRA_TRY(time("not_before_unix", e.not_before_unix));
+  PALYRA_TRY(time("not_after_unix", e.not_after_unix));
   if (auto it = j.find("revoked_at_unix"); it != j.end() && !it->is_null()) {
-    if (!it->is_number_integer()) return bad("'revoked_at_unix' is not an integer or null");
-    e.revoked_at_unix = it->get<std::int64_t>();
+    std::int64_t revoked_at = 0;
+    PALYRA_TRY(time("revoked_at_unix", revoked_at));
+    e.revoked_at_unix = revoked_at;
   }
   return e;
 }
@@ -69,14 +89,26 @@ Result<LedgerEntry> parse_entry(const nlohmann::json& j, std::size_t index,
 }  // namespace
 
 Result<Ledger> Ledger::load(const std::filesystem::path& file) {
-  Ledger ledger;
-  ledger.file_ = file;
   auto text = read_file(file);
   if (!text) {
-    if (text.error().code() == Errc::NotFound) return ledger;
-    return std::move(text).error();
+    if (text.error().code() != Errc::NotFound) return std::move(text).error();
+    Ledger empty;
+    empty.file_ = file;
+    return empty;
   }
-  auto json = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  return parse(*text, file);
+}
+
+Result<Ledger> Ledger::parse(std::string_view text, const std::filesystem::path& file) {
+  Ledger ledger;
+  ledger.file_ = file;
+  // nlohmann's lexer takes a NUL byte for the end of the input: what follows
+  // one would be dropped silently, and gone at the next save.
+  if (auto nul = text.find('\0'); nul != std::string_view::npos) {
+    return Error(Errc::IoFailed, fmt::format("ledger '{}' holds a NUL byte at offset {}",
+                                             file.string(), nul));
+  }
+  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_array()) {
     return Error(Errc::IoFailed, fmt::format("ledger '{}' is not a JSON array", file.string()));
   }

@@ -6,6 +6,27 @@
 #include "palyra/identity/fingerprint.hpp"
 
 namespace palyra::identity {
+namespace {
+
+// A line of the file quoted in an error: control bytes escaped and long
+// lines cut, so the error stays one readable line.
+std::string quoted(std::string_view line) {
+  constexpr std::size_t kShown = 72;  // characters shown, an escape counting as four
+  std::string out = "'";
+  std::size_t used = 0;
+  for (; used < line.size() && out.size() <= kShown; ++used) {
+    const char c = line[used];
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  out += used < line.size() ? "'..." : "'";
+  return out;
+}
+
+}  // namespace
 
 Result<std::vector<std::string>> parse_revocation_list(std::string_view text,
                                                        const std::filesystem::path& origin) {
@@ -20,8 +41,12 @@ Result<std::vector<std::string>> parse_revocation_list(std::string_view text,
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     auto fingerprint = normalize_fingerprint(line);
     if (!fingerprint) {
-      return Error(Errc::InvalidArgument, fmt::format("{}:{}: {}", origin.string(), line_number,
-                                                      fingerprint.error().message()));
+      auto first = line.find_first_not_of(" \t\r");
+      auto last = line.find_last_not_of(" \t\r");
+      return Error(Errc::IoFailed,
+                   fmt::format("{}:{}: {} is not a SHA-256 fingerprint (64 hex digits)",
+                               origin.string(), line_number,
+                               quoted(line.substr(first, last - first + 1))));
     }
     out.push_back(std::move(*fingerprint));
   }

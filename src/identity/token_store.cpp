@@ -94,7 +94,11 @@ Result<std::vector<TokenRecord>> load(const std::filesystem::path& file) {
     if (text.error().code() == Errc::NotFound) return std::vector<TokenRecord>{};
     return std::move(text).error();
   }
-  auto document = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  // nlohmann's lexer takes a NUL byte for the end of the input: what follows
+  // one would be dropped silently.
+  auto document = text->find('\0') == std::string::npos
+                      ? json::parse(*text, nullptr, /*allow_exceptions=*/false)
+                      : json(json::value_t::discarded);
   if (document.is_discarded()) {
     return Error(Errc::IoFailed, fmt::format("token store '{}' is not valid JSON", file.string()));
   }

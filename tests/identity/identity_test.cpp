@@ -24,6 +24,7 @@ namespace palyra::identity {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace std::string_literals;
 
 struct CommandResult {
   int status;
@@ -278,6 +279,58 @@ TEST_F(IdentityTest, RevocationFileErrorsNameTheLine) {
   auto index = RevocationIndex::load(file);
   ASSERT_FALSE(index.ok());
   EXPECT_NE(index.error().message().find("revoked.txt:3"), std::string::npos) << index.error().describe();
+}
+
+// A line quoted in the error cannot break it: control bytes are escaped and
+// a long line is cut. A bad file is IoFailed (exit 1), not a usage error.
+TEST_F(IdentityTest, RevocationFileErrorsStayOneShortLine) {
+  auto control = RevocationIndex::load(put("revoked.txt", "ab\rcd\x1b[2J\0ef\n"s));
+  ASSERT_FALSE(control.ok());
+  EXPECT_EQ(control.error().code(), Errc::IoFailed);
+  const std::string& message = control.error().message();
+  EXPECT_NE(message.find("revoked.txt:1: 'ab\\x0dcd\\x1b[2J\\x00ef'"), std::string::npos) << message;
+  EXPECT_EQ(message.find_first_of(std::string("\r\n\x1b\0", 4)), std::string::npos) << message;
+
+  auto long_line = RevocationIndex::load(put("revoked.txt", std::string(100000, 'g') + "\n"));
+  ASSERT_FALSE(long_line.ok());
+  EXPECT_LT(long_line.error().message().size(), 300u);
+  EXPECT_NE(long_line.error().message().find("'..."), std::string::npos);
+}
+
+TEST_F(IdentityTest, LedgerTimesBeyondTheClockAreAnErrorNamingTheField) {
+  const std::string fp(64, 'a');
+  auto entry = [&](const std::string& field, const std::string& value) {
+    return R"([{"fingerprint":")" + fp + R"(",")" + field + R"(":)" + value + "}]";
+  };
+  for (const char* field : {"not_before_unix", "not_after_unix", "revoked_at_unix"}) {
+    for (const char* value : {"253402300799", "-253402300799", "18446744073709551615", "1.5", "\"1\""}) {
+      auto ledger = Ledger::parse(entry(field, value), dir_ / "ledger.json");
+      ASSERT_FALSE(ledger.ok()) << field << " " << value;
+      EXPECT_EQ(ledger.error().code(), Errc::IoFailed);
+      EXPECT_NE(ledger.error().message().find("ledger.json"), std::string::npos);
+      EXPECT_NE(ledger.error().message().find(field), std::string::npos) << ledger.error().message();
+    }
+    // The last second a SystemTime holds (2262) is still a time.
+    auto edge = Ledger::parse(entry(field, "9223372036"), dir_ / "ledger.json");
+    ASSERT_TRUE(edge.ok()) << edge.error().describe();
+  }
+}
+
+// RFC 5280's "no well-defined expiration", 99991231235959Z, is past what a
+// SystemTime holds: the certificate still expires in the far future, not in
+// 1817 as an overflowed from_time_t made it.
+TEST_F(IdentityTest, ACertificateThatNeverExpiresExpiresInTheFarFuture) {
+  auto tmpl = put("far.tmpl", "cn = \"Far\"\nexpiration_date = \"9999-12-31 23:59:59\"\nca\n");
+  auto key = put("far.key", PrivateKey::generate()->pem());
+  auto pem = dir_ / "far.pem";
+  auto made = run("certtool --generate-self-signed --load-privkey " + key.string() + " --template " +
+                  tmpl.string() + " --outfile " + pem.string());
+  ASSERT_EQ(made.status, 0) << made.output;
+  auto certificate = Certificate::from_pem_file(pem);
+  ASSERT_TRUE(certificate.ok()) << certificate.error().describe();
+  EXPECT_GT(certificate->not_after(), std::chrono::system_clock::now() + 24h * 365 * 80);
+  EXPECT_LT(certificate->not_before(), certificate->not_after());
+  EXPECT_EQ(format_utc(certificate->not_after()).substr(0, 2), "21");
 }
 
 TEST_F(IdentityTest, AtomicWriteReplacesWithTheRequestedMode) {

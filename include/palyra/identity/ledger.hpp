@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "palyra/common/result.hpp"
@@ -29,6 +30,9 @@ class Ledger {
  public:
   // A missing file is an empty ledger; a corrupt one is IoFailed naming it.
   static Result<Ledger> load(const std::filesystem::path& file);
+  // The file's contents; `file` is where save() writes and what errors name.
+  // IoFailed naming the file and the entry that is wrong.
+  static Result<Ledger> parse(std::string_view text, const std::filesystem::path& file);
 
   const std::vector<LedgerEntry>& entries() const noexcept { return entries_; }
   // Appends an entry for `certificate` with the next sequence number.

@@ -21,8 +21,8 @@ namespace palyra::identity {
 
 class RevocationIndex {
  public:
-  // A missing file is an empty index. IoFailed, or InvalidArgument naming the
-  // line that is not a fingerprint.
+  // A missing file is an empty index. IoFailed, naming the file and, when a
+  // line is not a fingerprint, the line.
   static Result<std::shared_ptr<RevocationIndex>> load(const std::filesystem::path& file);
 
   bool is_revoked(std::string_view fingerprint) const noexcept;
@@ -46,7 +46,8 @@ class RevocationIndex {
   std::shared_ptr<const Set> set_ = std::make_shared<Set>();
 };
 
-// Parses the file format; InvalidArgument with the line number.
+// Parses the file format; IoFailed naming `origin`, the line number and the
+// line (control bytes escaped, long lines cut).
 Result<std::vector<std::string>> parse_revocation_list(std::string_view text,
                                                        const std::filesystem::path& origin);
 
