@@ -1,6 +1,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <cstdint>
 #include <optional>
 
 #include "palyra/fallback/mapping.hpp"
@@ -62,7 +63,11 @@ std::string request_frame(const node::v1::RenewCertificateRequest& request) {
   return with_version(runtime::encode_renew_request(request.csr()), request.protocol_version());
 }
 
-bool is_valid_json(std::string_view text) { return nlohmann::json::accept(text); }
+// nlohmann's lexer takes a NUL byte for the end of the input, so it would
+// accept `1\0junk`; the request parser refuses the frame that carries it.
+bool is_valid_json(std::string_view text) {
+  return text.find('\0') == std::string_view::npos && nlohmann::json::accept(text);
+}
 
 Result<node::v1::NodeResponse> to_response_message(std::string_view response_frame) {
   auto parsed = runtime::parse_response(response_frame);
@@ -82,11 +87,33 @@ Result<node::v1::NodeResponse> to_response_message(std::string_view response_fra
     if (!event.is_object()) {
       return Error(Errc::InvalidArgument, "response frame has an unreadable event object");
     }
+    // Each field's type checked first: nlohmann's value() throws on a wrong one.
+    auto text = [&](const char* key) -> std::optional<std::string> {
+      auto it = event.find(key);
+      if (it == event.end()) return std::string();
+      if (!it->is_string()) return std::nullopt;
+      return it->get<std::string>();
+    };
+    auto name = text("name");
+    auto device_id = text("device_id");
+    std::int64_t published_at = 0;
+    if (auto it = event.find("published_at_unix_ms"); it != event.end()) {
+      if (!it->is_number_integer() ||
+          (it->is_number_unsigned() && it->get<std::uint64_t>() > INT64_MAX)) {
+        return Error(Errc::InvalidArgument, "response frame's event has a published_at_unix_ms "
+                                            "that is not a 64-bit integer");
+      }
+      published_at = it->get<std::int64_t>();
+    }
+    if (!name || !device_id) {
+      return Error(Errc::InvalidArgument,
+                   "response frame's event has a name or device_id that is not a string");
+    }
     auto* message = out.mutable_event();
-    message->set_name(event.value("name", ""));
+    message->set_name(*name);
     message->set_payload_json(event.contains("payload") ? event["payload"].dump() : "null");
-    message->set_device_id(event.value("device_id", ""));
-    message->set_published_at_unix_ms(event.value("published_at_unix_ms", std::int64_t{0}));
+    message->set_device_id(*device_id);
+    message->set_published_at_unix_ms(published_at);
   }
   return out;
 }
