@@ -29,16 +29,17 @@ void check(bool condition) {
 }
 
 // What the request parser makes of a frame the mapping built.
-const palyra::runtime::Request* parsed_as(const std::string& frame, std::uint32_t version,
-                                          std::variant<palyra::runtime::Request,
-                                                       palyra::runtime::RequestError>& out) {
+const palyra::runtime::Request* parsed_as(
+    const std::string& frame, std::uint32_t version,
+    std::variant<palyra::runtime::Request, palyra::runtime::RequestError>& out) {
   out = palyra::runtime::parse_request(frame);
   if (const auto* error = std::get_if<palyra::runtime::RequestError>(&out)) {
     // The frame carries the version as given, as a QUIC client's would: one
     // beyond the protocol's u16 is invalid_request there too.
     if (version > 0xffff) return nullptr;
     check(error->kind != ProtocolError::InvalidRequest);
-    if (version != palyra::runtime::kProtocolVersion) check(error->kind == ProtocolError::ProtocolMismatch);
+    if (version != palyra::runtime::kProtocolVersion)
+      check(error->kind == ProtocolError::ProtocolMismatch);
     return nullptr;
   }
   check(version == palyra::runtime::kProtocolVersion);
@@ -56,7 +57,8 @@ void requests(std::uint8_t which, std::string_view bytes) {
     case 0: {
       palyra::node::v1::HealthRequest m;
       if (!parse(m, bytes)) return;
-      if (const auto* r = parsed_as(palyra::fallback::request_frame(m), m.protocol_version(), out)) {
+      if (const auto* r =
+              parsed_as(palyra::fallback::request_frame(m), m.protocol_version(), out)) {
         check(r->method == Method::Health);
       }
       return;
@@ -64,7 +66,8 @@ void requests(std::uint8_t which, std::string_view bytes) {
     case 1: {
       palyra::node::v1::StreamEventsRequest m;
       if (!parse(m, bytes)) return;
-      if (const auto* r = parsed_as(palyra::fallback::request_frame(m), m.protocol_version(), out)) {
+      if (const auto* r =
+              parsed_as(palyra::fallback::request_frame(m), m.protocol_version(), out)) {
         check(r->method == Method::StreamEvents && r->follow == m.follow() &&
               r->resume_from.has_value() == m.has_resume_from() &&
               r->resume_from.value_or(0) == m.resume_from());
@@ -76,7 +79,8 @@ void requests(std::uint8_t which, std::string_view bytes) {
       if (!parse(m, bytes)) return;
       // The frontend answers invalid_params itself for a payload that is not JSON.
       if (!palyra::fallback::is_valid_json(m.payload_json())) return;
-      if (const auto* r = parsed_as(palyra::fallback::request_frame(m), m.protocol_version(), out)) {
+      if (const auto* r =
+              parsed_as(palyra::fallback::request_frame(m), m.protocol_version(), out)) {
         check(r->method == Method::PublishEvent && r->event_name == m.name());
       }
       return;
@@ -84,7 +88,8 @@ void requests(std::uint8_t which, std::string_view bytes) {
     case 3: {
       palyra::node::v1::EnrollRequest m;
       if (!parse(m, bytes)) return;
-      if (const auto* r = parsed_as(palyra::fallback::request_frame(m), m.protocol_version(), out)) {
+      if (const auto* r =
+              parsed_as(palyra::fallback::request_frame(m), m.protocol_version(), out)) {
         check(r->method == Method::Enroll && r->token == m.token() && r->csr_pem == m.csr() &&
               r->device_id.has_value() == m.has_device_id());
       }
@@ -93,7 +98,8 @@ void requests(std::uint8_t which, std::string_view bytes) {
     case 4: {
       palyra::node::v1::RenewCertificateRequest m;
       if (!parse(m, bytes)) return;
-      if (const auto* r = parsed_as(palyra::fallback::request_frame(m), m.protocol_version(), out)) {
+      if (const auto* r =
+              parsed_as(palyra::fallback::request_frame(m), m.protocol_version(), out)) {
         check(r->method == Method::RenewCertificate && r->csr_pem == m.csr());
       }
       return;
@@ -117,8 +123,8 @@ void round_trip(const std::string& frame) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const bool quiet = [] {
     // Protobuf logs every string field that is not UTF-8; the fuzzer makes many.
-    google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*, int,
-                                       const std::string&) {});
+    google::protobuf::SetLogHandler(
+        [](google::protobuf::LogLevel, const char*, int, const std::string&) {});
     return true;
   }();
   (void)quiet;

@@ -25,7 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto ledger = palyra::identity::Ledger::parse(text, "ledger.json");
   if (!ledger) {
     const auto& message = ledger.error().message();
-    if (message.find("ledger.json") == std::string::npos || message.find('\n') != std::string::npos) {
+    if (message.find("ledger.json") == std::string::npos ||
+        message.find('\n') != std::string::npos) {
       std::abort();
     }
     return 0;

@@ -26,8 +26,9 @@ Status fsync_directory(const std::filesystem::path& directory, const std::filesy
   int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) {
     int err = errno;
-    return io_error(fmt::format("wrote '{}' but cannot open its directory to fsync it", file.string()),
-                    directory, err);
+    return io_error(
+        fmt::format("wrote '{}' but cannot open its directory to fsync it", file.string()),
+        directory, err);
   }
   int rv = ::fsync(dir_fd);
   int err = errno;
@@ -152,7 +153,8 @@ Status ensure_private_directory(const std::filesystem::path& path) {
     const mode_t narrowed = st.st_mode & 07700;
     if (::chmod(path.c_str(), narrowed) != 0) {
       int err = errno;
-      return io_error(fmt::format("cannot narrow to mode {:04o} the directory", narrowed), path, err);
+      return io_error(fmt::format("cannot narrow to mode {:04o} the directory", narrowed), path,
+                      err);
     }
   }
   return {};

@@ -242,7 +242,8 @@ std::string where_in_file(const std::filesystem::path& file, const toml::node& n
 // this refuses no file we would accept.
 bool is_key_value_prefix(std::string_view prefix) {
   // [ \t]* key-characters-dots-and-blanks [ \t]* = [ \t]*
-  while (!prefix.empty() && (prefix.back() == ' ' || prefix.back() == '\t')) prefix.remove_suffix(1);
+  while (!prefix.empty() && (prefix.back() == ' ' || prefix.back() == '\t'))
+    prefix.remove_suffix(1);
   if (prefix.empty() || prefix.back() != '=') return false;
   prefix.remove_suffix(1);
   bool any_key_character = false;
@@ -339,10 +340,9 @@ Status load_text(Config& config, std::string_view text, const std::filesystem::p
   toml::parse_result parsed = toml::parse(text, file.string());
   if (!parsed) {
     const auto& error = parsed.error();
-    return Error(Errc::ConfigInvalid, fmt::format("{}:{}:{}: {}", file.string(),
-                                                  error.source().begin.line,
-                                                  error.source().begin.column,
-                                                  printable(error.description())));
+    return Error(Errc::ConfigInvalid,
+                 fmt::format("{}:{}:{}: {}", file.string(), error.source().begin.line,
+                             error.source().begin.column, printable(error.description())));
   }
   const toml::table& root = parsed.table();
   // Every key in the file must be known: a typo must not silently use a default.
@@ -398,7 +398,8 @@ Status validate(const Config& config) {
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   if (std::find(std::begin(kLevels), std::end(kLevels), config.log_level) == std::end(kLevels)) {
     return Error(Errc::ConfigInvalid, fmt::format("log.level: '{}' is not one of trace, debug, "
-                                                  "info, warn, error, off", printable(config.log_level)));
+                                                  "info, warn, error, off",
+                                                  printable(config.log_level)));
   }
   return {};
 }

@@ -16,7 +16,8 @@ namespace {
 Result<bool> present(const std::filesystem::path& path) {
   std::error_code ec;
   bool exists = std::filesystem::exists(path, ec);
-  if (ec) return Error(Errc::IoFailed, fmt::format("cannot read '{}': {}", path.string(), ec.message()));
+  if (ec)
+    return Error(Errc::IoFailed, fmt::format("cannot read '{}': {}", path.string(), ec.message()));
   return exists;
 }
 

@@ -100,8 +100,9 @@ Result<node::v1::NodeResponse> to_response_message(std::string_view response_fra
     if (auto it = event.find("published_at_unix_ms"); it != event.end()) {
       if (!it->is_number_integer() ||
           (it->is_number_unsigned() && it->get<std::uint64_t>() > INT64_MAX)) {
-        return Error(Errc::InvalidArgument, "response frame's event has a published_at_unix_ms "
-                                            "that is not a 64-bit integer");
+        return Error(Errc::InvalidArgument,
+                     "response frame's event has a published_at_unix_ms "
+                     "that is not a 64-bit integer");
       }
       published_at = it->get<std::int64_t>();
     }

@@ -105,8 +105,8 @@ Result<Ledger> Ledger::parse(std::string_view text, const std::filesystem::path&
   // nlohmann's lexer takes a NUL byte for the end of the input: what follows
   // one would be dropped silently, and gone at the next save.
   if (auto nul = text.find('\0'); nul != std::string_view::npos) {
-    return Error(Errc::IoFailed, fmt::format("ledger '{}' holds a NUL byte at offset {}",
-                                             file.string(), nul));
+    return Error(Errc::IoFailed,
+                 fmt::format("ledger '{}' holds a NUL byte at offset {}", file.string(), nul));
   }
   auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_array()) {

@@ -43,10 +43,10 @@ Result<std::vector<std::string>> parse_revocation_list(std::string_view text,
     if (!fingerprint) {
       auto first = line.find_first_not_of(" \t\r");
       auto last = line.find_last_not_of(" \t\r");
-      return Error(Errc::IoFailed,
-                   fmt::format("{}:{}: {} is not a SHA-256 fingerprint (64 hex digits)",
-                               origin.string(), line_number,
-                               quoted(line.substr(first, last - first + 1))));
+      return Error(
+          Errc::IoFailed,
+          fmt::format("{}:{}: {} is not a SHA-256 fingerprint (64 hex digits)", origin.string(),
+                      line_number, quoted(line.substr(first, last - first + 1))));
     }
     out.push_back(std::move(*fingerprint));
   }

@@ -213,7 +213,8 @@ TEST_F(ConfigTest, TheTextEntryPointIsTheFileAlone) {
   EXPECT_EQ(config->grpc_port, 7443);
   auto bad = load_config_text("[gateway]\nquic_prot = 1\n", "inline.toml");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().message().find("inline.toml:2"), std::string::npos) << bad.error().message();
+  EXPECT_NE(bad.error().message().find("inline.toml:2"), std::string::npos)
+      << bad.error().message();
   EXPECT_FALSE(load_config_text("[gateway]\nidle_timeout_ms = 1\n", "inline.toml").ok());
 }
 
@@ -229,7 +230,8 @@ TEST_F(ConfigTest, NonAsciiOnlyInValuesAndComments) {
            "state_dir = \"\"\"\\\n\xc2\xa7\"\"\"\n",
            "state_dir = \"\"\"\\  \n  \n\xc2\xa7\"\"\"\n",
            "state_dir = \"\"\"\\\xc2\xa7\"\"\"\n",
-           "state_dir = tr\xc2\xa7" "e\n",
+           "state_dir = tr\xc2\xa7"
+           "e\n",
        }) {
     auto config = load_config(write(text), {}, {});
     ASSERT_FALSE(config.ok()) << text;
@@ -246,7 +248,8 @@ TEST_F(ConfigTest, NonAsciiOnlyInValuesAndComments) {
                             {}, {});
   ASSERT_TRUE(valued.ok()) << valued.error().describe();
   EXPECT_EQ(valued->state_dir, "/srv/jos\xc3\xa9");
-  auto multi = load_config(write("state_dir = \"\"\"/srv/\\\n  d\xc3\xa9j\xc3\xa0\\\"\"\"\"\n"), {}, {});
+  auto multi =
+      load_config(write("state_dir = \"\"\"/srv/\\\n  d\xc3\xa9j\xc3\xa0\\\"\"\"\"\n"), {}, {});
   ASSERT_TRUE(multi.ok()) << multi.error().describe();
   EXPECT_EQ(multi->state_dir, "/srv/d\xc3\xa9j\xc3\xa0\"");
 }

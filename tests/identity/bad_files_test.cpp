@@ -83,7 +83,8 @@ TEST_F(BadFilesTest, RevocationList) {
 
 TEST_F(BadFilesTest, KeysAndCertificates) {
   put(dir_ / "garbage.pem", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
-  expect_one_line(palyra({"cert", "fingerprint", (dir_ / "garbage.pem").string()}), {"garbage.pem"});
+  expect_one_line(palyra({"cert", "fingerprint", (dir_ / "garbage.pem").string()}),
+                  {"garbage.pem"});
   expect_one_line(palyra({"cert", "revoke", "--cert", (dir_ / "garbage.pem").string()}),
                   {"garbage.pem"});
   put(state_ / "ca" / "ca.key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
@@ -120,7 +121,8 @@ TEST_F(BadFilesTest, EventsCursor) {
 TEST_F(BadFilesTest, DaemonConfiguration) {
   put(dir_ / "palyrad.toml", "[gateway]\nquic_port = \"7444\"\n");
   auto run = palyra::testing::run_command(
-      {PALYRAD, "--config", (dir_ / "palyrad.toml").string(), "--state-dir", state_.string()}, dir_);
+      {PALYRAD, "--config", (dir_ / "palyrad.toml").string(), "--state-dir", state_.string()},
+      dir_);
   EXPECT_EQ(run.status, 2) << run.err;
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
   EXPECT_NE(run.err.find("palyrad.toml:2"), std::string::npos) << run.err;
@@ -130,9 +132,9 @@ TEST_F(BadFilesTest, DaemonConfiguration) {
 // The daemon refuses to start on a bad state file, in one log line naming it.
 TEST_F(BadFilesTest, DaemonStateFiles) {
   auto start = [&] {
-    return palyra::testing::run_command({PALYRAD, "--state-dir", state_.string(), "--quic-port",
-                                         "0", "--grpc-enabled", "false"},
-                                        dir_);
+    return palyra::testing::run_command(
+        {PALYRAD, "--state-dir", state_.string(), "--quic-port", "0", "--grpc-enabled", "false"},
+        dir_);
   };
   put(state_ / "revoked.txt", "zz\n");
   auto revoked = start();

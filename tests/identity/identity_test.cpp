@@ -168,7 +168,8 @@ TEST_F(IdentityTest, SerialsAreUnique) {
   auto ca = CertificateAuthority::create("Serial CA");
   ASSERT_TRUE(ca.ok());
   std::set<std::string> serials;
-  for (int i = 0; i < 20; ++i) serials.insert(ca->issue_device(fmt::format("d{}", i))->certificate.serial_hex());
+  for (int i = 0; i < 20; ++i)
+    serials.insert(ca->issue_device(fmt::format("d{}", i))->certificate.serial_hex());
   EXPECT_EQ(serials.size(), 20u);
 }
 
@@ -288,7 +289,8 @@ TEST_F(IdentityTest, RevocationFileErrorsStayOneShortLine) {
   ASSERT_FALSE(control.ok());
   EXPECT_EQ(control.error().code(), Errc::IoFailed);
   const std::string& message = control.error().message();
-  EXPECT_NE(message.find("revoked.txt:1: 'ab\\x0dcd\\x1b[2J\\x00ef'"), std::string::npos) << message;
+  EXPECT_NE(message.find("revoked.txt:1: 'ab\\x0dcd\\x1b[2J\\x00ef'"), std::string::npos)
+      << message;
   EXPECT_EQ(message.find_first_of(std::string("\r\n\x1b\0", 4)), std::string::npos) << message;
 
   auto long_line = RevocationIndex::load(put("revoked.txt", std::string(100000, 'g') + "\n"));
@@ -303,12 +305,14 @@ TEST_F(IdentityTest, LedgerTimesBeyondTheClockAreAnErrorNamingTheField) {
     return R"([{"fingerprint":")" + fp + R"(",")" + field + R"(":)" + value + "}]";
   };
   for (const char* field : {"not_before_unix", "not_after_unix", "revoked_at_unix"}) {
-    for (const char* value : {"253402300799", "-253402300799", "18446744073709551615", "1.5", "\"1\""}) {
+    for (const char* value :
+         {"253402300799", "-253402300799", "18446744073709551615", "1.5", "\"1\""}) {
       auto ledger = Ledger::parse(entry(field, value), dir_ / "ledger.json");
       ASSERT_FALSE(ledger.ok()) << field << " " << value;
       EXPECT_EQ(ledger.error().code(), Errc::IoFailed);
       EXPECT_NE(ledger.error().message().find("ledger.json"), std::string::npos);
-      EXPECT_NE(ledger.error().message().find(field), std::string::npos) << ledger.error().message();
+      EXPECT_NE(ledger.error().message().find(field), std::string::npos)
+          << ledger.error().message();
     }
     // The last second a SystemTime holds (2262) is still a time.
     auto edge = Ledger::parse(entry(field, "9223372036"), dir_ / "ledger.json");
@@ -323,8 +327,8 @@ TEST_F(IdentityTest, ACertificateThatNeverExpiresExpiresInTheFarFuture) {
   auto tmpl = put("far.tmpl", "cn = \"Far\"\nexpiration_date = \"9999-12-31 23:59:59\"\nca\n");
   auto key = put("far.key", PrivateKey::generate()->pem());
   auto pem = dir_ / "far.pem";
-  auto made = run("certtool --generate-self-signed --load-privkey " + key.string() + " --template " +
-                  tmpl.string() + " --outfile " + pem.string());
+  auto made = run("certtool --generate-self-signed --load-privkey " + key.string() +
+                  " --template " + tmpl.string() + " --outfile " + pem.string());
   ASSERT_EQ(made.status, 0) << made.output;
   auto certificate = Certificate::from_pem_file(pem);
   ASSERT_TRUE(certificate.ok()) << certificate.error().describe();

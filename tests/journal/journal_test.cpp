@@ -134,7 +134,8 @@ TEST_F(JournalTest, VisitAfterSeesEventsInPlaceAndStopsWhenAsked) {
   JournalOptions options;
   options.tail_max_events = 4;
   auto journal = open_journal(options);
-  for (int i = 1; i <= 10; ++i) append_sync(*journal, fmt::format("e{}", i), std::to_string(i), "node-v");
+  for (int i = 1; i <= 10; ++i)
+    append_sync(*journal, fmt::format("e{}", i), std::to_string(i), "node-v");
   std::vector<std::string> seen;
   auto collect_until = [&](std::uint64_t stop_at) {
     return [&seen, stop_at](const EventView& event) {
