@@ -17,14 +17,16 @@ namespace palyra::runtime {
 // failed attempt of the caller's address, and the log line's details
 // (which may name the precise reason: the log is the operator's, the frame
 // the peer's).
-namespace {
-
-struct Outcome {
+struct IssueOutcome {
   std::string frame;
   bool accepted = false;
   bool counts_as_failure = false;
   std::string details;
 };
+
+namespace {
+
+using Outcome = IssueOutcome;
 
 using identity::SystemTime;
 
@@ -171,55 +173,49 @@ void EnrollmentService::enroll(const Request& request, const std::string& peer, 
     done(encode_error(ProtocolError::EnrollRefused));
     return;
   }
-  ++in_flight_;
-  worker_->post([this, request, peer, host, done = std::move(done),
-                 lifetime = std::weak_ptr<int>(lifetime_)]() mutable {
-    Outcome outcome = enroll_on_worker(dir_, options_, clock_(), request);
-    const std::string token_id = token_id_for_log(request.token);
-    loop_.post([this, lifetime, peer = std::move(peer), host = std::move(host), token_id,
-                outcome = std::move(outcome), done = std::move(done)]() mutable {
-      if (!lifetime.lock()) return;
-      --in_flight_;
-      if (outcome.accepted) {
-        spdlog::info("enrollment accepted peer={} token_id={} {}", peer, token_id, outcome.details);
-      } else {
-        spdlog::warn("enrollment refused peer={} token_id={} reason=\"{}\"", peer, token_id,
-                     outcome.details);
-      }
-      finish(host, outcome.counts_as_failure, std::move(outcome.frame), done);
-    });
-  });
+  const std::string token_id = token_id_for_log(request.token);
+  run_on_worker([this, request, now = clock_] { return enroll_on_worker(dir_, options_, now(), request); },
+                "enrollment", fmt::format("peer={} token_id={}", peer, token_id), host,
+                std::move(done));
 }
 
 void EnrollmentService::renew(const Request& request, const std::string& device_id,
                               const std::string& peer, Done done) {
+  run_on_worker(
+      [this, request, device_id, now = clock_] {
+        return renew_on_worker(dir_, options_, now(), request, device_id);
+      },
+      "renewal", fmt::format("peer={} device_id={}", peer, device_id), std::nullopt,
+      std::move(done));
+}
+
+void EnrollmentService::run_on_worker(std::function<Outcome()> work, const char* what,
+                                      std::string who, std::optional<std::string> counted_host,
+                                      Done done) {
   ++in_flight_;
-  worker_->post([this, request, device_id, peer, done = std::move(done),
+  worker_->post([this, work = std::move(work), what, who = std::move(who),
+                 counted_host = std::move(counted_host), done = std::move(done),
                  lifetime = std::weak_ptr<int>(lifetime_)]() mutable {
-    Outcome outcome = renew_on_worker(dir_, options_, clock_(), request, device_id);
-    loop_.post([this, lifetime, peer = std::move(peer), device_id = std::move(device_id),
-                outcome = std::move(outcome), done = std::move(done)]() mutable {
+    Outcome outcome = work();
+    loop_.post([this, lifetime, what, who = std::move(who),
+                counted_host = std::move(counted_host), outcome = std::move(outcome),
+                done = std::move(done)]() mutable {
       if (!lifetime.lock()) return;
       --in_flight_;
       if (outcome.accepted) {
-        spdlog::info("renewal accepted peer={} device_id={} {}", peer, device_id, outcome.details);
+        spdlog::info("{} accepted {} {}", what, who, outcome.details);
       } else {
-        spdlog::warn("renewal refused peer={} device_id={} reason=\"{}\"", peer, device_id,
-                     outcome.details);
+        spdlog::warn("{} refused {} reason=\"{}\"", what, who, outcome.details);
+      }
+      if (counted_host && outcome.counts_as_failure &&
+          failures_.record_failure(*counted_host, std::chrono::steady_clock::now())) {
+        spdlog::warn("enrollment: address {} locked out for {} s after {} failed attempts",
+                     *counted_host, options_.failures.lockout.count(),
+                     options_.failures.max_failures);
       }
       done(std::move(outcome.frame));
     });
   });
-}
-
-void EnrollmentService::finish(const std::string& host, bool refused, std::string frame,
-                               const Done& done) {
-  if (refused &&
-      failures_.record_failure(host, std::chrono::steady_clock::now())) {
-    spdlog::warn("enrollment: address {} locked out for {} s after {} failed attempts", host,
-                 options_.failures.lockout.count(), options_.failures.max_failures);
-  }
-  done(std::move(frame));
 }
 
 }  // namespace palyra::runtime

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "palyra/identity/state_dir.hpp"
@@ -22,6 +23,7 @@
 namespace palyra::runtime {
 
 class WorkerThread;
+struct IssueOutcome;  // what the worker decided (enrollment_service.cpp)
 
 struct EnrollmentOptions {
   // Validity of the device certificates issued at enrollment and renewal.
@@ -56,8 +58,10 @@ class EnrollmentService {
   std::size_t calls_in_flight() const noexcept { return in_flight_; }
 
  private:
-  // Counts a refusal against the address, then answers.
-  void finish(const std::string& host, bool refused, std::string frame, const Done& done);
+  // Runs `work` on the worker, then on the loop: logs "<what> accepted|refused
+  // <who> ...", counts a refusal against `counted_host` if given, and answers.
+  void run_on_worker(std::function<IssueOutcome()> work, const char* what, std::string who,
+                     std::optional<std::string> counted_host, Done done);
 
   transport::EventLoop& loop_;
   identity::StateDir dir_;
