@@ -43,9 +43,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto* round_trip = std::get_if<palyra::runtime::Request>(&again);
   // resume_from only means something to node.stream_events (the others
   // ignore it, and their encoders do not write it).
-  const bool resume_differs = request->method == palyra::runtime::Method::StreamEvents &&
-                              round_trip != nullptr &&
-                              round_trip->resume_from.value_or(0) != request->resume_from.value_or(0);
+  const bool resume_differs =
+      request->method == palyra::runtime::Method::StreamEvents && round_trip != nullptr &&
+      round_trip->resume_from.value_or(0) != request->resume_from.value_or(0);
   if (round_trip == nullptr || round_trip->method != request->method || resume_differs ||
       round_trip->follow != request->follow || round_trip->event_name != request->event_name ||
       round_trip->event_payload_json != request->event_payload_json ||

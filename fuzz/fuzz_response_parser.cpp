@@ -5,11 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "palyra/runtime/protocol.hpp"
 
@@ -31,7 +30,8 @@ std::optional<Reference> reference_read(std::string_view frame) {
   if (json.is_discarded() || !json.is_object()) return std::nullopt;
   auto kind = json.find("kind");
   auto ok = json.find("ok");
-  if (kind == json.end() || !kind->is_string() || ok == json.end() || !ok->is_boolean()) return std::nullopt;
+  if (kind == json.end() || !kind->is_string() || ok == json.end() || !ok->is_boolean())
+    return std::nullopt;
   Reference r;
   r.kind = kind->get<std::string>();
   r.ok = ok->get<bool>();
@@ -42,7 +42,8 @@ std::optional<Reference> reference_read(std::string_view frame) {
   if (auto it = json.find("node_rpc_mtls_required"); it != json.end() && it->is_boolean()) {
     r.node_rpc_mtls_required = it->get<bool>();
   }
-  if (auto it = json.find("error"); it != json.end() && it->is_string()) r.error = it->get<std::string>();
+  if (auto it = json.find("error"); it != json.end() && it->is_string())
+    r.error = it->get<std::string>();
   if (auto it = json.find("event"); it != json.end()) r.event = *it;
   return r;
 }
@@ -56,8 +57,10 @@ int nesting_of(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {
@@ -85,7 +88,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (ours.ok() != reference.has_value()) std::abort();
   if (!reference) return 0;
   if (ours->kind != reference->kind || ours->ok != reference->ok || ours->seq != reference->seq ||
-      ours->node_rpc_mtls_required != reference->node_rpc_mtls_required || ours->error != reference->error ||
+      ours->node_rpc_mtls_required != reference->node_rpc_mtls_required ||
+      ours->error != reference->error ||
       ours->event_json.has_value() != reference->event.has_value()) {
     std::abort();
   }

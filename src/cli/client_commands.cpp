@@ -1,4 +1,5 @@
 // palyra health | events | publish: node.* calls to a running daemon.
+#include <fmt/format.h>
 #include <signal.h>
 
 #include <atomic>
@@ -7,11 +8,9 @@
 #include <ctime>
 #include <iostream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "connection_options.hpp"
@@ -25,12 +24,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-
 int report(const Error& error, std::string_view doing) {
   std::cerr << "palyra: " << doing << ": " << error.describe() << "\n";
   return error.code() == Errc::InvalidArgument ? kExitUsage : kExitFailure;
 }
-
 
 // A server-side error frame as one line.
 Error protocol_error(const runtime::Response& response) {
@@ -94,7 +91,8 @@ Result<std::optional<std::uint64_t>> read_cursor(const std::string& path) {
   if (!text && text.error().code() == Errc::NotFound) return std::optional<std::uint64_t>{};
   if (!text) return Error(Errc::IoFailed, fmt::format("cursor file: {}", text.error().message()));
   std::string_view digits(*text);
-  while (!digits.empty() && (digits.back() == '\n' || digits.back() == ' ')) digits.remove_suffix(1);
+  while (!digits.empty() && (digits.back() == '\n' || digits.back() == ' '))
+    digits.remove_suffix(1);
   std::uint64_t value = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
@@ -112,9 +110,10 @@ class RenewalThread {
       : thread_([this, connection] {
           DeviceRenewer renewer(connection);
           Status ran = renewer.run(stop_, [](const identity::Certificate& renewed) {
-            std::cerr << fmt::format("palyra: events: device certificate renewed (sha256 {}, "
-                                     "expires {})\n",
-                                     renewed.fingerprint(), identity::format_utc(renewed.not_after()));
+            std::cerr << fmt::format(
+                "palyra: events: device certificate renewed (sha256 {}, "
+                "expires {})\n",
+                renewed.fingerprint(), identity::format_utc(renewed.not_after()));
             reconnect_requested().store(true);
           });
           if (!ran) {
@@ -174,9 +173,10 @@ class EventsCommand {
       if (round && reconnect_requested().exchange(false) && !stop_requested().load()) {
         // Renewed: the next connection presents the new certificate and
         // resumes after the last event printed, so nothing is missed or repeated.
-        std::cerr << fmt::format("palyra: events: certificate renewed; reconnecting with it "
-                                 "(resuming after seq {})\n",
-                                 last_seq_);
+        std::cerr << fmt::format(
+            "palyra: events: certificate renewed; reconnecting with it "
+            "(resuming after seq {})\n",
+            last_seq_);
         continue;
       }
       if (renewal && renewal->failed()) return report(*renewal->failed(), "events: renewal");
@@ -187,9 +187,10 @@ class EventsCommand {
       // Follow mode and the daemon went away (or ended the stream): come back
       // with resume_from = the last seq we printed, so nothing repeats.
       if (std::exchange(connected_once_, false)) backoff = std::chrono::milliseconds(100);
-      std::cerr << fmt::format("palyra: events: {}; reconnecting in {} ms (resuming after seq {})\n",
-                               round ? "the daemon ended the stream" : round.error().describe(),
-                               backoff.count(), last_seq_);
+      std::cerr << fmt::format(
+          "palyra: events: {}; reconnecting in {} ms (resuming after seq {})\n",
+          round ? "the daemon ended the stream" : round.error().describe(), backoff.count(),
+          last_seq_);
       for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stop_requested().load();
            waited += std::chrono::milliseconds(50)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -207,18 +208,18 @@ class EventsCommand {
     std::optional<std::uint64_t> resume;
     if (resume_given_ || last_seq_ > 0) resume = last_seq_;
     auto request = runtime::encode_stream_events_request(resume, options_.follow);
-    Status status = (*client)->call(request, c.timeout, options_.follow,
-                         [this](const runtime::Response& r, const std::string& raw) -> Result<Next> {
-                           if (r.kind == "error" || !r.ok) return protocol_error(r);
-                           if (r.kind != "event" || !r.seq) return Next::Continue;
-                           // Idempotent by seq: never print an event twice.
-                           if (*r.seq <= last_seq_) return Next::Continue;
-                           std::cout << (options_.json ? raw : format_event(r)) << '\n'
-                                     << std::flush;
-                           last_seq_ = *r.seq;
-                           if (!save_cursor(false)) return Error(Errc::IoFailed, "cursor");
-                           return Next::Continue;
-                         });
+    Status status = (*client)->call(
+        request, c.timeout, options_.follow,
+        [this](const runtime::Response& r, const std::string& raw) -> Result<Next> {
+          if (r.kind == "error" || !r.ok) return protocol_error(r);
+          if (r.kind != "event" || !r.seq) return Next::Continue;
+          // Idempotent by seq: never print an event twice.
+          if (*r.seq <= last_seq_) return Next::Continue;
+          std::cout << (options_.json ? raw : format_event(r)) << '\n' << std::flush;
+          last_seq_ = *r.seq;
+          if (!save_cursor(false)) return Error(Errc::IoFailed, "cursor");
+          return Next::Continue;
+        });
     (*client)->close();
     return status;
   }
@@ -254,21 +255,22 @@ int run_health(const ConnectionOptions& options, bool json) {
   auto client = open_node_connection(*connection, /*privileged=*/false);
   if (!client) return report(client.error(), "health");
   int exit_code = kExitFailure;
-  Status status = (*client)->call(runtime::encode_health_request(), connection->timeout, false,
-                       [&](const runtime::Response& r, const std::string& raw) -> Result<Next> {
-                         if (r.kind != "health" || !r.ok) return protocol_error(r);
-                         if (json) {
-                           std::cout << raw << '\n';
-                         } else {
-                           std::cout << fmt::format(
-                               "healthy: {} ({})\n", connection->address.to_string(),
-                               r.node_rpc_mtls_required.value_or(true)
-                                   ? "mutual TLS required"
-                                   : "INSECURE: the daemon does not require client certificates");
-                         }
-                         exit_code = kExitOk;
-                         return Next::Stop;
-                       });
+  Status status =
+      (*client)->call(runtime::encode_health_request(), connection->timeout, false,
+                      [&](const runtime::Response& r, const std::string& raw) -> Result<Next> {
+                        if (r.kind != "health" || !r.ok) return protocol_error(r);
+                        if (json) {
+                          std::cout << raw << '\n';
+                        } else {
+                          std::cout << fmt::format(
+                              "healthy: {} ({})\n", connection->address.to_string(),
+                              r.node_rpc_mtls_required.value_or(true)
+                                  ? "mutual TLS required"
+                                  : "INSECURE: the daemon does not require client certificates");
+                        }
+                        exit_code = kExitOk;
+                        return Next::Stop;
+                      });
   (*client)->close();
   if (!status) return report(status.error(), "health");
   if (exit_code != kExitOk) std::cerr << "palyra: health: the daemon sent no health frame\n";
@@ -293,14 +295,14 @@ int run_publish(const ConnectionOptions& options, const std::string& name,
   auto client = open_node_connection(*connection, /*privileged=*/true);
   if (!client) return report(client.error(), "publish");
   std::optional<std::uint64_t> seq;
-  Status status = (*client)->call(runtime::encode_publish_request(name, parsed.dump()),
-                       connection->timeout, false,
-                       [&](const runtime::Response& r, const std::string& raw) -> Result<Next> {
-                         if (r.kind != "published" || !r.ok || !r.seq) return protocol_error(r);
-                         seq = r.seq;
-                         std::cout << (json ? raw : fmt::format("published seq={}", *r.seq)) << '\n';
-                         return Next::Stop;
-                       });
+  Status status = (*client)->call(
+      runtime::encode_publish_request(name, parsed.dump()), connection->timeout, false,
+      [&](const runtime::Response& r, const std::string& raw) -> Result<Next> {
+        if (r.kind != "published" || !r.ok || !r.seq) return protocol_error(r);
+        seq = r.seq;
+        std::cout << (json ? raw : fmt::format("published seq={}", *r.seq)) << '\n';
+        return Next::Stop;
+      });
   (*client)->close();
   if (!status) return report(status.error(), "publish");
   if (!seq) {
@@ -320,7 +322,8 @@ void add_client_commands(CLI::App& root, CommandContext& context) {
     bool json = false;
   };
   auto health_options = std::make_shared<HealthOptions>();
-  CLI::App* health = root.add_subcommand("health", "Ask the daemon whether it is healthy (node.health)");
+  CLI::App* health =
+      root.add_subcommand("health", "Ask the daemon whether it is healthy (node.health)");
   add_connection_options(*health, health_options->connection);
   health->add_flag("--json", health_options->json, "print the response frame as JSON");
   health->callback([health_options, &context] {
@@ -337,14 +340,14 @@ void add_client_commands(CLI::App& root, CommandContext& context) {
   add_connection_options(*events, events_options->connection);
   events->add_option("--resume-from", events_options->resume_from,
                      "the last seq already processed: start after it (overrides --cursor)");
-  events->add_flag("--follow", events_options->follow, "keep streaming new events; reconnect on loss");
+  events->add_flag("--follow", events_options->follow,
+                   "keep streaming new events; reconnect on loss");
   events->add_option("--cursor", events_options->cursor,
                      "file holding the last processed seq: read at start, updated as events "
                      "arrive and at exit");
   events->add_flag("--json", events_options->json, "print each event frame as JSON");
-  events->callback([events_options, &context] {
-    context.exit_code = EventsCommand(*events_options).run();
-  });
+  events->callback(
+      [events_options, &context] { context.exit_code = EventsCommand(*events_options).run(); });
 
   // --- palyra publish ---
   struct PublishOptions {

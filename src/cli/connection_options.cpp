@@ -56,9 +56,10 @@ void add_connection_options(CLI::App& command, ConnectionOptions& options, Ident
   command.add_option("--state-dir", options.state_dir,
                      "where the CA and device identities are (default: $PALYRA_STATE_DIR, else "
                      "$XDG_STATE_HOME/palyra, else ~/.local/state/palyra)");
-  command.add_option("--fallback", options.fallback,
-                     "none (default), or tcp: if QUIC cannot reach the daemon (UDP blocked), "
-                     "retry over gRPC/TCP and say so. publish never falls back.")
+  command
+      .add_option("--fallback", options.fallback,
+                  "none (default), or tcp: if QUIC cannot reach the daemon (UDP blocked), "
+                  "retry over gRPC/TCP and say so. publish never falls back.")
       ->check(CLI::IsMember({"none", "tcp"}));
   command.add_option("--grpc-connect", options.grpc_connect,
                      identity == Identity::Enrolling
@@ -66,8 +67,8 @@ void add_connection_options(CLI::App& command, ConnectionOptions& options, Ident
                            "--connect, port 7442)"
                          : "the daemon's gRPC fallback address HOST:PORT (default: the host of "
                            "--connect, port 7443)");
-  command.add_option("--timeout", options.timeout_ms,
-                     "handshake and response timeout in milliseconds")
+  command
+      .add_option("--timeout", options.timeout_ms, "handshake and response timeout in milliseconds")
       ->capture_default_str();
   if (identity == Identity::Enrolling) return;
   command.add_option("--ca", options.ca, "CA certificate to trust (default: <state>/ca/ca.pem)");
@@ -92,8 +93,8 @@ Result<ResolvedConnection> resolve(const ConnectionOptions& options) {
   const identity::StateDir dir = identity::state_dir_or_default(options.state_dir);
   ResolvedConnection out{*address, {}, {}, std::chrono::milliseconds(options.timeout_ms)};
   out.tls.ca_file = options.ca.empty() ? dir.ca_cert() : std::filesystem::path(options.ca);
-  out.tls.server_name = options.server_name.empty() ? host_part(options.connect)
-                                                    : options.server_name;
+  out.tls.server_name =
+      options.server_name.empty() ? host_part(options.connect) : options.server_name;
   if (!options.pin_sha256.empty()) out.tls.pinned_sha256 = options.pin_sha256;
   if (options.cert.empty() != options.key.empty()) {
     return Error(Errc::InvalidArgument, "--cert and --key go together");
@@ -110,7 +111,7 @@ Result<ResolvedConnection> resolve(const ConnectionOptions& options) {
     out.device_id = *device;
   }
   out.fallback = options.fallback == "tcp" ? transport::TcpFallbackPolicy::AllowExplicit
-                                            : transport::TcpFallbackPolicy::Disabled;
+                                           : transport::TcpFallbackPolicy::Disabled;
   if (!options.grpc_connect.empty()) {
     out.grpc_address = options.grpc_connect;
   } else {
@@ -136,8 +137,7 @@ Result<ResolvedConnection> resolve_enrollment(const ConnectionOptions& options,
   out->tls.ca_spki_sha256 = ca_spki_sha256;
   if (options.grpc_connect.empty()) {
     const std::string host = host_part(options.connect);
-    out->grpc_address =
-        (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":7442";
+    out->grpc_address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":7442";
   }
   return out;
 }

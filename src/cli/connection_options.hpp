@@ -4,7 +4,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -25,9 +24,9 @@ struct ConnectionOptions {
   std::string ca;           // default: <state>/ca/ca.pem
   std::string cert;         // default: the device in <state>/devices/
   std::string key;
-  std::string device;       // picks <state>/devices/<device>/
+  std::string device;  // picks <state>/devices/<device>/
   std::string pin_sha256;
-  bool anonymous = false;   // no client certificate (only an insecure daemon accepts it)
+  bool anonymous = false;  // no client certificate (only an insecure daemon accepts it)
   std::uint64_t timeout_ms = 10'000;
   std::string fallback = "none";  // "tcp": allow the explicit gRPC fallback (PROTOCOL.md §5)
   std::string grpc_connect;       // default: the host of --connect, port 7443

@@ -1,9 +1,9 @@
 #include "device_renewal.hpp"
 
+#include <fmt/format.h>
+
 #include <iostream>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "node_connection.hpp"
 #include "palyra/identity/ca.hpp"
@@ -32,16 +32,16 @@ bool sleep_until(SystemTime until, const std::atomic<bool>& stop) {
 }
 
 Error expired_error(const identity::Certificate& certificate, const std::string& device_id) {
-  return Error(Errc::NotFound,
-               fmt::format("the certificate of device '{}' expired at {}, so it cannot renew (the "
-                           "daemon refuses an expired certificate in the handshake). Recover with a "
-                           "new token: `palyra token create --device {}` on the daemon's host, "
-                           "then `palyra enroll TOKEN --connect HOST:PORT` here",
-                           device_id, identity::format_utc(certificate.not_after()), device_id));
+  return Error(
+      Errc::NotFound,
+      fmt::format("the certificate of device '{}' expired at {}, so it cannot renew (the "
+                  "daemon refuses an expired certificate in the handshake). Recover with a "
+                  "new token: `palyra token create --device {}` on the daemon's host, "
+                  "then `palyra enroll TOKEN --connect HOST:PORT` here",
+                  device_id, identity::format_utc(certificate.not_after()), device_id));
 }
 
 }  // namespace
-
 
 SystemTime renewal_time(SystemTime not_before, SystemTime not_after, double jitter) {
   // The daemon backdates notBefore for clock skew: the lifetime it meant
@@ -77,20 +77,23 @@ Result<identity::Certificate> DeviceRenewer::renew_once() {
   auto client = open_node_connection(connection_, /*privileged=*/false);
   if (!client) return std::move(client).error();
   std::optional<runtime::Response> answer;
-  Status called = (*client)->call(runtime::encode_renew_request(*csr), connection_.timeout, false,
-                                  [&answer](const runtime::Response& r, const std::string&) -> Result<Next> {
-                                    answer = r;
-                                    return Next::Stop;
-                                  });
+  Status called =
+      (*client)->call(runtime::encode_renew_request(*csr), connection_.timeout, false,
+                      [&answer](const runtime::Response& r, const std::string&) -> Result<Next> {
+                        answer = r;
+                        return Next::Stop;
+                      });
   (*client)->close();
   PALYRA_TRY(called);
-  if (!answer) return Error(Errc::ConnectionClosed, "the daemon ended the renewal without an answer");
+  if (!answer)
+    return Error(Errc::ConnectionClosed, "the daemon ended the renewal without an answer");
   if (answer->kind == "error" || !answer->ok) {
     const std::string name = answer->error.value_or("unknown");
-    return Error(name == "renewal_refused" ? Errc::NotFound : Errc::InvalidArgument,
-                 fmt::format("the daemon refused to renew device '{}' ({}){}", connection_.device_id,
-                             name,
-                             name == "renewal_refused" ? ": it is revoked; enroll it again with a new token" : ""));
+    return Error(
+        name == "renewal_refused" ? Errc::NotFound : Errc::InvalidArgument,
+        fmt::format(
+            "the daemon refused to renew device '{}' ({}){}", connection_.device_id, name,
+            name == "renewal_refused" ? ": it is revoked; enroll it again with a new token" : ""));
   }
   if (answer->kind != "certificate" || !answer->certificate || !answer->ca) {
     return Error(Errc::FrameReadFailed,
@@ -99,7 +102,8 @@ Result<identity::Certificate> DeviceRenewer::renew_once() {
   auto issued = identity::Certificate::from_pem(*answer->certificate, "the renewed certificate");
   if (!issued) return issued;
   const identity::StateDir dir{*connection_.state_dir};
-  PALYRA_TRY(identity::store_device_identity(dir, connection_.device_id, *key, *issued, *answer->ca));
+  PALYRA_TRY(
+      identity::store_device_identity(dir, connection_.device_id, *key, *issued, *answer->ca));
   return issued;
 }
 

@@ -1,12 +1,12 @@
 // palyra token create|list|revoke (on the daemon's host), palyra enroll and
 // palyra cert renew (on a node): how a node joins and keeps its identity
 // (PROTOCOL.md §7).
+#include <fmt/format.h>
+
 #include <iostream>
 #include <memory>
-#include <optional>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "commands.hpp"
 #include "connection_options.hpp"
@@ -36,7 +36,6 @@ int fail(const Error& error, std::string_view doing) {
   }
 }
 
-
 std::string token_state(const identity::TokenRecord& record, std::int64_t now) {
   if (record.revoked) return "revoked";
   if (record.expires_unix <= now) return "expired";
@@ -45,7 +44,8 @@ std::string token_state(const identity::TokenRecord& record, std::int64_t now) {
 }
 
 std::string unix_utc(std::int64_t seconds) {
-  return identity::format_utc(std::chrono::system_clock::from_time_t(static_cast<std::time_t>(seconds)));
+  return identity::format_utc(
+      std::chrono::system_clock::from_time_t(static_cast<std::time_t>(seconds)));
 }
 
 // --- palyra token ---
@@ -106,7 +106,7 @@ void add_token_commands(CLI::App& root, CommandContext& context) {
                          {"expires", expires},
                          {"uses", options.uses},
                          {"device_id", options.device_id ? nlohmann::json(*options.device_id)
-                                                          : nlohmann::json(nullptr)},
+                                                         : nlohmann::json(nullptr)},
                          {"ca_sha256", created->ca_hash},
                          {"token", created->text()}};
       std::cout << out.dump() << "\n";
@@ -128,7 +128,8 @@ void add_token_commands(CLI::App& root, CommandContext& context) {
   list->add_option("--state-dir", list_options->state_dir, "the daemon's state directory");
   list->add_flag("--json", list_options->json, "a JSON array instead of a table");
   list->callback([list_options, &context] {
-    auto records = identity::TokenStore(identity::state_dir_or_default(list_options->state_dir)).list();
+    auto records =
+        identity::TokenStore(identity::state_dir_or_default(list_options->state_dir)).list();
     if (!records) {
       context.exit_code = fail(records.error(), "token list");
       return;
@@ -137,20 +138,22 @@ void add_token_commands(CLI::App& root, CommandContext& context) {
     if (list_options->json) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& r : *records) {
-        out.push_back({{"id", r.id},
-                       {"state", token_state(r, now)},
-                       {"expires", unix_utc(r.expires_unix)},
-                       {"uses_left", r.uses_left},
-                       {"device_id", r.device_id ? nlohmann::json(*r.device_id) : nlohmann::json(nullptr)}});
+        out.push_back(
+            {{"id", r.id},
+             {"state", token_state(r, now)},
+             {"expires", unix_utc(r.expires_unix)},
+             {"uses_left", r.uses_left},
+             {"device_id", r.device_id ? nlohmann::json(*r.device_id) : nlohmann::json(nullptr)}});
       }
       std::cout << out.dump() << "\n";
       return;
     }
-    std::cout << fmt::format("{:<10} {:<8} {:<21} {:>9}  {}\n", "ID", "STATE", "EXPIRES", "USES LEFT",
-                             "DEVICE");
+    std::cout << fmt::format("{:<10} {:<8} {:<21} {:>9}  {}\n", "ID", "STATE", "EXPIRES",
+                             "USES LEFT", "DEVICE");
     for (const auto& r : *records) {
       std::cout << fmt::format("{:<10} {:<8} {:<21} {:>9}  {}\n", r.id, token_state(r, now),
-                               unix_utc(r.expires_unix), r.uses_left, r.device_id.value_or("(any)"));
+                               unix_utc(r.expires_unix), r.uses_left,
+                               r.device_id.value_or("(any)"));
     }
   });
 
@@ -164,7 +167,8 @@ void add_token_commands(CLI::App& root, CommandContext& context) {
       ->required();
   revoke->add_option("--state-dir", revoke_options->state_dir, "the daemon's state directory");
   revoke->callback([revoke_options, &context] {
-    auto revoked = identity::TokenStore(identity::state_dir_or_default(revoke_options->state_dir)).revoke(revoke_options->id);
+    auto revoked = identity::TokenStore(identity::state_dir_or_default(revoke_options->state_dir))
+                       .revoke(revoke_options->id);
     if (!revoked) {
       context.exit_code = fail(revoked.error(), "token revoke");
       return;
@@ -186,11 +190,12 @@ Result<runtime::Response> call_enroll(const ResolvedConnection& c, const std::st
   auto client = open_node_connection(c, /*privileged=*/false);
   if (!client) return std::move(client).error();
   std::optional<runtime::Response> answer;
-  Status called = (*client)->call(request, c.timeout, false,
-                                  [&answer](const runtime::Response& r, const std::string&) -> Result<Next> {
-                                    answer = r;
-                                    return Next::Stop;
-                                  });
+  Status called =
+      (*client)->call(request, c.timeout, false,
+                      [&answer](const runtime::Response& r, const std::string&) -> Result<Next> {
+                        answer = r;
+                        return Next::Stop;
+                      });
   (*client)->close();
   PALYRA_TRY(called);
   if (!answer) return Error(Errc::ConnectionClosed, "the daemon ended the call without an answer");
@@ -223,8 +228,8 @@ int enroll(const EnrollOptions& options) {
   if (!csr) return fail(csr.error(), "enroll");
   std::optional<std::string> wanted;
   if (!options.device.empty()) wanted = options.device;
-  auto answer = call_enroll(*connection,
-                            runtime::encode_enroll_request(token->id + "." + token->secret, *csr, wanted));
+  auto answer = call_enroll(
+      *connection, runtime::encode_enroll_request(token->id + "." + token->secret, *csr, wanted));
   if (!answer) return fail(answer.error(), fmt::format("enroll at {}", options.connection.connect));
   if (answer->kind == "error" || !answer->ok) {
     const std::string name = answer->error.value_or("unknown");
@@ -242,10 +247,11 @@ int enroll(const EnrollOptions& options) {
                                   answer->kind)),
                 "enroll");
   }
-  auto certificate = identity::Certificate::from_pem(*answer->certificate, "the issued certificate");
+  auto certificate =
+      identity::Certificate::from_pem(*answer->certificate, "the issued certificate");
   if (!certificate) return fail(certificate.error(), "enroll");
-  if (auto stored = identity::store_device_identity(dir, *answer->device_id, *key, *certificate,
-                                                    *answer->ca);
+  if (auto stored =
+          identity::store_device_identity(dir, *answer->device_id, *key, *certificate, *answer->ca);
       !stored) {
     return fail(stored.error(), "enroll: storing the identity");
   }
@@ -253,7 +259,8 @@ int enroll(const EnrollOptions& options) {
       "enrolled as device '{}' in {}\n  certificate sha256: {}\n  expires: {} (renew with `palyra "
       "cert renew --watch --state-dir {} --connect {}`)\n",
       *answer->device_id, dir.root.string(), certificate->fingerprint(),
-      identity::format_utc(certificate->not_after()), dir.root.string(), options.connection.connect);
+      identity::format_utc(certificate->not_after()), dir.root.string(),
+      options.connection.connect);
   return kExitOk;
 }
 
@@ -265,7 +272,8 @@ void add_enroll_command(CLI::App& root, CommandContext& context) {
       "node), check that the daemon's CA is the one the token names before sending anything, "
       "and store the issued certificate and the CA in the state directory, where health, "
       "publish, events and cert renew find them");
-  command->add_option("TOKEN", options->token, "the token `palyra token create` printed")->required();
+  command->add_option("TOKEN", options->token, "the token `palyra token create` printed")
+      ->required();
   command->add_option("--device", options->device,
                       "the device id to ask for (a token bound to a device id gives that one)");
   add_connection_options(*command, options->connection, Identity::Enrolling);
@@ -305,9 +313,10 @@ int renew(const RenewOptions& options) {
   install_stop_handlers();
   auto current = renewer.current();
   if (!current) return fail(current.error(), "cert renew");
-  std::cout << fmt::format("watching device '{}': certificate expires {}, renewed at about 2/3 of "
-                           "its lifetime\n",
-                           device_id, identity::format_utc(current->not_after()))
+  std::cout << fmt::format(
+                   "watching device '{}': certificate expires {}, renewed at about 2/3 of "
+                   "its lifetime\n",
+                   device_id, identity::format_utc(current->not_after()))
             << std::flush;
   Status ran = renewer.run(stop_requested(), [&device_id](const identity::Certificate& c) {
     print_renewed(c, device_id);

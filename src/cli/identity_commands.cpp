@@ -1,11 +1,11 @@
 // palyra init | ca init | cert server|device|revoke|list|fingerprint
+#include <fmt/format.h>
+
 #include <chrono>
 #include <ctime>
 #include <iostream>
-#include <optional>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "commands.hpp"
 #include "palyra/identity/store.hpp"
@@ -19,9 +19,7 @@ using identity::StateDir;
 // Options every identity command shares.
 struct StateOption {
   std::string state_dir;
-  StateDir resolve() const {
-    return identity::state_dir_or_default(state_dir);
-  }
+  StateDir resolve() const { return identity::state_dir_or_default(state_dir); }
 };
 
 void add_state_dir(CLI::App& command, StateOption& option) {
@@ -37,7 +35,6 @@ int fail(const Error& error) {
              ? kExitUsage
              : kExitFailure;
 }
-
 
 void print_written(std::string_view what, const identity::WrittenCertificate& written) {
   std::cout << fmt::format("{}: {}\n  key: {}\n  sha256: {}\n  expires: {}\n", what,
@@ -68,12 +65,14 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
   };
   auto init_options = std::make_shared<InitOptions>();
   CLI::App* init = root.add_subcommand(
-      "init", "Create a state directory ready for palyrad: a gateway CA, a server certificate "
-              "for localhost, 127.0.0.1 and ::1, and one device certificate");
+      "init",
+      "Create a state directory ready for palyrad: a gateway CA, a server certificate "
+      "for localhost, 127.0.0.1 and ::1, and one device certificate");
   add_state_dir(*init, init_options->state);
   init->add_option("--name", init_options->name, "the CA's common name");
   init->add_option("--device-id", init_options->device_id, "the first device's id");
-  init->add_flag("--force", init_options->force, "replace an existing CA (invalidates its certificates)");
+  init->add_flag("--force", init_options->force,
+                 "replace an existing CA (invalidates its certificates)");
   init->callback([init_options, &context] {
     IdentityStore store(init_options->state.resolve());
     if (auto status = identity::validate_device_id(init_options->device_id); !status) {
@@ -90,8 +89,8 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
       context.exit_code = fail(server.error());
       return;
     }
-    auto device = store.issue_device(init_options->device_id, identity::kDefaultDeviceValidity,
-                                     std::nullopt);
+    auto device =
+        store.issue_device(init_options->device_id, identity::kDefaultDeviceValidity, std::nullopt);
     if (!device) {
       context.exit_code = fail(device.error());
       return;
@@ -143,8 +142,9 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
   add_state_dir(*rotate, rotate_options->state);
   rotate->add_option("--name", rotate_options->name, "the new CA's common name (step 1)")
       ->capture_default_str();
-  rotate->add_option("--device-validity", rotate_options->device_validity,
-                     "the daemon's enrollment.device_validity: how long to wait between steps")
+  rotate
+      ->add_option("--device-validity", rotate_options->device_validity,
+                   "the daemon's enrollment.device_validity: how long to wait between steps")
       ->capture_default_str();
   rotate->add_flag("--status", rotate_options->status, "only print the current stage");
   rotate->callback([rotate_options, &context] {
@@ -187,7 +187,8 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
   };
   auto server_options = std::make_shared<ServerOptions>();
   CLI::App* server = cert->add_subcommand(
-      "server", "Issue the daemon's certificate (SANs: DNS:localhost, the name, and any --dns/--ip)");
+      "server",
+      "Issue the daemon's certificate (SANs: DNS:localhost, the name, and any --dns/--ip)");
   add_state_dir(*server, server_options->state);
   server->add_option("--name", server_options->name, "common name, also a DNS SAN")->required();
   server->add_option("--dns", server_options->dns, "an extra DNS name (repeatable)");
@@ -217,13 +218,15 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
   };
   auto device_options = std::make_shared<DeviceOptions>();
   CLI::App* device = cert->add_subcommand(
-      "device", "Issue a device (client) certificate: CN=Palyra Device <id>, O=Palyra, EKU clientAuth");
+      "device",
+      "Issue a device (client) certificate: CN=Palyra Device <id>, O=Palyra, EKU clientAuth");
   add_state_dir(*device, device_options->state);
   device->add_option("device_id", device_options->device_id, "1-64 characters of A-Z a-z 0-9 . _ -")
       ->required();
   device->add_option("--valid-for", device_options->valid_for, "validity, e.g. 24h (default 24h)");
-  device->add_option("--out", device_options->out, "directory for device.pem/device.key "
-                                                   "(default: <state>/devices/<id>)");
+  device->add_option("--out", device_options->out,
+                     "directory for device.pem/device.key "
+                     "(default: <state>/devices/<id>)");
   device->callback([device_options, &context] {
     auto valid_for = duration_or(device_options->valid_for, identity::kDefaultDeviceValidity);
     if (!valid_for) {
@@ -249,11 +252,13 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
   };
   auto revoke_options = std::make_shared<RevokeOptions>();
   CLI::App* revoke = cert->add_subcommand(
-      "revoke", "Revoke certificates: add them to the revocation index (palyrad reloads it on "
-                "SIGHUP or when the file changes) and mark them in the ledger");
+      "revoke",
+      "Revoke certificates: add them to the revocation index (palyrad reloads it on "
+      "SIGHUP or when the file changes) and mark them in the ledger");
   add_state_dir(*revoke, revoke_options->state);
   auto* by_cert = revoke->add_option("--cert", revoke_options->cert_file, "a certificate PEM file");
-  auto* by_fp = revoke->add_option("--fingerprint", revoke_options->fingerprint, "a SHA-256 fingerprint");
+  auto* by_fp =
+      revoke->add_option("--fingerprint", revoke_options->fingerprint, "a SHA-256 fingerprint");
   auto* by_device = revoke->add_option("--device", revoke_options->device_id,
                                        "every unrevoked certificate of a device");
   by_cert->excludes(by_fp)->excludes(by_device);
@@ -291,7 +296,8 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
     bool json = false;
   };
   auto list_options = std::make_shared<ListOptions>();
-  CLI::App* list = cert->add_subcommand("list", "List every certificate the CA issued, with its status");
+  CLI::App* list =
+      cert->add_subcommand("list", "List every certificate the CA issued, with its status");
   add_state_dir(*list, list_options->state);
   list->add_flag("--json", list_options->json, "print a JSON array");
   list->callback([list_options, &context] {
@@ -317,10 +323,10 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
     std::cout << fmt::format("{:>4}  {:<7} {:<8} {:<20} {:<32} {}\n", "SEQ", "KIND", "STATUS",
                              "EXPIRES", "SUBJECT", "SHA256");
     for (const auto& e : ledger->entries()) {
-      std::cout << fmt::format("{:>4}  {:<7} {:<8} {:<20} {:<32} {}\n", e.sequence, e.kind,
-                               status_of(e, now),
-                               identity::format_utc(std::chrono::system_clock::from_time_t(e.not_after_unix)),
-                               e.subject, e.fingerprint);
+      std::cout << fmt::format(
+          "{:>4}  {:<7} {:<8} {:<20} {:<32} {}\n", e.sequence, e.kind, status_of(e, now),
+          identity::format_utc(std::chrono::system_clock::from_time_t(e.not_after_unix)), e.subject,
+          e.fingerprint);
     }
   });
 

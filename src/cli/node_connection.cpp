@@ -1,10 +1,8 @@
 #include "node_connection.hpp"
 
-#include <signal.h>
-
-#include <grpcpp/grpcpp.h>
-
 #include <fmt/format.h>
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
 
 #include <iostream>
 #include <thread>
@@ -31,7 +29,9 @@ std::atomic<bool>& reconnect_requested() {
 }
 
 namespace {
-void request_stop(int) { stop_requested().store(true); }
+void request_stop(int) {
+  stop_requested().store(true);
+}
 }  // namespace
 
 void install_stop_handlers() {
@@ -42,7 +42,9 @@ void install_stop_handlers() {
   ::sigaction(SIGTERM, &action, nullptr);
 }
 
-bool call_interrupted() { return stop_requested().load() || reconnect_requested().load(); }
+bool call_interrupted() {
+  return stop_requested().load() || reconnect_requested().load();
+}
 
 namespace {
 
@@ -52,8 +54,8 @@ namespace pb = node::v1;
 Result<Next> deliver(const std::string& frame, const FrameHandler& on_frame) {
   auto response = runtime::parse_response(frame);
   if (!response) {
-    return Error(Errc::FrameReadFailed,
-                 fmt::format("the daemon sent a malformed response: {}", response.error().message()));
+    return Error(Errc::FrameReadFailed, fmt::format("the daemon sent a malformed response: {}",
+                                                    response.error().message()));
   }
   return on_frame(*response, frame);
 }
@@ -211,9 +213,11 @@ class GrpcNodeConnection final : public NodeConnection {
     watcher.join();
     auto status = reader->Finish();
     if (!result || call_interrupted()) return result;
-    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) return grpc_error(status);
+    if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED)
+      return grpc_error(status);
     if (status.error_code() == grpc::StatusCode::CANCELLED) {
-      return Error(Errc::ConnectionClosed, fmt::format("the daemon at {} cancelled the call", address_));
+      return Error(Errc::ConnectionClosed,
+                   fmt::format("the daemon at {} cancelled the call", address_));
     }
     return {};
   }
@@ -254,9 +258,10 @@ class GrpcNodeConnection final : public NodeConnection {
         std::string_view(pems.front().data(), pems.front().size()), "gRPC server certificate");
     if (!certificate) return std::move(certificate).error();
     if (certificate->fingerprint() != *expected) {
-      return Error(Errc::PinnedCertificateMismatch,
-                   fmt::format("server certificate pin mismatch over gRPC: expected sha256 {}, got {}",
-                               *expected, certificate->fingerprint()));
+      return Error(
+          Errc::PinnedCertificateMismatch,
+          fmt::format("server certificate pin mismatch over gRPC: expected sha256 {}, got {}",
+                      *expected, certificate->fingerprint()));
     }
     return {};
   }
@@ -283,15 +288,16 @@ class GrpcNodeConnection final : public NodeConnection {
 
 Result<std::unique_ptr<NodeConnection>> open_node_connection(const ResolvedConnection& c,
                                                              bool privileged) {
-  auto outcome = transport::connect_with_explicit_fallback(c.address, c.tls, c.limits, c.fallback,
-                                                           privileged);
+  auto outcome =
+      transport::connect_with_explicit_fallback(c.address, c.tls, c.limits, c.fallback, privileged);
   if (!outcome) {
     return Error(outcome.error().code(),
                  fmt::format("cannot connect to {} (server name {}): {}", c.address.to_string(),
                              c.tls.server_name, outcome.error().message()));
   }
   if (auto* client = std::get_if<std::unique_ptr<transport::Client>>(&*outcome)) {
-    return std::unique_ptr<NodeConnection>(std::make_unique<QuicNodeConnection>(std::move(*client)));
+    return std::unique_ptr<NodeConnection>(
+        std::make_unique<QuicNodeConnection>(std::move(*client)));
   }
   const auto& fallback = std::get<transport::FallbackRequired>(*outcome);
   std::cerr << fmt::format("palyra: {} ({})\n", fallback.reason, c.grpc_address);

@@ -29,7 +29,8 @@ std::atomic<bool>& reconnect_requested();
 bool call_interrupted();
 
 enum class Next { Continue, Stop };
-using FrameHandler = std::function<Result<Next>(const runtime::Response&, const std::string& frame)>;
+using FrameHandler =
+    std::function<Result<Next>(const runtime::Response&, const std::string& frame)>;
 
 class NodeConnection {
  public:

@@ -3,14 +3,13 @@
 // Errors as values here too: toml++ reports parse errors in its result.
 #define TOML_EXCEPTIONS 0
 #define TOML_HEADER_ONLY 1  // the packaged library is built with exceptions
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <functional>
-
-#include <fmt/format.h>
 
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/identity/certificate.hpp"
@@ -23,7 +22,7 @@ enum class Kind { Bool, Port, Count, Text, Duration };
 struct Setting {
   const char* section;  // TOML table, "" for the top level
   const char* key;
-  const char* flag;     // "" when there is no flag
+  const char* flag;  // "" when there is no flag
   Kind kind;
   const char* description;
   // Stores a parsed value; only one of these is used, by kind.
@@ -37,7 +36,8 @@ std::string env_name(const Setting& s) {
   std::string name = "PALYRA_";
   if (*s.section != '\0') name += std::string(s.section) + "_";
   name += s.key;
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return std::toupper(c); });
   return name;
 }
 
@@ -47,36 +47,66 @@ std::string toml_key(const Setting& s) {
 
 Setting boolean(const char* section, const char* key, const char* flag, bool Config::*member,
                 const char* description) {
-  return {section, key, flag, Kind::Bool, description,
-          [member](Config& c, bool v) { c.*member = v; }, {}, {},
+  return {section,
+          key,
+          flag,
+          Kind::Bool,
+          description,
+          [member](Config& c, bool v) { c.*member = v; },
+          {},
+          {},
           [member](const Config& c) { return std::string(c.*member ? "true" : "false"); }};
 }
 
-Setting port(const char* section, const char* key, const char* flag,
-             std::uint16_t Config::*member, const char* description) {
-  return {section, key, flag, Kind::Port, description, {},
-          [member](Config& c, std::uint64_t v) { c.*member = static_cast<std::uint16_t>(v); }, {},
+Setting port(const char* section, const char* key, const char* flag, std::uint16_t Config::*member,
+             const char* description) {
+  return {section,
+          key,
+          flag,
+          Kind::Port,
+          description,
+          {},
+          [member](Config& c, std::uint64_t v) { c.*member = static_cast<std::uint16_t>(v); },
+          {},
           [member](const Config& c) { return std::to_string(c.*member); }};
 }
 
-Setting count(const char* section, const char* key, const char* flag,
-              std::uint64_t Config::*member, const char* description) {
-  return {section, key, flag, Kind::Count, description, {},
-          [member](Config& c, std::uint64_t v) { c.*member = v; }, {},
+Setting count(const char* section, const char* key, const char* flag, std::uint64_t Config::*member,
+              const char* description) {
+  return {section,
+          key,
+          flag,
+          Kind::Count,
+          description,
+          {},
+          [member](Config& c, std::uint64_t v) { c.*member = v; },
+          {},
           [member](const Config& c) { return std::to_string(c.*member); }};
 }
 
 // A duration written "20s", "12h", "1d12h" (identity::parse_duration), > 0.
 Setting duration(const char* section, const char* key, const char* flag,
                  std::chrono::seconds Config::*member, const char* description) {
-  return {section, key, flag, Kind::Duration, description, {},
-          [member](Config& c, std::uint64_t v) { c.*member = std::chrono::seconds(v); }, {},
+  return {section,
+          key,
+          flag,
+          Kind::Duration,
+          description,
+          {},
+          [member](Config& c, std::uint64_t v) { c.*member = std::chrono::seconds(v); },
+          {},
           [member](const Config& c) { return fmt::format("{}s", (c.*member).count()); }};
 }
 
 Setting text(const char* section, const char* key, const char* flag, std::string Config::*member,
              const char* description) {
-  return {section, key, flag, Kind::Text, description, {}, {},
+  return {section,
+          key,
+          flag,
+          Kind::Text,
+          description,
+          {},
+          {},
           [member](Config& c, std::string v) { c.*member = std::move(v); },
           [member](const Config& c) { return c.*member; }};
 }
@@ -84,8 +114,13 @@ Setting text(const char* section, const char* key, const char* flag, std::string
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> table = [] {
     std::vector<Setting> t;
-    t.push_back({"", "state_dir", "--state-dir", Kind::Text,
-                 "state directory (CA, certificates, revocation index, journal)", {}, {},
+    t.push_back({"",
+                 "state_dir",
+                 "--state-dir",
+                 Kind::Text,
+                 "state directory (CA, certificates, revocation index, journal)",
+                 {},
+                 {},
                  [](Config& c, std::string v) { c.state_dir = std::move(v); },
                  [](const Config& c) { return c.state_dir.string(); }});
     t.push_back(boolean("gateway", "quic_enabled", "--quic-enabled", &Config::quic_enabled,
@@ -135,7 +170,8 @@ const std::vector<Setting>& settings() {
 
 std::optional<bool> parse_bool(std::string_view text) {
   std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (lower == "true" || lower == "1" || lower == "yes" || lower == "on") return true;
   if (lower == "false" || lower == "0" || lower == "no" || lower == "off") return false;
   return std::nullopt;
@@ -155,7 +191,8 @@ std::string printable(std::string_view value) {
 }
 
 // Applies a textual value (environment or flag) to one setting.
-Status apply_text(Config& config, const Setting& s, std::string_view value, const std::string& source) {
+Status apply_text(Config& config, const Setting& s, std::string_view value,
+                  const std::string& source) {
   auto bad = [&](std::string_view expected) {
     return Error(Errc::ConfigInvalid, fmt::format("{} ({}): '{}' is not {}", toml_key(s), source,
                                                   printable(value), expected));
@@ -192,9 +229,11 @@ Status apply_text(Config& config, const Setting& s, std::string_view value, cons
   return {};
 }
 
-Status apply_toml(Config& config, const Setting& s, const toml::node& node, const std::string& where) {
+Status apply_toml(Config& config, const Setting& s, const toml::node& node,
+                  const std::string& where) {
   auto bad = [&](std::string_view expected) {
-    return Error(Errc::ConfigInvalid, fmt::format("{} ({}): expected {}", toml_key(s), where, expected));
+    return Error(Errc::ConfigInvalid,
+                 fmt::format("{} ({}): expected {}", toml_key(s), where, expected));
   };
   switch (s.kind) {
     case Kind::Bool:
@@ -206,8 +245,9 @@ Status apply_toml(Config& config, const Setting& s, const toml::node& node, cons
       if (!node.is_integer()) return bad(s.kind == Kind::Port ? "a port number" : "an integer");
       std::int64_t v = *node.value<std::int64_t>();
       if (v < 0 || (s.kind == Kind::Port && v > 65535)) {
-        return Error(Errc::ConfigInvalid, fmt::format("{} ({}): {} is out of range{}", toml_key(s),
-                                                      where, v, s.kind == Kind::Port ? " (0-65535)" : ""));
+        return Error(Errc::ConfigInvalid,
+                     fmt::format("{} ({}): {} is out of range{}", toml_key(s), where, v,
+                                 s.kind == Kind::Port ? " (0-65535)" : ""));
       }
       s.set_number(config, static_cast<std::uint64_t>(v));
       return {};
@@ -365,9 +405,8 @@ Status load_text(Config& config, std::string_view text, const std::filesystem::p
       }
       continue;
     }
-    auto it = std::find_if(settings().begin(), settings().end(), [&](const Setting& s) {
-      return *s.section == '\0' && name == s.key;
-    });
+    auto it = std::find_if(settings().begin(), settings().end(),
+                           [&](const Setting& s) { return *s.section == '\0' && name == s.key; });
     if (it == settings().end()) {
       return Error(Errc::ConfigInvalid,
                    fmt::format("{}: unknown key '{}'", where_in_file(file, node), printable(name)));

@@ -63,8 +63,7 @@ using FlagValues = std::map<std::string, std::string>;
 // unknown key in the file is an error too. `environment` is a list of
 // "NAME=value" (pass environ; tests pass their own).
 Result<Config> load_config(const std::optional<std::filesystem::path>& file,
-                           const std::vector<std::string>& environment,
-                           const FlagValues& flags);
+                           const std::vector<std::string>& environment, const FlagValues& flags);
 
 // The defaults and one configuration file's TOML text, validated: what
 // load_config does with the file alone. `origin` is the path errors name.

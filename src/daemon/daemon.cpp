@@ -1,11 +1,10 @@
 #include "daemon.hpp"
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -56,8 +55,7 @@ std::pair<std::uint64_t, std::int64_t> file_version(const std::filesystem::path&
 // the certificate, the key or the CA bundle was replaced.
 std::vector<std::pair<std::uint64_t, std::int64_t>> tls_files_version(
     const transport::ServerTlsConfig& tls) {
-  return {file_version(tls.cert_chain_file), file_version(tls.key_file),
-          file_version(tls.ca_file)};
+  return {file_version(tls.cert_chain_file), file_version(tls.key_file), file_version(tls.ca_file)};
 }
 
 // When to look at the server certificate next: when it enters the window
@@ -66,8 +64,8 @@ std::uint64_t next_certificate_check_ns(std::chrono::system_clock::time_point no
                                         std::chrono::seconds renew_before) {
   const auto until_due = std::chrono::duration_cast<std::chrono::nanoseconds>(
       not_after - renew_before - std::chrono::system_clock::now());
-  const auto clamped = std::clamp<std::int64_t>(until_due.count(), 1'000 * kNsPerMs,
-                                                kServerCertificateCheckNs);
+  const auto clamped =
+      std::clamp<std::int64_t>(until_due.count(), 1'000 * kNsPerMs, kServerCertificateCheckNs);
   return transport::monotonic_ns() + static_cast<std::uint64_t>(clamped);
 }
 
@@ -102,8 +100,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   auto limits = limits_from(config);
   if (!limits) return std::move(limits).error();
 
-  auto certificate = ensure_server_certificate(
-      dir, std::chrono::seconds(config.server_cert_renew_before_s));
+  auto certificate =
+      ensure_server_certificate(dir, std::chrono::seconds(config.server_cert_renew_before_s));
   if (!certificate) return std::move(certificate).error();
   if (certificate->reissued) {
     spdlog::info("server certificate reissued reason=\"{}\" cert_sha256={}", certificate->reason,
@@ -138,31 +136,35 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
       *daemon->loop_, *daemon->journal_, service_options, daemon->enrollment_.get());
 
   if (!config.require_client_auth) {
-    spdlog::warn("INSECURE: gateway.require_client_auth is false; any client may connect "
-                 "without a certificate and node.health reports node_rpc_mtls_required=false");
+    spdlog::warn(
+        "INSECURE: gateway.require_client_auth is false; any client may connect "
+        "without a certificate and node.health reports node_rpc_mtls_required=false");
   }
-  transport::ServerTlsConfig tls{dir.ca_cert(), dir.server_chain(), dir.server_key(),
-                                 config.require_client_auth, daemon->revocations_,
+  transport::ServerTlsConfig tls{dir.ca_cert(),
+                                 dir.server_chain(),
+                                 dir.server_key(),
+                                 config.require_client_auth,
+                                 daemon->revocations_,
                                  /*serve_enrollment=*/true};
   daemon->tls_ = tls;
   daemon->tls_files_version_ = tls_files_version(tls);
   daemon->next_server_certificate_check_ns_ = next_certificate_check_ns(
       certificate->not_after, std::chrono::seconds(config.server_cert_renew_before_s));
   if (config.quic_enabled) {
-    auto address = transport::SocketAddress::from_host_and_port(config.quic_bind_addr,
-                                                                 config.quic_port);
+    auto address =
+        transport::SocketAddress::from_host_and_port(config.quic_bind_addr, config.quic_port);
     if (!address) return std::move(address).error();
-    auto quic = runtime::QuicFrontend::start(*daemon->loop_, *address, tls, *limits,
-                                             *daemon->service_);
+    auto quic =
+        runtime::QuicFrontend::start(*daemon->loop_, *address, tls, *limits, *daemon->service_);
     if (!quic) return std::move(quic).error();
     daemon->quic_ = std::move(*quic);
   }
   if (config.grpc_enabled) {
-    auto address = transport::SocketAddress::from_host_and_port(config.grpc_bind_addr,
-                                                                 config.grpc_port);
+    auto address =
+        transport::SocketAddress::from_host_and_port(config.grpc_bind_addr, config.grpc_port);
     if (!address) return std::move(address).error();
     auto enroll_address = transport::SocketAddress::from_host_and_port(config.grpc_bind_addr,
-                                                                        config.grpc_enroll_port);
+                                                                       config.grpc_enroll_port);
     if (!enroll_address) return std::move(enroll_address).error();
     auto grpc = fallback::GrpcFrontend::start(*daemon->loop_, address->to_string(),
                                               enroll_address->to_string(), tls, *daemon->service_);
@@ -182,7 +184,7 @@ Daemon::~Daemon() {
   quic_.reset();
   service_.reset();
   enrollment_.reset();  // finishes an enrollment in progress
-  journal_.reset();  // commits what is queued
+  journal_.reset();     // commits what is queued
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
 
@@ -202,10 +204,11 @@ Status Daemon::run() {
   std::printf("palyrad listening quic=%s grpc=%s grpc_enroll=%s state_dir=%s\n", quic.c_str(),
               grpc.c_str(), grpc_enroll.c_str(), config_.state_dir.c_str());
   std::fflush(stdout);
-  spdlog::info("listening quic={} grpc={} grpc_enroll={} mtls_required={} max_connections={} "
-               "journal_newest_seq={}",
-               quic, grpc, grpc_enroll, config_.require_client_auth, config_.max_connections,
-               journal_->newest_seq());
+  spdlog::info(
+      "listening quic={} grpc={} grpc_enroll={} mtls_required={} max_connections={} "
+      "journal_newest_seq={}",
+      quic, grpc, grpc_enroll, config_.require_client_auth, config_.max_connections,
+      journal_->newest_seq());
   auto status = loop_->run();
   spdlog::info("stopped");
   return status;
@@ -293,8 +296,9 @@ void Daemon::reload_revocations(const char* why) {
     if (quic_) closed += quic_->close_revoked_connections();
     if (grpc_) closed += grpc_->cancel_revoked_calls();
   }
-  spdlog::info("revocation index reloaded ({}): {} revoked, {} new, {} live connection(s)/call(s) closed",
-               why, revocations_->size(), newly_revoked->size(), closed);
+  spdlog::info(
+      "revocation index reloaded ({}): {} revoked, {} new, {} live connection(s)/call(s) closed",
+      why, revocations_->size(), newly_revoked->size(), closed);
 }
 
 void Daemon::watch_revocation_file() {
@@ -323,8 +327,9 @@ void Daemon::reload_server_certificate(const char* why) {
     return;
   }
   auto certificate = identity::Certificate::from_pem_file(tls_.cert_chain_file);
-  spdlog::info("server certificate reloaded ({}): cert_sha256={}; {} live connection(s) keep theirs",
-               why, certificate ? certificate->fingerprint() : "?", quic_->connection_count());
+  spdlog::info(
+      "server certificate reloaded ({}): cert_sha256={}; {} live connection(s) keep theirs", why,
+      certificate ? certificate->fingerprint() : "?", quic_->connection_count());
 }
 
 // The reissue palyrad does at start, also while it runs: a daemon that stays
@@ -339,7 +344,8 @@ void Daemon::renew_server_certificate_if_due() {
     spdlog::error("server certificate check failed: {}", certificate.error().describe());
     return;
   }
-  next_server_certificate_check_ns_ = next_certificate_check_ns(certificate->not_after, renew_before);
+  next_server_certificate_check_ns_ =
+      next_certificate_check_ns(certificate->not_after, renew_before);
   if (certificate->reissued) {
     spdlog::info("server certificate reissued reason=\"{}\" cert_sha256={}", certificate->reason,
                  certificate->fingerprint);

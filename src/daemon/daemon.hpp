@@ -13,9 +13,9 @@
 //                    handshakes, without closing live connections
 #pragma once
 
-#include <memory>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -68,8 +68,8 @@ class Daemon {
   std::unique_ptr<runtime::EnrollmentService> enrollment_;
   transport::ServerTlsConfig tls_;
   std::unique_ptr<runtime::NodeService> service_;
-  std::unique_ptr<runtime::QuicFrontend> quic_;      // null when gateway.quic_enabled is false
-  std::unique_ptr<fallback::GrpcFrontend> grpc_;     // null when gateway.grpc_enabled is false
+  std::unique_ptr<runtime::QuicFrontend> quic_;   // null when gateway.quic_enabled is false
+  std::unique_ptr<fallback::GrpcFrontend> grpc_;  // null when gateway.grpc_enabled is false
   // gRPC's shutdown blocks until its calls end, and they end on our loop:
   // it runs on this thread while the loop keeps turning.
   std::thread grpc_shutdown_;

@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
       "palyrad: the Palyra daemon. Serves node.* calls over QUIC with mutual TLS, from the state "
       "directory `palyra init` created.\n"
       "Settings come from --config FILE, then PALYRA_* environment variables, then these flags.\n"
-      "Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the revocation index and the server certificate, key and CA bundle."};
+      "Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the revocation index and the "
+      "server certificate, key and CA bundle."};
   app.set_version_flag("--version", "palyrad 0.1.0");
   std::optional<std::string> config_file;
   app.add_option("--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);

@@ -34,8 +34,9 @@ Result<ServerCertificateStatus> ensure_server_certificate(const identity::StateD
   auto have_ca = present(dir.ca_cert());
   if (!have_ca) return std::move(have_ca).error();
   if (!*have_ca) {
-    return Error(Errc::NotFound, fmt::format("no gateway CA in {} (run `palyra init --state-dir {}`)",
-                                             dir.root.string(), dir.root.string()));
+    return Error(Errc::NotFound,
+                 fmt::format("no gateway CA in {} (run `palyra init --state-dir {}`)",
+                             dir.root.string(), dir.root.string()));
   }
   ServerCertificateStatus status;
   identity::ServerCertificateRequest request = default_request();
@@ -55,7 +56,8 @@ Result<ServerCertificateStatus> ensure_server_certificate(const identity::StateD
       return status;
     }
     request = identity::server_request_like(*current);
-    status.reason = fmt::format("expires in {} h", std::chrono::duration_cast<std::chrono::hours>(left).count());
+    status.reason = fmt::format("expires in {} h",
+                                std::chrono::duration_cast<std::chrono::hours>(left).count());
   } else {
     status.reason = have_pair ? current.error().describe() : "missing";
   }

@@ -5,7 +5,6 @@
 #include <grpcpp/security/tls_certificate_verifier.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
-
 #include "palyra/identity/ca_hash_check.hpp"
 
 namespace palyra::fallback {
@@ -22,8 +21,8 @@ class CaHashVerifier final : public grpc::experimental::ExternalCertificateVerif
   bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
               std::function<void(grpc::Status)>, grpc::Status* sync_status) override {
     auto chain = request->peer_cert_full_chain();
-    auto checked = identity::verify_chain_against_ca_hash(std::string_view(chain.data(), chain.size()),
-                                                ca_spki_sha256_, server_name_);
+    auto checked = identity::verify_chain_against_ca_hash(
+        std::string_view(chain.data(), chain.size()), ca_spki_sha256_, server_name_);
     if (checked) {
       *sync_status = grpc::Status::OK;
     } else {

@@ -34,8 +34,8 @@ class RevocationVerifier final : public grpc::experimental::ExternalCertificateV
     auto certificate = identity::Certificate::from_pem(std::string_view(pem.data(), pem.size()),
                                                        "gRPC client certificate");
     if (!certificate) {
-      *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                                  certificate.error().describe());
+      *sync_status =
+          grpc::Status(grpc::StatusCode::UNAUTHENTICATED, certificate.error().describe());
     } else if (revocation_ && revocation_->is_revoked(certificate->fingerprint())) {
       spdlog::warn("grpc connection refused reason=\"revoked client certificate {} (device '{}')\"",
                    certificate->fingerprint(), certificate->device_id());
@@ -330,8 +330,8 @@ class NodeTransportService final : public node::v1::NodeTransport::CallbackServi
         reactor->Finish(*refused);
         return reactor;
       }
-      *response = std::move(to_response_message(runtime::encode_error(
-                                runtime::ProtocolError::InvalidParams)))
+      *response = std::move(to_response_message(
+                                runtime::encode_error(runtime::ProtocolError::InvalidParams)))
                       .value();
       reactor->Finish(grpc::Status::OK);
       return reactor;
@@ -424,11 +424,11 @@ class NodeTransportService final : public node::v1::NodeTransport::CallbackServi
     return CallerIdentity{std::move(fingerprint), certificate->device_id()};
   }
 
-  void dispatch(std::string frame, runtime::Caller caller, std::shared_ptr<runtime::CallSink> sink) {
-    loop_.post([&service = service_, frame = std::move(frame), caller = std::move(caller),
-                sink = std::move(sink)]() mutable {
-      service.handle(frame, caller, std::move(sink));
-    });
+  void dispatch(std::string frame, runtime::Caller caller,
+                std::shared_ptr<runtime::CallSink> sink) {
+    loop_.post(
+        [&service = service_, frame = std::move(frame), caller = std::move(caller),
+         sink = std::move(sink)]() mutable { service.handle(frame, caller, std::move(sink)); });
   }
 
   transport::EventLoop& loop_;
@@ -503,7 +503,8 @@ Result<std::unique_ptr<GrpcFrontend>> GrpcFrontend::start(transport::EventLoop& 
                                     : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   if (tls.require_client_auth) {
     options.set_certificate_verifier(
-        grpc::experimental::ExternalCertificateVerifier::Create<RevocationVerifier>(tls.revocation));
+        grpc::experimental::ExternalCertificateVerifier::Create<RevocationVerifier>(
+            tls.revocation));
   }
 
   std::unique_ptr<GrpcFrontend> frontend(new GrpcFrontend());
@@ -545,7 +546,9 @@ Result<std::unique_ptr<GrpcFrontend>> GrpcFrontend::start(transport::EventLoop& 
   return frontend;
 }
 
-GrpcFrontend::~GrpcFrontend() { shutdown(); }
+GrpcFrontend::~GrpcFrontend() {
+  shutdown();
+}
 
 std::size_t GrpcFrontend::cancel_revoked_calls() {
   if (!revocation_) return 0;

@@ -1,7 +1,6 @@
-#include <nlohmann/json.hpp>
-
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "palyra/fallback/mapping.hpp"
@@ -77,7 +76,8 @@ Result<node::v1::NodeResponse> to_response_message(std::string_view response_fra
   out.set_kind(parsed->kind);
   out.set_ok(parsed->ok);
   if (parsed->seq) out.set_seq(*parsed->seq);
-  if (parsed->node_rpc_mtls_required) out.set_node_rpc_mtls_required(*parsed->node_rpc_mtls_required);
+  if (parsed->node_rpc_mtls_required)
+    out.set_node_rpc_mtls_required(*parsed->node_rpc_mtls_required);
   if (parsed->error) out.set_error(*parsed->error);
   if (parsed->certificate) out.set_certificate(*parsed->certificate);
   if (parsed->ca) out.set_ca(*parsed->ca);
@@ -129,7 +129,7 @@ Result<std::string> to_response_frame(const node::v1::NodeResponse& response) {
       return Error(Errc::InvalidArgument, "event payload_json is not valid JSON");
     }
     return runtime::encode_event(EventView{response.seq(), e.name(), e.payload_json(),
-                                                    e.device_id(), e.published_at_unix_ms()});
+                                           e.device_id(), e.published_at_unix_ms()});
   }
   if (kind == "certificate" && response.has_certificate() && response.has_ca()) {
     return runtime::encode_certificate(response.certificate(), response.ca());

@@ -1,12 +1,11 @@
 #include "palyra/identity/ca.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-
-#include <fmt/format.h>
 
 #include "gnutls_handles.hpp"
 
@@ -20,9 +19,9 @@ Error crypto_error(std::string_view step, int rv) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -44,8 +43,9 @@ Status fill_common(gnutls_x509_crt_t crt, gnutls_pubkey_t key, std::string_view 
   gnutls_x509_crt_set_activation_time(crt, std::chrono::system_clock::to_time_t(not_before));
   gnutls_x509_crt_set_expiration_time(crt, std::chrono::system_clock::to_time_t(not_after));
   if (common_name.empty() || common_name.size() > 64) {
-    return Error(Errc::InvalidArgument,
-                 fmt::format("a common name must be 1 to 64 characters, got {}", common_name.size()));
+    return Error(
+        Errc::InvalidArgument,
+        fmt::format("a common name must be 1 to 64 characters, got {}", common_name.size()));
   }
   if ((rv = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, common_name.data(),
                                           static_cast<unsigned>(common_name.size()))) < 0) {
@@ -56,7 +56,8 @@ Status fill_common(gnutls_x509_crt_t crt, gnutls_pubkey_t key, std::string_view 
                            static_cast<unsigned>(organization->size()))) < 0) {
     return crypto_error("setting the organization", rv);
   }
-  if ((rv = gnutls_x509_crt_set_pubkey(crt, key)) < 0) return crypto_error("setting the public key", rv);
+  if ((rv = gnutls_x509_crt_set_pubkey(crt, key)) < 0)
+    return crypto_error("setting the public key", rv);
   std::array<unsigned char, 64> key_id{};
   std::size_t size = key_id.size();
   if ((rv = gnutls_x509_crt_get_key_id(crt, 0, key_id.data(), &size)) < 0 ||
@@ -114,7 +115,8 @@ Result<Certificate> sign_leaf(const CertificateAuthority& ca, const IssueRequest
     return crypto_error("setting the key usage", rv);
   }
   for (KeyPurpose purpose : request.purposes) {
-    const char* oid = purpose == KeyPurpose::ServerAuth ? GNUTLS_KP_TLS_WWW_SERVER : GNUTLS_KP_TLS_WWW_CLIENT;
+    const char* oid =
+        purpose == KeyPurpose::ServerAuth ? GNUTLS_KP_TLS_WWW_SERVER : GNUTLS_KP_TLS_WWW_CLIENT;
     if ((rv = gnutls_x509_crt_set_key_purpose_oid(raw, oid, 0)) < 0) {
       return crypto_error("setting the extended key usage", rv);
     }
@@ -123,7 +125,8 @@ Result<Certificate> sign_leaf(const CertificateAuthority& ca, const IssueRequest
     if ((rv = gnutls_x509_crt_set_subject_alt_name(raw, GNUTLS_SAN_DNSNAME, name.data(),
                                                    static_cast<unsigned>(name.size()),
                                                    GNUTLS_FSAN_APPEND)) < 0) {
-      return Error(Errc::InvalidArgument, fmt::format("DNS name '{}': {}", name, gnutls_strerror(rv)));
+      return Error(Errc::InvalidArgument,
+                   fmt::format("DNS name '{}': {}", name, gnutls_strerror(rv)));
     }
   }
   for (const auto& ip : request.ip_addresses) {
@@ -142,11 +145,13 @@ Result<Certificate> sign_leaf(const CertificateAuthority& ca, const IssueRequest
     }
   }
   auto issuer = detail::import_crt_der(ca.certificate().der());
-  if (!issuer) return Error(Errc::CertificateParsingFailed, "the CA certificate cannot be read back");
+  if (!issuer)
+    return Error(Errc::CertificateParsingFailed, "the CA certificate cannot be read back");
   std::array<unsigned char, 64> ca_key_id{};
   std::size_t ca_key_id_size = ca_key_id.size();
   unsigned critical = 0;
-  if (gnutls_x509_crt_get_subject_key_id(issuer.get(), ca_key_id.data(), &ca_key_id_size, &critical) >= 0) {
+  if (gnutls_x509_crt_get_subject_key_id(issuer.get(), ca_key_id.data(), &ca_key_id_size,
+                                         &critical) >= 0) {
     gnutls_x509_crt_set_authority_key_id(raw, ca_key_id.data(), ca_key_id_size);
   }
   auto signer = signing_key(ca.key().pem());
@@ -281,7 +286,8 @@ Result<Certificate> CertificateAuthority::issue_device_for_key(const Certificate
   auto issue_request = device_request(device_id, valid_for, now);
   if (!issue_request) return std::move(issue_request).error();
   auto public_key = detail::import_pubkey_der(request.public_key_der());
-  if (!public_key) return Error(Errc::InvalidArgument, "the request's public key cannot be read back");
+  if (!public_key)
+    return Error(Errc::InvalidArgument, "the request's public key cannot be read back");
   return sign_leaf(*this, *issue_request, public_key.get());
 }
 

@@ -1,5 +1,6 @@
 #include "palyra/identity/ca_hash_check.hpp"
 
+#include <fmt/format.h>
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -8,8 +9,6 @@
 #include <cstring>
 #include <optional>
 #include <span>
-
-#include <fmt/format.h>
 
 #include "palyra/identity/certificate.hpp"
 #include "palyra/identity/fingerprint.hpp"

@@ -1,11 +1,10 @@
 // IdentityStore::rotate_ca: the three-step CA rotation (see store.hpp).
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/identity/store.hpp"
@@ -44,8 +43,8 @@ Status remove_durably(const std::filesystem::path& path) {
 
 Result<CaRotationStage> IdentityStore::ca_rotation_stage() const {
   if (!file_exists(dir_.ca_cert())) {
-    return Error(Errc::NotFound, fmt::format("no CA in '{}': run 'palyra init' first",
-                                             dir_.root.string()));
+    return Error(Errc::NotFound,
+                 fmt::format("no CA in '{}': run 'palyra init' first", dir_.root.string()));
   }
   if (file_exists(dir_.next_ca_cert())) return CaRotationStage::Introduced;
   if (file_exists(dir_.retired_ca_cert())) return CaRotationStage::Promoted;
@@ -90,16 +89,19 @@ Result<CaRotationStep> IdentityStore::rotate_ca(std::string_view new_name,
     case CaRotationStage::Introduced: {
       // The old CA: retired.pem once this step has begun (it may be
       // re-running after a crash, with ca.pem already [new, old]).
-      auto old = file_exists(dir_.retired_ca_cert()) ? Certificate::from_pem_file(dir_.retired_ca_cert())
-                                                : Result<Certificate>(current->certificate());
+      auto old = file_exists(dir_.retired_ca_cert())
+                     ? Certificate::from_pem_file(dir_.retired_ca_cert())
+                     : Result<Certificate>(current->certificate());
       if (!old) return std::move(old).error();
       // The new key may already be ca.key if a previous run got that far.
-      auto next = CertificateAuthority::load(
-          dir_.next_ca_cert(), file_exists(dir_.next_ca_key()) ? dir_.next_ca_key() : dir_.ca_key());
+      auto next = CertificateAuthority::load(dir_.next_ca_cert(), file_exists(dir_.next_ca_key())
+                                                                      ? dir_.next_ca_key()
+                                                                      : dir_.ca_key());
       if (!next) return std::move(next).error();
       PALYRA_TRY(write_file_atomically(dir_.retired_ca_cert(), old->pem(), 0644));
       PALYRA_TRY(write_file_atomically(dir_.ca_key(), next->key().pem(), 0600));
-      PALYRA_TRY(write_file_atomically(dir_.ca_cert(), next->certificate().pem() + old->pem(), 0644));
+      PALYRA_TRY(
+          write_file_atomically(dir_.ca_cert(), next->certificate().pem() + old->pem(), 0644));
       // The server's chain must end in the signing CA: reissue it, same names.
       std::string server_note = "no server certificate to reissue";
       if (file_exists(dir_.server_cert())) {
@@ -110,14 +112,16 @@ Result<CaRotationStep> IdentityStore::rotate_ca(std::string_view new_name,
         auto written = write_pair(*lock, *issued, dir_.server_cert(), dir_.server_key(), "server",
                                   next->certificate().pem());
         if (!written) return std::move(written).error();
-        server_note = fmt::format("server certificate reissued under it ({})", written->fingerprint);
+        server_note =
+            fmt::format("server certificate reissued under it ({})", written->fingerprint);
       }
       PALYRA_TRY(remove_durably(dir_.next_ca_cert()));
       PALYRA_TRY(remove_durably(dir_.next_ca_key()));
       return CaRotationStep{
           CaRotationStage::Promoted,
-          fmt::format("The new CA '{}' now signs; {}. The old CA '{}' stays trusted (ca/retired.pem).",
-                      next->certificate().common_name(), server_note, old->common_name()),
+          fmt::format(
+              "The new CA '{}' now signs; {}. The old CA '{}' stays trusted (ca/retired.pem).",
+              next->certificate().common_name(), server_note, old->common_name()),
           fmt::format("Run 'palyra ca rotate' again after one device validity ({}), when every "
                       "device certificate from the old CA has been renewed or has expired. "
                       "Enrollment tokens made before now name the old CA: make new ones.",
@@ -126,11 +130,10 @@ Result<CaRotationStep> IdentityStore::rotate_ca(std::string_view new_name,
     case CaRotationStage::Promoted: {
       PALYRA_TRY(write_file_atomically(dir_.ca_cert(), current->certificate().pem(), 0644));
       PALYRA_TRY(remove_durably(dir_.retired_ca_cert()));
-      return CaRotationStep{
-          CaRotationStage::None,
-          fmt::format("The old CA is no longer trusted; ca.pem holds only '{}'.",
-                      current->certificate().common_name()),
-          "Nothing: the rotation is complete."};
+      return CaRotationStep{CaRotationStage::None,
+                            fmt::format("The old CA is no longer trusted; ca.pem holds only '{}'.",
+                                        current->certificate().common_name()),
+                            "Nothing: the rotation is complete."};
     }
   }
   return Error(Errc::Internal, "unknown CA rotation stage");

@@ -1,16 +1,14 @@
 #include "palyra/identity/certificate.hpp"
 
-#include <ctime>
-
 #include <arpa/inet.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <ctime>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "gnutls_handles.hpp"
 #include "palyra/common/atomic_file.hpp"
@@ -85,13 +83,15 @@ class CertificateBuilder {
     detail::Datum pem;
     if (gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der.value) < 0 ||
         gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &pem.value) < 0) {
-      return Error(Errc::CertificateParsingFailed, fmt::format("cannot re-encode the certificate in {}", origin));
+      return Error(Errc::CertificateParsingFailed,
+                   fmt::format("cannot re-encode the certificate in {}", origin));
     }
     out.der_ = der.str();
     out.pem_ = pem.str();
     std::array<char, 256> cn{};
     std::size_t size = cn.size();
-    if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn.data(), &size) == 0) {
+    if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn.data(), &size) ==
+        0) {
       out.common_name_.assign(cn.data(), size);
     }
     std::array<unsigned char, 64> serial{};
@@ -178,15 +178,16 @@ Result<Certificate> Certificate::from_pem_file(const std::filesystem::path& path
   return from_pem(*text, fmt::format("'{}'", path.string()));
 }
 
-Result<std::vector<Certificate>> Certificate::chain_from_pem_file(const std::filesystem::path& path) {
+Result<std::vector<Certificate>> Certificate::chain_from_pem_file(
+    const std::filesystem::path& path) {
   auto text = read_file(path);
   if (!text) return std::move(text).error();
   return parse_chain(*text, fmt::format("'{}'", path.string()));
 }
 
 std::string Certificate::fingerprint() const {
-  return sha256_fingerprint(
-      std::span<const unsigned char>(reinterpret_cast<const unsigned char*>(der_.data()), der_.size()));
+  return sha256_fingerprint(std::span<const unsigned char>(
+      reinterpret_cast<const unsigned char*>(der_.data()), der_.size()));
 }
 
 std::string Certificate::spki_sha256() const {
@@ -232,8 +233,10 @@ std::optional<std::string> p256_pkcs8_der(gnutls_x509_privkey_t key) {
   gnutls_free(y.data);
   gnutls_free(k.data);
   if (curve != GNUTLS_ECC_CURVE_SECP256R1 || !fx || !fy || !fk) return std::nullopt;
-  static constexpr unsigned char kP256Oid[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
-  static constexpr unsigned char kEcPublicKeyOid[] = {0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+  static constexpr unsigned char kP256Oid[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
+                                               0xce, 0x3d, 0x03, 0x01, 0x07};
+  static constexpr unsigned char kEcPublicKeyOid[] = {0x06, 0x07, 0x2a, 0x86, 0x48,
+                                                      0xce, 0x3d, 0x02, 0x01};
   auto bytes = [](std::string& out, std::initializer_list<unsigned char> b) {
     for (unsigned char c : b) out.push_back(static_cast<char>(c));
   };
@@ -266,21 +269,24 @@ class PrivateKeyBuilder {
       detail::Datum pem;
       gnutls_datum_t der_datum = detail::view(*der);
       if (gnutls_pem_base64_encode2("PRIVATE KEY", &der_datum, &pem.value) < 0) {
-        return Error(Errc::CryptoFailed, fmt::format("cannot PEM-encode the private key from {}", origin));
+        return Error(Errc::CryptoFailed,
+                     fmt::format("cannot PEM-encode the private key from {}", origin));
       }
       out.pem_ = pem.str();
     } else {
       detail::Datum pem;
       if (gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, nullptr, GNUTLS_PKCS_PLAIN,
                                             &pem.value) < 0) {
-        return Error(Errc::PrivateKeyParsingFailed, fmt::format("cannot encode the private key from {}", origin));
+        return Error(Errc::PrivateKeyParsingFailed,
+                     fmt::format("cannot encode the private key from {}", origin));
       }
       out.pem_ = pem.str();
     }
     std::array<unsigned char, 64> id{};
     std::size_t size = id.size();
     if (gnutls_x509_privkey_get_key_id(key, 0, id.data(), &size) < 0) {
-      return Error(Errc::PrivateKeyParsingFailed, fmt::format("cannot compute the key id of {}", origin));
+      return Error(Errc::PrivateKeyParsingFailed,
+                   fmt::format("cannot compute the key id of {}", origin));
     }
     out.key_id_ = to_hex(id.data(), size);
     return out;
@@ -291,10 +297,11 @@ Result<PrivateKey> PrivateKey::generate() {
   gnutls_x509_privkey_t raw = nullptr;
   gnutls_x509_privkey_init(&raw);
   detail::X509KeyHandle key(raw);
-  int rv = gnutls_x509_privkey_generate2(raw, GNUTLS_PK_ECDSA,
-                                         GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, nullptr, 0);
+  int rv = gnutls_x509_privkey_generate2(
+      raw, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, nullptr, 0);
   if (rv < 0) {
-    return Error(Errc::CryptoFailed, fmt::format("ECDSA P-256 key generation: {}", gnutls_strerror(rv)));
+    return Error(Errc::CryptoFailed,
+                 fmt::format("ECDSA P-256 key generation: {}", gnutls_strerror(rv)));
   }
   return PrivateKeyBuilder::build(raw, "a new key");
 }
@@ -303,7 +310,8 @@ Result<PrivateKey> PrivateKey::from_pem(std::string_view pem, std::string_view o
   auto key = detail::import_key_pem(std::string(pem));
   if (!key) {
     // Never echo the input: it would be key material.
-    return Error(Errc::PrivateKeyParsingFailed, fmt::format("{} is not a valid PEM private key", origin));
+    return Error(Errc::PrivateKeyParsingFailed,
+                 fmt::format("{} is not a valid PEM private key", origin));
   }
   return PrivateKeyBuilder::build(key.get(), origin);
 }
@@ -358,13 +366,26 @@ Result<std::chrono::seconds> parse_duration(std::string_view text) {
     rest = rest.substr(static_cast<std::size_t>(end - rest.data()) + 1);
     std::uint64_t factor = 0;
     switch (unit) {
-      case 's': factor = 1; break;
-      case 'm': factor = 60; break;
-      case 'h': factor = 3600; break;
-      case 'd': factor = 86400; break;
-      case 'w': factor = 7ULL * 86400; break;
-      case 'y': factor = 365ULL * 86400; break;
-      default: return bad();
+      case 's':
+        factor = 1;
+        break;
+      case 'm':
+        factor = 60;
+        break;
+      case 'h':
+        factor = 3600;
+        break;
+      case 'd':
+        factor = 86400;
+        break;
+      case 'w':
+        factor = 7ULL * 86400;
+        break;
+      case 'y':
+        factor = 365ULL * 86400;
+        break;
+      default:
+        return bad();
     }
     if (value > 1000ULL * 365 * 86400 / factor) return bad();  // no overflow, no millennia
     total += std::chrono::seconds(static_cast<std::int64_t>(value * factor));

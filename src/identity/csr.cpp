@@ -33,8 +33,9 @@ std::string key_type_name(gnutls_pubkey_t key, bool* is_p256) {
     const char* name = gnutls_ecc_curve_get_name(curve);
     return fmt::format("ECDSA {}", name ? name : "(unknown curve)");
   }
-  const char* name = algorithm < 0 ? nullptr
-                                   : gnutls_pk_algorithm_get_name(static_cast<gnutls_pk_algorithm_t>(algorithm));
+  const char* name =
+      algorithm < 0 ? nullptr
+                    : gnutls_pk_algorithm_get_name(static_cast<gnutls_pk_algorithm_t>(algorithm));
   return name ? fmt::format("{} ({} bits)", name, bits) : std::string("unknown");
 }
 
@@ -96,7 +97,8 @@ Result<CertificateRequest> CertificateRequest::from_pem(std::string_view pem) {
   gnutls_pubkey_t raw_key = nullptr;
   if (gnutls_pubkey_init(&raw_key) < 0) return Error(Errc::CryptoFailed, "out of memory");
   detail::PubKeyHandle key(raw_key);
-  if (gnutls_pubkey_import_x509_crq(raw_key, raw, 0) < 0) return invalid("its public key is unreadable");
+  if (gnutls_pubkey_import_x509_crq(raw_key, raw, 0) < 0)
+    return invalid("its public key is unreadable");
   bool is_p256 = false;
   std::string type = key_type_name(raw_key, &is_p256);
   if (!is_p256) {

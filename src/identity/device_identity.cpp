@@ -1,6 +1,7 @@
 #include "palyra/identity/device_identity.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gnutls/crypto.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,8 +10,6 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/identity/fingerprint.hpp"
@@ -71,15 +70,15 @@ Status store_device_identity(const StateDir& dir, std::string_view device_id, co
                              dir.root.string()));
   }
   if (certificate.device_id() != device_id) {
-    return Error(Errc::InvalidArgument,
-                 fmt::format("the certificate is for device '{}', not '{}'", certificate.device_id(),
-                             device_id));
+    return Error(Errc::InvalidArgument, fmt::format("the certificate is for device '{}', not '{}'",
+                                                    certificate.device_id(), device_id));
   }
   auto key_id = certificate_key_id(certificate);
   if (!key_id) return std::move(key_id).error();
   if (*key_id != key.key_id()) {
-    return Error(Errc::KeyCertificateMismatch,
-                 fmt::format("the key does not belong to the certificate for device '{}'", device_id));
+    return Error(
+        Errc::KeyCertificateMismatch,
+        fmt::format("the key does not belong to the certificate for device '{}'", device_id));
   }
   auto bundle = Certificate::chain_from_pem(ca_bundle_pem, "the CA bundle");
   if (!bundle) return std::move(bundle).error();
@@ -105,7 +104,8 @@ Status store_device_identity(const StateDir& dir, std::string_view device_id, co
   if (exists && S_ISDIR(st.st_mode)) {
     // rename(2) cannot put a symlink over a directory: move it aside first.
     auto aside = devices / fmt::format(".{}.{}", device_id, random_hex());
-    if (::rename(link.c_str(), aside.c_str()) != 0) return io_error("cannot move aside", link, errno);
+    if (::rename(link.c_str(), aside.c_str()) != 0)
+      return io_error("cannot move aside", link, errno);
   } else if (exists && !S_ISLNK(st.st_mode)) {
     return Error(Errc::IoFailed,
                  fmt::format("'{}' is neither a directory nor a symlink", link.string()));

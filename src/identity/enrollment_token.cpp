@@ -1,10 +1,10 @@
 #include "palyra/identity/enrollment_token.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <optional>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace palyra::identity {
 namespace {

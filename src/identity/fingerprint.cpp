@@ -1,11 +1,10 @@
 #include "palyra/identity/fingerprint.hpp"
 
+#include <fmt/format.h>
 #include <gnutls/crypto.h>
 
 #include <array>
 #include <cctype>
-
-#include <fmt/format.h>
 
 namespace palyra::identity {
 
@@ -43,8 +42,9 @@ Result<std::string> normalize_fingerprint(std::string_view text) {
     out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
   if (out.size() != kFingerprintHexLength) {
-    return Error(Errc::InvalidArgument,
-                 fmt::format("a SHA-256 fingerprint has 64 hex digits, '{}' has {}", text, out.size()));
+    return Error(
+        Errc::InvalidArgument,
+        fmt::format("a SHA-256 fingerprint has 64 hex digits, '{}' has {}", text, out.size()));
   }
   return out;
 }

@@ -36,7 +36,9 @@ using PrivKeyHandle = std::unique_ptr<gnutls_privkey_st, PrivKeyDeleter>;
 struct Datum {
   gnutls_datum_t value{nullptr, 0};
   ~Datum() { gnutls_free(value.data); }
-  std::string str() const { return std::string(reinterpret_cast<const char*>(value.data), value.size); }
+  std::string str() const {
+    return std::string(reinterpret_cast<const char*>(value.data), value.size);
+  }
 };
 
 inline gnutls_datum_t view(const std::string& s) {

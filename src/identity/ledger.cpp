@@ -1,10 +1,9 @@
 #include "palyra/identity/ledger.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include <type_traits>
-
 #include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <type_traits>
 
 #include "palyra/common/atomic_file.hpp"
 
@@ -21,9 +20,12 @@ std::int64_t unix_seconds(SystemTime t) {
 }
 
 nlohmann::json to_json_entry(const LedgerEntry& e) {
-  nlohmann::json j = {{"sequence", e.sequence},       {"kind", e.kind},
-                      {"subject", e.subject},         {"device_id", e.device_id},
-                      {"fingerprint", e.fingerprint}, {"serial", e.serial},
+  nlohmann::json j = {{"sequence", e.sequence},
+                      {"kind", e.kind},
+                      {"subject", e.subject},
+                      {"device_id", e.device_id},
+                      {"fingerprint", e.fingerprint},
+                      {"serial", e.serial},
                       {"not_before_unix", e.not_before_unix},
                       {"not_after_unix", e.not_after_unix}};
   j["revoked_at_unix"] = e.revoked_at_unix ? nlohmann::json(*e.revoked_at_unix) : nlohmann::json();
@@ -35,7 +37,8 @@ nlohmann::json to_json_entry(const LedgerEntry& e) {
 Result<LedgerEntry> parse_entry(const nlohmann::json& j, std::size_t index,
                                 const std::filesystem::path& file) {
   auto bad = [&](std::string_view what) {
-    return Error(Errc::IoFailed, fmt::format("ledger '{}': entry {} {}", file.string(), index, what));
+    return Error(Errc::IoFailed,
+                 fmt::format("ledger '{}': entry {} {}", file.string(), index, what));
   };
   if (!j.is_object()) return bad("is not an object");
   LedgerEntry e;
@@ -148,6 +151,8 @@ std::string Ledger::to_json() const {
   return array.dump(2) + "\n";
 }
 
-Status Ledger::save() const { return write_file_atomically(file_, to_json(), 0644); }
+Status Ledger::save() const {
+  return write_file_atomically(file_, to_json(), 0644);
+}
 
 }  // namespace palyra::identity

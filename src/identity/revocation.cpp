@@ -70,7 +70,9 @@ bool RevocationIndex::is_revoked(std::string_view fingerprint) const noexcept {
   return set->find(std::string(fingerprint)) != set->end();
 }
 
-std::size_t RevocationIndex::size() const noexcept { return snapshot()->size(); }
+std::size_t RevocationIndex::size() const noexcept {
+  return snapshot()->size();
+}
 
 Result<std::vector<std::string>> RevocationIndex::reload() {
   auto text = read_file(file_);

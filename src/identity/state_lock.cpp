@@ -1,13 +1,12 @@
 #include "palyra/identity/state_lock.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "palyra/common/atomic_file.hpp"
 
@@ -18,14 +17,15 @@ Result<StateLock> StateLock::acquire(const StateDir& dir) {
   const auto path = dir.lock_file();
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return Error(Errc::IoFailed,
-                 fmt::format("cannot open the lock file '{}': {}", path.string(), std::strerror(errno)));
+    return Error(Errc::IoFailed, fmt::format("cannot open the lock file '{}': {}", path.string(),
+                                             std::strerror(errno)));
   }
   while (::flock(fd, LOCK_EX) != 0) {
     if (errno == EINTR) continue;
     int err = errno;
     ::close(fd);
-    return Error(Errc::IoFailed, fmt::format("cannot lock '{}': {}", path.string(), std::strerror(err)));
+    return Error(Errc::IoFailed,
+                 fmt::format("cannot lock '{}': {}", path.string(), std::strerror(err)));
   }
   return StateLock(fd);
 }

@@ -1,8 +1,8 @@
 #include "palyra/identity/store.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/identity/fingerprint.hpp"
@@ -22,19 +22,15 @@ bool newest_is_revoked(const Ledger& ledger, std::string_view device_id) {
   return newest != nullptr && newest->revoked_at_unix.has_value();
 }
 
-
 std::int64_t unix_seconds(SystemTime t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
 }  // namespace
 
-Result<WrittenCertificate> IdentityStore::write_pair(const StateLock& /*lock*/,
-                                                     const IssuedCertificate& issued,
-                                                     const std::filesystem::path& cert,
-                                                     const std::filesystem::path& key,
-                                                     std::string_view kind,
-                                                     const std::string& extra_chain) {
+Result<WrittenCertificate> IdentityStore::write_pair(
+    const StateLock& /*lock*/, const IssuedCertificate& issued, const std::filesystem::path& cert,
+    const std::filesystem::path& key, std::string_view kind, const std::string& extra_chain) {
   auto ledger = Ledger::load(dir_.ledger());
   if (!ledger) return std::move(ledger).error();
   PALYRA_TRY(ensure_private_directory(cert.parent_path()));
@@ -70,13 +66,15 @@ Result<WrittenCertificate> IdentityStore::create_ca(std::string_view name, bool 
 Result<CertificateAuthority> IdentityStore::load_ca() const {
   std::error_code ec;
   if (!std::filesystem::exists(dir_.ca_cert(), ec)) {
-    return Error(Errc::NotFound, fmt::format("no CA in '{}': run 'palyra init' first",
-                                             dir_.root.string()));
+    return Error(Errc::NotFound,
+                 fmt::format("no CA in '{}': run 'palyra init' first", dir_.root.string()));
   }
   return CertificateAuthority::load(dir_.ca_cert(), dir_.ca_key());
 }
 
-Result<std::string> IdentityStore::ca_bundle_pem() const { return read_file(dir_.ca_cert()); }
+Result<std::string> IdentityStore::ca_bundle_pem() const {
+  return read_file(dir_.ca_cert());
+}
 
 Result<std::string> IdentityStore::signing_ca_spki_sha256() const {
   auto signing = Certificate::from_pem_file(dir_.ca_cert());

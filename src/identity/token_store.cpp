@@ -1,13 +1,12 @@
 #include "palyra/identity/token_store.hpp"
 
+#include <fmt/format.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
 #include <algorithm>
 #include <array>
 #include <limits>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "palyra/common/atomic_file.hpp"
@@ -36,7 +35,8 @@ std::string secret_hash(std::string_view secret) {
 
 // One record from the file, every field's type and value checked: nlohmann
 // would throw on a wrong type, and a bad value must not reach consume().
-Result<TokenRecord> parse_record(const json& j, std::size_t index, const std::filesystem::path& file) {
+Result<TokenRecord> parse_record(const json& j, std::size_t index,
+                                 const std::filesystem::path& file) {
   auto bad = [&](std::string_view what) {
     return Error(Errc::IoFailed,
                  fmt::format("token store '{}': record {} {}", file.string(), index, what));
@@ -53,7 +53,8 @@ Result<TokenRecord> parse_record(const json& j, std::size_t index, const std::fi
   };
   auto integer_field = [&](const char* key) -> Result<std::int64_t> {
     auto it = j.find(key);
-    if (it == j.end() || !it->is_number_integer()) return bad(fmt::format("has no integer '{}'", key));
+    if (it == j.end() || !it->is_number_integer())
+      return bad(fmt::format("has no integer '{}'", key));
     return it->get<std::int64_t>();
   };
   TokenRecord record;
@@ -104,8 +105,9 @@ Result<std::vector<TokenRecord>> load(const std::filesystem::path& file) {
   }
   auto tokens = document.is_object() ? document.find("tokens") : document.end();
   if (!document.is_object() || tokens == document.end() || !tokens->is_array()) {
-    return Error(Errc::IoFailed,
-                 fmt::format("token store '{}' is not an object with a \"tokens\" array", file.string()));
+    return Error(
+        Errc::IoFailed,
+        fmt::format("token store '{}' is not an object with a \"tokens\" array", file.string()));
   }
   std::vector<TokenRecord> records;
   for (std::size_t i = 0; i < tokens->size(); ++i) {
@@ -131,7 +133,8 @@ void prune(std::vector<TokenRecord>& records, std::int64_t now) {
   });
 }
 
-Status save(const std::filesystem::path& file, std::vector<TokenRecord>& records, std::int64_t now) {
+Status save(const std::filesystem::path& file, std::vector<TokenRecord>& records,
+            std::int64_t now) {
   prune(records, now);
   json array = json::array();
   for (const auto& r : records) {

@@ -47,10 +47,10 @@ Status create_schema(sqlite3* db) {
   auto version = query_int(db, "PRAGMA user_version", 0);
   if (!version) return std::move(version).error();
   if (*version > kSchemaVersion) {
-    return Error(Errc::StorageFailed,
-                 "journal schema version " + std::to_string(*version) +
-                     " is newer than this build understands (" + std::to_string(kSchemaVersion) +
-                     "); refusing to touch it");
+    return Error(Errc::StorageFailed, "journal schema version " + std::to_string(*version) +
+                                          " is newer than this build understands (" +
+                                          std::to_string(kSchemaVersion) +
+                                          "); refusing to touch it");
   }
   return sqlite::exec(db,
                       "BEGIN IMMEDIATE;"
@@ -115,8 +115,7 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& path
   auto min_seq = query_int(writer.db, "SELECT MIN(seq) FROM events", 0);
   if (!min_seq) return std::move(min_seq).error();
 
-  std::unique_ptr<Journal> journal(
-      new Journal(path, options, writer.release(), reader.release()));
+  std::unique_ptr<Journal> journal(new Journal(path, options, writer.release(), reader.release()));
   journal->newest_.store(newest);
   journal->oldest_.store(*min_seq > 0 ? static_cast<std::uint64_t>(*min_seq) : newest + 1);
   journal->writer_ = std::thread([j = journal.get()] { j->writer_main(); });
@@ -166,8 +165,7 @@ void Journal::writer_main() {
   while (true) {
     {
       std::unique_lock lock(queue_mutex_);
-      queue_cv_.wait_until(lock, next_retention,
-                           [this] { return stopping_ || !queue_.empty(); });
+      queue_cv_.wait_until(lock, next_retention, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
       // Group commit: everything that queued up while the last commit was
       // fsyncing goes into this one.
@@ -385,9 +383,9 @@ Result<std::uint64_t> Journal::remove_expired() {
     auto statement = sqlite::Statement::prepare(
         writer_db_, "SELECT MAX(seq) FROM events WHERE published_at_unix_ms < ?1");
     if (!statement) return std::move(statement).error();
-    statement->bind(1, now_unix_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           policy.max_age)
-                                           .count());
+    statement->bind(
+        1, now_unix_ms() -
+               std::chrono::duration_cast<std::chrono::milliseconds>(policy.max_age).count());
     auto row = statement->step();
     if (!row) return std::move(row).error();
     if (*row && !statement->column_is_null(0)) cutoff = std::max(cutoff, statement->column_int(0));

@@ -24,7 +24,9 @@ Status exec(sqlite3* db, const char* sql);
 class Statement {
  public:
   static Result<Statement> prepare(sqlite3* db, std::string_view sql);
-  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+    other.stmt_ = nullptr;
+  }
   Statement& operator=(Statement&&) = delete;
   Statement(const Statement&) = delete;
   ~Statement() { sqlite3_finalize(stmt_); }

@@ -1,9 +1,7 @@
 #include "palyra/runtime/enrollment_service.hpp"
 
-#include <spdlog/spdlog.h>
-
-
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "palyra/identity/csr.hpp"
 #include "palyra/identity/enrollment_token.hpp"
@@ -47,7 +45,6 @@ std::string token_id_for_log(const std::string& token) {
   bool hex = id.size() == 8 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
   return hex ? id : "-";
 }
-
 
 Outcome refused(ProtocolError error, std::string why) {
   return Outcome{encode_error(error), false, true, std::move(why)};
@@ -121,9 +118,10 @@ Outcome enroll_on_worker(const identity::StateDir& dir, const EnrollmentOptions&
   if (!certificate) return internal_failure(certificate.error());
   auto bundle = store.ca_bundle_pem();
   if (!bundle) return internal_failure(bundle.error());
-  return Outcome{encode_enrolled(device_id, certificate->pem(), *bundle), true, false,
-                 fmt::format("device_id={} cert_sha256={} not_after={}", device_id,
-                             certificate->fingerprint(), identity::format_utc(certificate->not_after()))};
+  return Outcome{
+      encode_enrolled(device_id, certificate->pem(), *bundle), true, false,
+      fmt::format("device_id={} cert_sha256={} not_after={}", device_id, certificate->fingerprint(),
+                  identity::format_utc(certificate->not_after()))};
 }
 
 Outcome renew_on_worker(const identity::StateDir& dir, const EnrollmentOptions& options,
@@ -134,9 +132,9 @@ Outcome renew_on_worker(const identity::StateDir& dir, const EnrollmentOptions& 
   auto csr = read_csr(request, ProtocolError::RenewalRefused);
   if (auto* answer = std::get_if<Outcome>(&csr)) return std::move(*answer);
   identity::IdentityStore store(dir);
-  auto certificate =
-      store.issue_device_for_key(std::get<identity::CertificateRequest>(csr), device_id,
-                                 options.device_validity, now, identity::IdentityStore::Issue::Renewal);
+  auto certificate = store.issue_device_for_key(std::get<identity::CertificateRequest>(csr),
+                                                device_id, options.device_validity, now,
+                                                identity::IdentityStore::Issue::Renewal);
   if (!certificate && certificate.error().code() == Errc::DeviceRevoked) {
     return refused(ProtocolError::RenewalRefused, certificate.error().message());
   }
@@ -167,16 +165,17 @@ EnrollmentService::~EnrollmentService() {
 void EnrollmentService::enroll(const Request& request, const std::string& peer, Done done) {
   const std::string host = host_of(peer);
   if (failures_.is_locked_out(host, std::chrono::steady_clock::now())) {
-    spdlog::warn("enrollment refused peer={} token_id={} reason=\"too many failed attempts from "
-                 "this address; refused for up to {} s\"",
-                 peer, token_id_for_log(request.token), options_.failures.lockout.count());
+    spdlog::warn(
+        "enrollment refused peer={} token_id={} reason=\"too many failed attempts from "
+        "this address; refused for up to {} s\"",
+        peer, token_id_for_log(request.token), options_.failures.lockout.count());
     done(encode_error(ProtocolError::EnrollRefused));
     return;
   }
   const std::string token_id = token_id_for_log(request.token);
-  run_on_worker([this, request, now = clock_] { return enroll_on_worker(dir_, options_, now(), request); },
-                "enrollment", fmt::format("peer={} token_id={}", peer, token_id), host,
-                std::move(done));
+  run_on_worker(
+      [this, request, now = clock_] { return enroll_on_worker(dir_, options_, now(), request); },
+      "enrollment", fmt::format("peer={} token_id={}", peer, token_id), host, std::move(done));
 }
 
 void EnrollmentService::renew(const Request& request, const std::string& device_id,
@@ -197,9 +196,8 @@ void EnrollmentService::run_on_worker(std::function<Outcome()> work, const char*
                  counted_host = std::move(counted_host), done = std::move(done),
                  lifetime = std::weak_ptr<int>(lifetime_)]() mutable {
     Outcome outcome = work();
-    loop_.post([this, lifetime, what, who = std::move(who),
-                counted_host = std::move(counted_host), outcome = std::move(outcome),
-                done = std::move(done)]() mutable {
+    loop_.post([this, lifetime, what, who = std::move(who), counted_host = std::move(counted_host),
+                outcome = std::move(outcome), done = std::move(done)]() mutable {
       if (!lifetime.lock()) return;
       --in_flight_;
       if (outcome.accepted) {

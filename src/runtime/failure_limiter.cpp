@@ -32,9 +32,9 @@ bool FailureLimiter::record_failure(const std::string& address, TimePoint now) {
 }
 
 void FailureLimiter::evict_stalest() {
-  auto stalest = std::min_element(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
-    return a.second.last_seen < b.second.last_seen;
-  });
+  auto stalest = std::min_element(
+      entries_.begin(), entries_.end(),
+      [](const auto& a, const auto& b) { return a.second.last_seen < b.second.last_seen; });
   if (stalest != entries_.end()) entries_.erase(stalest);
 }
 

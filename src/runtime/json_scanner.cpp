@@ -1,16 +1,18 @@
 #include "json_scanner.hpp"
 
+#include <locale.h>
+
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 
-#include <locale.h>
-
 namespace palyra::runtime {
 namespace {
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
 
 void append_utf8(std::string& out, std::uint32_t code_point) {
   if (code_point < 0x80) {
@@ -138,14 +140,30 @@ bool JsonScanner::skip_string(std::string* decoded) {
     const char escape = text_[pos_++];
     char plain = 0;
     switch (escape) {
-      case '"': plain = '"'; break;
-      case '\\': plain = '\\'; break;
-      case '/': plain = '/'; break;
-      case 'b': plain = '\b'; break;
-      case 'f': plain = '\f'; break;
-      case 'n': plain = '\n'; break;
-      case 'r': plain = '\r'; break;
-      case 't': plain = '\t'; break;
+      case '"':
+        plain = '"';
+        break;
+      case '\\':
+        plain = '\\';
+        break;
+      case '/':
+        plain = '/';
+        break;
+      case 'b':
+        plain = '\b';
+        break;
+      case 'f':
+        plain = '\f';
+        break;
+      case 'n':
+        plain = '\n';
+        break;
+      case 'r':
+        plain = '\r';
+        break;
+      case 't':
+        plain = '\t';
+        break;
       case 'u': {
         std::uint32_t unit = 0;
         if (!read_hex4(unit)) return false;

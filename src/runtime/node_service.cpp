@@ -35,7 +35,7 @@ struct NodeService::EventStream {
   std::uint64_t last_sent = 0;  // seq of the last event sent (the resume point)
   std::uint64_t end_seq = 0;    // without follow: the newest seq at request time
   bool follow = false;
-  bool paused = false;          // waiting for the sink's backlog to drain
+  bool paused = false;  // waiting for the sink's backlog to drain
 };
 
 NodeService::NodeService(transport::EventLoop& loop, journal::Journal& journal,
@@ -43,15 +43,14 @@ NodeService::NodeService(transport::EventLoop& loop, journal::Journal& journal,
     : loop_(loop), journal_(journal), options_(options), enrollment_(enrollment) {
   // Runs on the journal's writer thread after each commit: wake the
   // followers on our loop, with at most one wake-up in flight.
-  subscription_ = journal_.subscribe(
-      [&loop = loop_, lifetime = std::weak_ptr<int>(lifetime_), posted = commit_posted_,
-       this](std::uint64_t) {
-        if (posted->exchange(true)) return;
-        loop.post([lifetime, posted, this] {
-          posted->store(false);
-          if (lifetime.lock()) on_journal_commit();
-        });
-      });
+  subscription_ = journal_.subscribe([&loop = loop_, lifetime = std::weak_ptr<int>(lifetime_),
+                                      posted = commit_posted_, this](std::uint64_t) {
+    if (posted->exchange(true)) return;
+    loop.post([lifetime, posted, this] {
+      posted->store(false);
+      if (lifetime.lock()) on_journal_commit();
+    });
+  });
 }
 
 NodeService::~NodeService() {
@@ -60,10 +59,8 @@ NodeService::~NodeService() {
 }
 
 std::size_t NodeService::calls_in_flight() const noexcept {
-  std::size_t catching_up = static_cast<std::size_t>(
-      std::count_if(streams_.begin(), streams_.end(), [](const auto& entry) {
-        return !entry.second->follow;
-      }));
+  std::size_t catching_up = static_cast<std::size_t>(std::count_if(
+      streams_.begin(), streams_.end(), [](const auto& entry) { return !entry.second->follow; }));
   const std::size_t issuing = enrollment_ != nullptr ? enrollment_->calls_in_flight() : 0;
   return pending_publishes_ + catching_up + issuing;
 }
@@ -82,8 +79,7 @@ void NodeService::handle(std::string_view request_frame, const Caller& caller,
   // served nowhere else (PROTOCOL.md §7).
   const bool enroll_method = request.method == Method::Enroll;
   if (caller.enrolling != enroll_method ||
-      (enrollment_ == nullptr &&
-       (enroll_method || request.method == Method::RenewCertificate))) {
+      (enrollment_ == nullptr && (enroll_method || request.method == Method::RenewCertificate))) {
     sink->send(encode_error(ProtocolError::UnsupportedMethod));
     sink->finish();
     return;
@@ -215,8 +211,8 @@ void NodeService::pump(std::uint64_t id) {
     }
     std::size_t max_events = options_.read_batch_events;
     if (!s.follow) {
-      max_events = static_cast<std::size_t>(
-          std::min<std::uint64_t>(max_events, s.end_seq - s.last_sent));
+      max_events =
+          static_cast<std::size_t>(std::min<std::uint64_t>(max_events, s.end_seq - s.last_sent));
     }
     // Encode straight from the journal (its tail or SQLite's row) into one
     // buffer of frames, handed to the stream whole.
@@ -224,15 +220,16 @@ void NodeService::pump(std::uint64_t id) {
     batch.reserve(options_.read_batch_bytes);
     std::uint64_t first_seq = 0;
     std::uint64_t last_seq = s.last_sent;
-    auto visited = journal_.visit_after(
-        s.last_sent, max_events, options_.read_batch_bytes, [&](const EventView& event) {
-          if (first_seq == 0) first_seq = event.seq;
-          if (first_seq != s.last_sent + 1) return false;  // a gap: reported below
-          if (!s.follow && event.seq > s.end_seq) return false;
-          append_event_frame(batch, event);
-          last_seq = event.seq;
-          return true;
-        });
+    auto visited = journal_.visit_after(s.last_sent, max_events, options_.read_batch_bytes,
+                                        [&](const EventView& event) {
+                                          if (first_seq == 0) first_seq = event.seq;
+                                          if (first_seq != s.last_sent + 1)
+                                            return false;  // a gap: reported below
+                                          if (!s.follow && event.seq > s.end_seq) return false;
+                                          append_event_frame(batch, event);
+                                          last_seq = event.seq;
+                                          return true;
+                                        });
     if (!visited) {
       spdlog::error("event stream failed: {}", visited.error().describe());
       return end_stream(id, encode_error(ProtocolError::StreamFailure));

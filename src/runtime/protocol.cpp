@@ -1,21 +1,22 @@
 #include "palyra/runtime/protocol.hpp"
 
-#include "json_scanner.hpp"
-
-#include <nlohmann/json.hpp>
+#include <fmt/format.h>
 
 #include <charconv>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
 
-#include <fmt/format.h>
+#include "json_scanner.hpp"
 
 namespace palyra::runtime {
 namespace {
 
 using Json = nlohmann::json;
 
-RequestError invalid(ProtocolError kind, std::string detail) { return {kind, std::move(detail)}; }
+RequestError invalid(ProtocolError kind, std::string detail) {
+  return {kind, std::move(detail)};
+}
 
 // Parses strictly: duplicate keys at any depth and nesting deeper than
 // kMaxJsonDepth are refused (nlohmann would keep the last duplicate).
@@ -33,7 +34,8 @@ std::optional<Json> parse_strict(std::string_view text, std::string& why) {
         if (!keys.empty()) keys.pop_back();
         break;
       case Json::parse_event_t::key:
-        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second) duplicate = true;
+        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second)
+          duplicate = true;
         break;
       default:
         break;
@@ -58,7 +60,8 @@ std::optional<Json> parse_strict(std::string_view text, std::string& why) {
 
 std::optional<std::uint64_t> as_u64(const Json& j) {
   if (j.is_number_unsigned()) return j.get<std::uint64_t>();
-  if (j.is_number_integer() && j.get<std::int64_t>() >= 0) return static_cast<std::uint64_t>(j.get<std::int64_t>());
+  if (j.is_number_integer() && j.get<std::int64_t>() >= 0)
+    return static_cast<std::uint64_t>(j.get<std::int64_t>());
   return std::nullopt;
 }
 
@@ -80,14 +83,22 @@ constexpr std::string_view kPrefix = R"({"protocol_version":1,"kind":")";
 
 std::string_view wire_name(ProtocolError error) noexcept {
   switch (error) {
-    case ProtocolError::InvalidRequest: return "invalid_request";
-    case ProtocolError::ProtocolMismatch: return "protocol_mismatch";
-    case ProtocolError::UnsupportedMethod: return "unsupported_method";
-    case ProtocolError::InvalidParams: return "invalid_params";
-    case ProtocolError::ResumeGap: return "resume_gap";
-    case ProtocolError::EnrollRefused: return "enroll_refused";
-    case ProtocolError::RenewalRefused: return "renewal_refused";
-    case ProtocolError::StreamFailure: return "stream_failure";
+    case ProtocolError::InvalidRequest:
+      return "invalid_request";
+    case ProtocolError::ProtocolMismatch:
+      return "protocol_mismatch";
+    case ProtocolError::UnsupportedMethod:
+      return "unsupported_method";
+    case ProtocolError::InvalidParams:
+      return "invalid_params";
+    case ProtocolError::ResumeGap:
+      return "resume_gap";
+    case ProtocolError::EnrollRefused:
+      return "enroll_refused";
+    case ProtocolError::RenewalRefused:
+      return "renewal_refused";
+    case ProtocolError::StreamFailure:
+      return "stream_failure";
   }
   return "stream_failure";
 }
@@ -105,7 +116,8 @@ std::variant<Request, RequestError> parse_request(std::string_view frame) {
     }
   }
   auto version_it = root.find("protocol_version");
-  if (version_it == root.end()) return invalid(ProtocolError::InvalidRequest, "missing protocol_version");
+  if (version_it == root.end())
+    return invalid(ProtocolError::InvalidRequest, "missing protocol_version");
   auto version = as_u64(*version_it);
   if (!version || *version > 0xffff) {
     return invalid(ProtocolError::InvalidRequest, "protocol_version is not a u16 integer");
@@ -139,14 +151,16 @@ std::variant<Request, RequestError> parse_request(std::string_view frame) {
     if (params != nullptr) {
       for (const auto& item : params->items()) {
         if (item.key() != "follow" || !item.value().is_boolean()) {
-          return invalid(ProtocolError::InvalidParams, "node.stream_events takes only follow: bool");
+          return invalid(ProtocolError::InvalidParams,
+                         "node.stream_events takes only follow: bool");
         }
         request.follow = item.value().get<bool>();
       }
     }
   } else if (method == "node.publish_event") {
     request.method = Method::PublishEvent;
-    if (params == nullptr) return invalid(ProtocolError::InvalidParams, "node.publish_event needs params");
+    if (params == nullptr)
+      return invalid(ProtocolError::InvalidParams, "node.publish_event needs params");
     auto name = params->find("name");
     auto payload = params->find("payload");
     if (params->size() != 2 || name == params->end() || payload == params->end()) {
@@ -154,7 +168,8 @@ std::variant<Request, RequestError> parse_request(std::string_view frame) {
     }
     if (!name->is_string() || name->get_ref<const std::string&>().empty() ||
         name->get_ref<const std::string&>().size() > kMaxEventNameBytes) {
-      return invalid(ProtocolError::InvalidParams, "name must be a non-empty string of at most 128 bytes");
+      return invalid(ProtocolError::InvalidParams,
+                     "name must be a non-empty string of at most 128 bytes");
     }
     request.event_name = name->get<std::string>();
     request.event_payload_json = payload->dump();
@@ -215,11 +230,21 @@ void append_json_string(std::string& out, std::string_view text) {
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (u < 0x20) {
           out += "\\u00";
@@ -322,7 +347,9 @@ std::string encode_error(ProtocolError error, std::optional<std::uint64_t> seq) 
   return out;
 }
 
-std::string encode_health_request() { return R"({"protocol_version":1,"method":"node.health"})"; }
+std::string encode_health_request() {
+  return R"({"protocol_version":1,"method":"node.health"})";
+}
 
 std::string encode_stream_events_request(std::optional<std::uint64_t> resume_from, bool follow) {
   std::string out = R"({"protocol_version":1,"method":"node.stream_events")";
@@ -393,7 +420,9 @@ Result<Response> parse_response(std::string_view frame) {
     if (next != '-' && !(next >= '0' && next <= '9')) return in.skip_value();
     return in.read_u64(field);
   };
-  auto not_an_object = [] { return Error(Errc::InvalidArgument, "response frame is not a JSON object"); };
+  auto not_an_object = [] {
+    return Error(Errc::InvalidArgument, "response frame is not a JSON object");
+  };
   Response r;
   std::optional<std::string> kind;
   std::optional<bool> ok;
@@ -431,7 +460,8 @@ Result<Response> parse_response(std::string_view frame) {
     if (!in.consume('}')) return not_an_object();
   }
   if (!in.at_end()) return not_an_object();
-  if (!kind || !ok) return Error(Errc::InvalidArgument, "response frame lacks kind (string) or ok (bool)");
+  if (!kind || !ok)
+    return Error(Errc::InvalidArgument, "response frame lacks kind (string) or ok (bool)");
   r.kind = std::move(*kind);
   r.ok = *ok;
   return r;

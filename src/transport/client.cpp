@@ -96,9 +96,9 @@ Status Client::run_until(const std::function<bool()>& done, std::chrono::millise
     }
     auto now = Clock::now();
     if (now >= deadline) {
-      return Error(Errc::Timeout, fmt::format("no answer from {} within {} ms",
-                                              connection_->remote_address().to_string(),
-                                              timeout.count()));
+      return Error(Errc::Timeout,
+                   fmt::format("no answer from {} within {} ms",
+                               connection_->remote_address().to_string(), timeout.count()));
     }
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) +
                 std::chrono::milliseconds(1);
@@ -110,9 +110,8 @@ Status Client::run_until(const std::function<bool()>& done, std::chrono::millise
 Status Client::wait_established() {
   // The handshake timeout is enforced by the connection itself (ngtcp2's
   // handshake timer), so this only bounds a wedged loop.
-  auto status = run_until(
-      [this] { return connection_->state() != Connection::State::Handshaking; },
-      std::chrono::hours(24));
+  auto status = run_until([this] { return connection_->state() != Connection::State::Handshaking; },
+                          std::chrono::hours(24));
   if (!status) return status;
   if (connection_->state() == Connection::State::Closed) {
     // Let the CONNECTION_CLOSE go out before reporting.
@@ -136,7 +135,7 @@ Result<Stream*> Client::open_stream(std::chrono::milliseconds timeout) {
 }
 
 Result<std::optional<std::string>> Client::read_frame(Stream& stream,
-                                                     std::chrono::milliseconds timeout) {
+                                                      std::chrono::milliseconds timeout) {
   if (auto frame = stream.take_frame()) return std::optional<std::string>(std::move(frame));
   if (stream.read_error()) return *stream.read_error();
   if (stream.read_ended()) return std::optional<std::string>();

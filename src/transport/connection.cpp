@@ -1,5 +1,6 @@
 #include "palyra/transport/connection.hpp"
 
+#include <fmt/format.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -8,8 +9,6 @@
 
 #include <algorithm>
 #include <array>
-
-#include <fmt/format.h>
 
 #include "quic_memory.hpp"
 #include "tls_context.hpp"
@@ -223,9 +222,11 @@ Status Connection::init_tls(Result<TlsSession> session) {
   return {};
 }
 
-Result<std::unique_ptr<Connection>> Connection::connect(
-    std::shared_ptr<const ClientTlsContext> tls, const Limits& limits, const SocketAddress& local,
-    const SocketAddress& remote, std::uint64_t now_ns) {
+Result<std::unique_ptr<Connection>> Connection::connect(std::shared_ptr<const ClientTlsContext> tls,
+                                                        const Limits& limits,
+                                                        const SocketAddress& local,
+                                                        const SocketAddress& remote,
+                                                        std::uint64_t now_ns) {
   PALYRA_TRY(limits.validate());
   std::unique_ptr<Connection> c(new Connection(false, limits, local, remote));
   c->client_tls_ = std::move(tls);
@@ -245,10 +246,12 @@ Result<std::unique_ptr<Connection>> Connection::connect(
   return c;
 }
 
-Result<std::unique_ptr<Connection>> Connection::accept(
-    std::shared_ptr<const ServerTlsContext> tls, const Limits& limits, const SocketAddress& local,
-    const SocketAddress& remote, std::span<const std::uint8_t> first_datagram,
-    std::uint64_t now_ns) {
+Result<std::unique_ptr<Connection>> Connection::accept(std::shared_ptr<const ServerTlsContext> tls,
+                                                       const Limits& limits,
+                                                       const SocketAddress& local,
+                                                       const SocketAddress& remote,
+                                                       std::span<const std::uint8_t> first_datagram,
+                                                       std::uint64_t now_ns) {
   ngtcp2_pkt_hd header{};
   if (ngtcp2_accept(&header, first_datagram.data(), first_datagram.size()) != 0) {
     return Error(Errc::InvalidArgument,
@@ -265,8 +268,8 @@ Result<std::unique_ptr<Connection>> Connection::accept(
   random_bytes(params.stateless_reset_token, sizeof params.stateless_reset_token);
   ngtcp2_callbacks callbacks = ConnectionCallbacks::make(true);
   ngtcp2_path path = make_path(c->local_, c->remote_);
-  int rv = ngtcp2_conn_server_new(&c->conn_, &header.scid, &scid, &path, header.version,
-                                  &callbacks, &settings, &params, quic_memory(), c.get());
+  int rv = ngtcp2_conn_server_new(&c->conn_, &header.scid, &scid, &path, header.version, &callbacks,
+                                  &settings, &params, quic_memory(), c.get());
   if (rv != 0) {
     return Error(Errc::Internal, fmt::format("ngtcp2_conn_server_new: {}", ngtcp2_strerror(rv)));
   }
@@ -289,12 +292,13 @@ Result<Stream*> Connection::open_stream() {
   std::int64_t id = -1;
   int rv = ngtcp2_conn_open_bidi_stream(conn_, &id, nullptr);
   if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED) {
-    return Error(Errc::StreamLimitReached,
-                 fmt::format("the peer allows no more concurrent streams ({} open)",
-                             streams_.size()));
+    return Error(
+        Errc::StreamLimitReached,
+        fmt::format("the peer allows no more concurrent streams ({} open)", streams_.size()));
   }
   if (rv != 0) {
-    return Error(Errc::Internal, fmt::format("ngtcp2_conn_open_bidi_stream: {}", ngtcp2_strerror(rv)));
+    return Error(Errc::Internal,
+                 fmt::format("ngtcp2_conn_open_bidi_stream: {}", ngtcp2_strerror(rv)));
   }
   return &create_stream(id);
 }
@@ -341,7 +345,9 @@ void Connection::note_stream_readable(Stream& stream) {
   }
 }
 
-void Connection::note_stream_writable(Stream& stream) { writable_.push_back(stream.id()); }
+void Connection::note_stream_writable(Stream& stream) {
+  writable_.push_back(stream.id());
+}
 
 void Connection::note_stream_has_data(Stream& stream) {
   if (!stream.in_send_queue_) {
@@ -368,8 +374,9 @@ int Connection::on_handshake_completed() {
     established_pending_ = true;
     return 0;
   }
-  auto identity = peer_identity_of(tls_session_->get(), is_server_ ? &server_tls_->verified_chains()
-                                                                  : &client_tls_->verified_chains());
+  auto identity =
+      peer_identity_of(tls_session_->get(), is_server_ ? &server_tls_->verified_chains()
+                                                       : &client_tls_->verified_chains());
   if (is_server_) {
     if (!server_tls_->require_client_auth()) {
       if (identity) peer_ = *identity;
@@ -511,10 +518,12 @@ void Connection::handle_read_error(int rv) {
       ngtcp2_conn_get_connection_close_error(conn_, &close);
       std::string what = describe_close(close);
       if (!is_server_ && state_ == State::Handshaking) {
-        set_closed(Error(Errc::ConnectFailed, fmt::format("the server at {} refused the handshake: {}",
-                                                          remote_.to_string(), what)));
+        set_closed(Error(
+            Errc::ConnectFailed,
+            fmt::format("the server at {} refused the handshake: {}", remote_.to_string(), what)));
       } else {
-        set_closed(Error(Errc::ConnectionClosed, fmt::format("the peer closed the connection: {}", what)));
+        set_closed(
+            Error(Errc::ConnectionClosed, fmt::format("the peer closed the connection: {}", what)));
       }
       return;
     }
@@ -536,15 +545,14 @@ void Connection::handle_read_error(int rv) {
       close_tls_alert_ = alert;
       std::string why = tls_session_ ? describe_verify_failure(tls_session_->get()) : "";
       if (is_server_) {
-        fail(Error(Errc::ConnectFailed, fmt::format("handshake with {} failed: {}{}",
-                                                    remote_.to_string(), describe_tls_alert(alert),
-                                                    why.empty() ? "" : ": " + why)),
+        fail(Error(Errc::ConnectFailed,
+                   fmt::format("handshake with {} failed: {}{}", remote_.to_string(),
+                               describe_tls_alert(alert), why.empty() ? "" : ": " + why)),
              false);
       } else {
-        fail(Error(Errc::ConnectFailed,
-                   fmt::format("we refused the server at {} ({}): {}", remote_.to_string(),
-                               client_tls_->server_name(),
-                               why.empty() ? describe_tls_alert(alert) : why)),
+        fail(Error(Errc::ConnectFailed, fmt::format("we refused the server at {} ({}): {}",
+                                                    remote_.to_string(), client_tls_->server_name(),
+                                                    why.empty() ? describe_tls_alert(alert) : why)),
              false);
       }
       return;
@@ -553,7 +561,8 @@ void Connection::handle_read_error(int rv) {
       break;
   }
   close_liberr_ = rv;
-  fail(Error(is_server_ || state_ != State::Handshaking ? Errc::ConnectionClosed : Errc::ConnectFailed,
+  fail(Error(is_server_ || state_ != State::Handshaking ? Errc::ConnectionClosed
+                                                        : Errc::ConnectFailed,
              fmt::format("QUIC error with {}: {}", remote_.to_string(), ngtcp2_strerror(rv))),
        false);
 }
@@ -587,7 +596,8 @@ void Connection::dispatch_events() {
   }
   if (streams_available_pending_) {
     streams_available_pending_ = false;
-    if (events.on_streams_available && state_ == State::Established) events.on_streams_available(*this);
+    if (events.on_streams_available && state_ == State::Established)
+      events.on_streams_available(*this);
   }
   std::vector<std::int64_t> ids;
   ids.swap(readable_);
@@ -686,7 +696,8 @@ void Connection::write_datagrams(std::uint64_t now_ns, DatagramBatch& batch,
     ngtcp2_connection_close_error_default(&close);
     auto* reason = reinterpret_cast<const std::uint8_t*>(close_reason_.data());
     if (close_tls_alert_ != 0) {
-      ngtcp2_connection_close_error_set_transport_error_tls_alert(&close, close_tls_alert_, nullptr, 0);
+      ngtcp2_connection_close_error_set_transport_error_tls_alert(&close, close_tls_alert_, nullptr,
+                                                                  0);
     } else if (close_is_app_) {
       ngtcp2_connection_close_error_set_application_error(&close, close_app_code_, reason,
                                                           close_reason_.size());
@@ -751,10 +762,9 @@ void Connection::write_datagrams(std::uint64_t now_ns, DatagramBatch& batch,
       batch.buffer.resize(offset + max_payload);
     }
     ngtcp2_ssize stream_bytes = -1;
-    ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &path_storage.path, &info,
-                                               batch.buffer.data() + offset, max_payload,
-                                               &stream_bytes, flags, stream_id, vecs.data(),
-                                               vec_count, now_ns);
+    ngtcp2_ssize n = ngtcp2_conn_writev_stream(
+        conn_, &path_storage.path, &info, batch.buffer.data() + offset, max_payload, &stream_bytes,
+        flags, stream_id, vecs.data(), vec_count, now_ns);
     if (stream != nullptr && stream_bytes >= 0) {
       std::uint64_t offered = 0;
       for (std::size_t i = 0; i < vec_count; ++i) offered += vecs[i].len;
@@ -780,9 +790,9 @@ void Connection::write_datagrams(std::uint64_t now_ns, DatagramBatch& batch,
     if (n < 0) {
       batch.buffer.resize(offset);
       close_liberr_ = static_cast<int>(n);
-      fail(Error(Errc::ConnectionClosed, fmt::format("QUIC write error with {}: {}",
-                                                     remote_.to_string(),
-                                                     ngtcp2_strerror(static_cast<int>(n)))),
+      fail(Error(Errc::ConnectionClosed,
+                 fmt::format("QUIC write error with {}: {}", remote_.to_string(),
+                             ngtcp2_strerror(static_cast<int>(n)))),
            false);
       dispatch_events();
       return;

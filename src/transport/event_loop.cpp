@@ -1,5 +1,6 @@
 #include "palyra/transport/event_loop.hpp"
 
+#include <fmt/format.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -8,8 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-
-#include <fmt/format.h>
 
 namespace palyra::transport {
 
@@ -52,7 +51,8 @@ Status EventLoop::watch_readable(int fd, std::function<void()> on_readable) {
   event.events = EPOLLIN;
   event.data.fd = fd;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
-    return Error(Errc::IoFailed, fmt::format("epoll_ctl(ADD, fd {}): {}", fd, std::strerror(errno)));
+    return Error(Errc::IoFailed,
+                 fmt::format("epoll_ctl(ADD, fd {}): {}", fd, std::strerror(errno)));
   }
   watchers_[fd] = std::move(on_readable);
   return {};
@@ -63,7 +63,8 @@ void EventLoop::unwatch(int fd) {
   watchers_.erase(fd);
 }
 
-EventLoop::TimerId EventLoop::schedule_at(std::uint64_t deadline_ns, std::function<void()> callback) {
+EventLoop::TimerId EventLoop::schedule_at(std::uint64_t deadline_ns,
+                                          std::function<void()> callback) {
   TimerId id = next_timer_id_++;
   timers_.emplace(std::make_pair(deadline_ns, id), std::move(callback));
   timer_deadlines_.emplace(id, deadline_ns);

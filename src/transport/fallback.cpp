@@ -15,8 +15,8 @@ Result<ConnectOutcome> decide_fallback(Result<std::unique_ptr<Client>> attempt,
   if (policy != TcpFallbackPolicy::AllowExplicit || privileged || !is_reachability_failure(error)) {
     return error;
   }
-  std::string reason = fmt::format("QUIC failed ({}); falling back to gRPC over TCP as requested",
-                                   error.describe());
+  std::string reason =
+      fmt::format("QUIC failed ({}); falling back to gRPC over TCP as requested", error.describe());
   return ConnectOutcome(FallbackRequired{std::move(error), std::move(reason)});
 }
 

@@ -1,8 +1,8 @@
 #include "palyra/transport/frame_codec.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace palyra::transport {
 namespace {
@@ -34,7 +34,8 @@ Status FrameDecoder::feed(std::span<const std::uint8_t> bytes, std::deque<std::s
       payload_.clear();
       // Reserve what has arrived, not what was announced: four bytes must not
       // pin 512 KiB. The string grows geometrically as the payload arrives.
-      payload_.reserve(std::min(expected_, std::max<std::size_t>(bytes.size(), std::size_t{16} * 1024)));
+      payload_.reserve(
+          std::min(expected_, std::max<std::size_t>(bytes.size(), std::size_t{16} * 1024)));
     }
     std::size_t take = std::min(expected_ - payload_.size(), bytes.size());
     payload_.append(reinterpret_cast<const char*>(bytes.data()), take);
@@ -51,8 +52,8 @@ Status FrameDecoder::feed(std::span<const std::uint8_t> bytes, std::deque<std::s
 Status FrameDecoder::finish() const {
   if (error_) return *error_;
   if (in_payload_) {
-    return Error(Errc::FrameReadFailed,
-                 fmt::format("stream ended after {} of {} payload bytes", payload_.size(), expected_));
+    return Error(Errc::FrameReadFailed, fmt::format("stream ended after {} of {} payload bytes",
+                                                    payload_.size(), expected_));
   }
   if (header_filled_ > 0) {
     return Error(Errc::FrameReadFailed, fmt::format("stream ended after {} of {} length bytes",

@@ -61,7 +61,9 @@ class PageArena {
     }
   }
 
-  static std::size_t pages_for(std::size_t size) noexcept { return (size + kHeader + kPage - 1) / kPage; }
+  static std::size_t pages_for(std::size_t size) noexcept {
+    return (size + kHeader + kPage - 1) / kPage;
+  }
   // Only blocks that span pages gain: below that, malloc packs better.
   static bool wants(std::size_t size) noexcept {
     return pages_for(size) >= 2 && pages_for(size) <= kMaxPages;
@@ -181,7 +183,9 @@ void* reallocate(void* ptr, std::size_t size, void* user_data) {
 
 }  // namespace
 
-bool quic_memory_is_paged() noexcept { return arena().paged(); }
+bool quic_memory_is_paged() noexcept {
+  return arena().paged();
+}
 
 std::int64_t quic_memory_blocks_in_use() noexcept {
   return blocks_in_use.load(std::memory_order_relaxed);

@@ -1,12 +1,11 @@
 #include "palyra/transport/server.hpp"
 
+#include <fmt/format.h>
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <array>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "connection_driver.hpp"
 #include "palyra/identity/revocation.hpp"
@@ -59,7 +58,9 @@ Server::~Server() {
   connections_.clear();
 }
 
-const SocketAddress& Server::local_address() const noexcept { return socket_->local_address(); }
+const SocketAddress& Server::local_address() const noexcept {
+  return socket_->local_address();
+}
 
 Connection* Server::find_connection(std::uint64_t id) noexcept {
   auto it = connections_.find(id);
@@ -74,9 +75,9 @@ void Server::on_readable() {
   in_receive_ = true;
   socket_->receive([this](const SocketAddress& from, std::span<std::uint8_t> datagram) {
     if (impairer_) {
-      impairer_->process(from, datagram, [this](const SocketAddress& f, std::span<const std::uint8_t> d) {
-        on_datagram(f, d);
-      });
+      impairer_->process(
+          from, datagram,
+          [this](const SocketAddress& f, std::span<const std::uint8_t> d) { on_datagram(f, d); });
     } else {
       on_datagram(from, datagram);
     }
@@ -90,8 +91,8 @@ void Server::on_datagram(const SocketAddress& from, std::span<const std::uint8_t
   int rv = ngtcp2_pkt_decode_version_cid(&version_cid, datagram.data(), datagram.size(),
                                          kServerCidLength);
   if (rv != 0) return;  // not QUIC v1 (or garbage): ignore, as RFC 9000 allows
-  auto route = routes_.find(std::string(reinterpret_cast<const char*>(version_cid.dcid),
-                                        version_cid.dcidlen));
+  auto route = routes_.find(
+      std::string(reinterpret_cast<const char*>(version_cid.dcid), version_cid.dcidlen));
   if (route != routes_.end()) {
     auto& entry = *connections_.at(route->second);
     entry.connection->receive(socket_->local_address(), from, datagram, monotonic_ns());
@@ -107,8 +108,8 @@ void Server::on_datagram(const SocketAddress& from, std::span<const std::uint8_t
 }
 
 void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
-  auto connection = Connection::accept(tls_, limits_, socket_->local_address(), from, datagram,
-                                       monotonic_ns());
+  auto connection =
+      Connection::accept(tls_, limits_, socket_->local_address(), from, datagram, monotonic_ns());
   if (!connection) return;  // not an Initial packet: nothing to answer
   std::uint64_t id = next_id_++;
   Connection& c = **connection;
@@ -155,9 +156,9 @@ void Server::refuse(const SocketAddress& from, std::span<const std::uint8_t> dat
   batch.bursts.push_back({from, 0, static_cast<std::size_t>(n), static_cast<std::size_t>(n)});
   socket_->send(batch);
   if (events_.on_refused) {
-    events_.on_refused(from, Error(Errc::ConnectionClosed,
-                                   fmt::format("refused: {} connections is the limit",
-                                               limits_.max_connections)));
+    events_.on_refused(
+        from, Error(Errc::ConnectionClosed,
+                    fmt::format("refused: {} connections is the limit", limits_.max_connections)));
   }
 }
 

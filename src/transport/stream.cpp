@@ -1,8 +1,7 @@
 #include "palyra/transport/stream.hpp"
 
-#include <ngtcp2/ngtcp2.h>
-
 #include <fmt/format.h>
+#include <ngtcp2/ngtcp2.h>
 
 #include "palyra/transport/connection.hpp"
 
@@ -22,7 +21,10 @@ constexpr std::size_t kMaxSpareChunks = 4;
 }  // namespace
 
 Stream::Stream(Connection& connection, std::int64_t id, std::size_t max_frame_bytes)
-    : connection_(connection), id_(id), max_frame_bytes_(max_frame_bytes), decoder_(max_frame_bytes) {}
+    : connection_(connection),
+      id_(id),
+      max_frame_bytes_(max_frame_bytes),
+      decoder_(max_frame_bytes) {}
 
 Status Stream::writable() const {
   if (fin_queued_ || reset_ || closed_) {
@@ -108,9 +110,9 @@ void Stream::fail_read(Error error) {
 
 void Stream::on_reset(std::uint64_t app_error_code) {
   if (read_error_ || (fin_received_ && decoder_.buffered_bytes() == 0)) return;
-  read_error_ = Error(Errc::StreamReset,
-                      fmt::format("peer reset stream {} with application error 0x{:x}", id_,
-                                  app_error_code));
+  read_error_ =
+      Error(Errc::StreamReset,
+            fmt::format("peer reset stream {} with application error 0x{:x}", id_, app_error_code));
 }
 
 void Stream::on_acked(std::uint64_t offset, std::uint64_t length) {

@@ -1,5 +1,6 @@
 #include "tls_context.hpp"
 
+#include <fmt/format.h>
 #include <gnutls/x509.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
@@ -8,8 +9,6 @@
 #include <ctime>
 #include <span>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "palyra/identity/ca_hash_check.hpp"
 #include "palyra/identity/fingerprint.hpp"
@@ -104,9 +103,8 @@ Status check_private_key(const std::filesystem::path& path) {
   return {};
 }
 
-Status set_key_pair(gnutls_certificate_credentials_t credentials,
-                    const std::filesystem::path& cert, const std::filesystem::path& key,
-                    std::string_view what) {
+Status set_key_pair(gnutls_certificate_credentials_t credentials, const std::filesystem::path& cert,
+                    const std::filesystem::path& key, std::string_view what) {
   PALYRA_TRY(check_certificates(cert, what));
   PALYRA_TRY(check_private_key(key));
   int rv = gnutls_certificate_set_x509_key_file2(credentials, cert.c_str(), key.c_str(),
@@ -155,7 +153,8 @@ int require_alpn_hook(gnutls_session_t session, unsigned, unsigned, unsigned,
 std::string common_name_of(gnutls_x509_crt_t certificate) {
   std::array<char, 256> cn{};
   std::size_t size = cn.size();
-  if (gnutls_x509_crt_get_dn_by_oid(certificate, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn.data(), &size) != 0) {
+  if (gnutls_x509_crt_get_dn_by_oid(certificate, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn.data(),
+                                    &size) != 0) {
     return {};
   }
   return std::string(cn.data(), size);
@@ -180,22 +179,24 @@ VerifiedChainCache::Key chain_key_of(gnutls_session_t session) {
 // refused chain leaves its status in the session's PeerCheck, for
 // describe_verify_failure.
 int check_peer_chain(gnutls_session_t session, VerifiedChainCache& cache,
-                     const gnutls_typed_vdata_st* checks, unsigned check_count, const char* purpose_oid) {
+                     const gnutls_typed_vdata_st* checks, unsigned check_count,
+                     const char* purpose_oid) {
   auto* check = static_cast<PeerCheck*>(gnutls_db_get_ptr(session));
   check->chain_key = chain_key_of(session);  // kept for peer_identity_of
   const VerifiedChainCache::Key& key = check->chain_key;
   const std::time_t now = std::time(nullptr);
   if (cache.find(key, now)) return 0;
   unsigned status = 0;
-  int rv = gnutls_certificate_verify_peers(session, const_cast<gnutls_typed_vdata_st*>(checks), check_count,
-                                           &status);
+  int rv = gnutls_certificate_verify_peers(session, const_cast<gnutls_typed_vdata_st*>(checks),
+                                           check_count, &status);
   if (rv < 0 || status != 0) {
     check->status = status != 0 ? status : static_cast<unsigned>(GNUTLS_CERT_INVALID);
     return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
   }
   auto leaf = inspect_leaf(session, purpose_oid);
   if (!leaf.has_purpose) {
-    check->status = static_cast<unsigned>(GNUTLS_CERT_INVALID) | static_cast<unsigned>(GNUTLS_CERT_PURPOSE_MISMATCH);
+    check->status = static_cast<unsigned>(GNUTLS_CERT_INVALID) |
+                    static_cast<unsigned>(GNUTLS_CERT_PURPOSE_MISMATCH);
     return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
   }
   cache.insert(key, leaf.not_before, leaf.not_after, std::move(leaf.common_name), now);
@@ -212,7 +213,8 @@ int verify_client_certificate(gnutls_session_t session) {
   gnutls_typed_vdata_st purpose{};
   purpose.type = GNUTLS_DT_KEY_PURPOSE_OID;
   purpose.data = reinterpret_cast<unsigned char*>(const_cast<char*>(GNUTLS_KP_TLS_WWW_CLIENT));
-  return check_peer_chain(session, context->verified_chains(), &purpose, 1, GNUTLS_KP_TLS_WWW_CLIENT);
+  return check_peer_chain(session, context->verified_chains(), &purpose, 1,
+                          GNUTLS_KP_TLS_WWW_CLIENT);
 }
 
 // Client: the server's chain to the CA, its name (DNS or IP SAN), validity
@@ -245,9 +247,8 @@ int verify_server_by_ca_hash(gnutls_session_t session) {
 }
 
 Result<gnutls_session_t> init_session(unsigned flags, ngtcp2_crypto_conn_ref* conn_ref,
-                                      gnutls_certificate_credentials_t credentials,
-                                      bool is_server, const gnutls_datum_t* alpns,
-                                      unsigned alpn_count) {
+                                      gnutls_certificate_credentials_t credentials, bool is_server,
+                                      const gnutls_datum_t* alpns, unsigned alpn_count) {
   gnutls_session_t session = nullptr;
   int rv = gnutls_init(&session, flags);
   if (rv != 0) {
@@ -323,9 +324,9 @@ ServerTlsContext::~ServerTlsContext() {
 
 Result<TlsSession> ServerTlsContext::new_session(ngtcp2_crypto_conn_ref* conn_ref) const {
   // No tickets: a resumed handshake would skip the revocation check.
-  auto session = init_session(GNUTLS_SERVER | GNUTLS_NO_TICKETS | GNUTLS_NO_END_OF_EARLY_DATA,
-                              conn_ref, credentials_, true, kServerAlpns,
-                              config_.serve_enrollment ? 2u : 1u);
+  auto session =
+      init_session(GNUTLS_SERVER | GNUTLS_NO_TICKETS | GNUTLS_NO_END_OF_EARLY_DATA, conn_ref,
+                   credentials_, true, kServerAlpns, config_.serve_enrollment ? 2u : 1u);
   if (!session) return std::move(session).error();
   gnutls_handshake_set_hook_function(*session, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_POST,
                                      require_alpn_hook);
@@ -399,16 +400,17 @@ ClientTlsContext::~ClientTlsContext() {
 }
 
 Result<TlsSession> ClientTlsContext::new_session(ngtcp2_crypto_conn_ref* conn_ref) const {
-  const gnutls_datum_t alpn{reinterpret_cast<unsigned char*>(const_cast<char*>(config_.alpn.data())),
-                            static_cast<unsigned>(config_.alpn.size())};
+  const gnutls_datum_t alpn{
+      reinterpret_cast<unsigned char*>(const_cast<char*>(config_.alpn.data())),
+      static_cast<unsigned>(config_.alpn.size())};
   // One key share (X25519, our first group), not GnuTLS's default two
   // (X25519 and P-256): a P-256 key generated per handshake and thrown away
   // was ~7 % of a client's handshake CPU. A server that wants P-256 still
   // gets it, after one HelloRetryRequest.
   constexpr unsigned kFlags =
       GNUTLS_CLIENT | GNUTLS_NO_TICKETS | GNUTLS_NO_END_OF_EARLY_DATA | GNUTLS_KEY_SHARE_TOP;
-  auto session = init_session(kFlags, conn_ref, credentials_, false, &alpn,
-                              config_.alpn.empty() ? 0u : 1u);
+  auto session =
+      init_session(kFlags, conn_ref, credentials_, false, &alpn, config_.alpn.empty() ? 0u : 1u);
   if (!session) return std::move(session).error();
   const std::string& name = config_.server_name;
   if (!is_ip_literal(name)) {
@@ -421,15 +423,16 @@ Result<TlsSession> ClientTlsContext::new_session(ngtcp2_crypto_conn_ref* conn_re
 
 // ---- Peer inspection ----
 
-Result<PeerIdentity> peer_identity_of(gnutls_session_t session, const VerifiedChainCache* verified) {
+Result<PeerIdentity> peer_identity_of(gnutls_session_t session,
+                                      const VerifiedChainCache* verified) {
   unsigned count = 0;
   const gnutls_datum_t* chain = gnutls_certificate_get_peers(session, &count);
   if (chain == nullptr || count == 0) {
     return Error(Errc::EmptyPeerCertificateChain, "the peer presented no certificate");
   }
   PeerIdentity identity;
-  identity.fingerprint = identity::sha256_fingerprint(
-      std::span<const unsigned char>(chain[0].data, chain[0].size));
+  identity.fingerprint =
+      identity::sha256_fingerprint(std::span<const unsigned char>(chain[0].data, chain[0].size));
   std::optional<std::string> cached;
   if (verified != nullptr) {
     // The verify function hashed the chain already; a session it did not

@@ -24,9 +24,9 @@ namespace palyra::transport {
 // ngtcp2, and the session-database pointer (free: we never resume) points
 // here.
 struct PeerCheck {
-  const void* context = nullptr;  // the ServerTlsContext or ClientTlsContext
-  unsigned status = 0;            // gnutls_certificate_status_t bits of a refused chain
-  std::string refusal;            // why a chain was refused, when the status bits cannot say
+  const void* context = nullptr;      // the ServerTlsContext or ClientTlsContext
+  unsigned status = 0;                // gnutls_certificate_status_t bits of a refused chain
+  std::string refusal;                // why a chain was refused, when the status bits cannot say
   VerifiedChainCache::Key chain_key;  // the presented chain's, once the verify function ran
 };
 

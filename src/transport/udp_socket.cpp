@@ -1,5 +1,6 @@
 #include "udp_socket.hpp"
 
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
@@ -9,8 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
-
-#include <fmt/format.h>
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -43,12 +42,11 @@ Result<int> open_socket(int family) {
 
 bool probe_gso(int fd) {
   int segment = 1200;
-  return setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &segment, sizeof segment) == 0 &&
-         [&] {
-           int zero = 0;  // leave the per-socket default off; we pass it per message
-           setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &zero, sizeof zero);
-           return true;
-         }();
+  return setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &segment, sizeof segment) == 0 && [&] {
+    int zero = 0;  // leave the per-socket default off; we pass it per message
+    setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &zero, sizeof zero);
+    return true;
+  }();
 }
 
 // Asks the kernel to hand us runs of same-sized datagrams from one sender as
@@ -138,8 +136,9 @@ Result<UdpSocket> UdpSocket::open(const SocketAddress& address, bool use_gso, bo
     int saved = errno;
     close(*fd);
     if (connect) {
-      return Error(Errc::ConnectStartFailed, fmt::format("cannot connect UDP socket to {}: {}",
-                                                         address.to_string(), std::strerror(saved)));
+      return Error(Errc::ConnectStartFailed,
+                   fmt::format("cannot connect UDP socket to {}: {}", address.to_string(),
+                               std::strerror(saved)));
     }
     return Error(Errc::EndpointBindFailed,
                  fmt::format("cannot bind UDP {}: {}", address.to_string(), std::strerror(saved)));

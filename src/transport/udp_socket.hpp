@@ -3,12 +3,12 @@
 // (UDP_SEGMENT) on the way out when the kernel has it, sendmmsg otherwise.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <span>
-
-#include <sys/socket.h>
 
 #include "palyra/common/result.hpp"
 #include "palyra/transport/datagram.hpp"

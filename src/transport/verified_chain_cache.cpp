@@ -6,7 +6,8 @@
 
 namespace palyra::transport {
 
-VerifiedChainCache::Key VerifiedChainCache::key_of(std::span<const std::span<const unsigned char>> chain) {
+VerifiedChainCache::Key VerifiedChainCache::key_of(
+    std::span<const std::span<const unsigned char>> chain) {
   gnutls_hash_hd_t hash = nullptr;
   Key key(32, '\0');
   if (gnutls_hash_init(&hash, GNUTLS_DIG_SHA256) != 0) return {};

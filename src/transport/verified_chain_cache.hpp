@@ -46,7 +46,8 @@ class VerifiedChainCache {
     std::time_t until;
     std::string common_name;
   };
-  mutable std::mutex mutex_;  // the gRPC listener does not use it; tests may share contexts across threads
+  mutable std::mutex
+      mutex_;  // the gRPC listener does not use it; tests may share contexts across threads
   std::unordered_map<Key, Entry> entries_;
 };
 

@@ -3,9 +3,8 @@
 // (-Wl,--wrap, see tests/CMakeLists.txt), so each failure is tested for real.
 #include "palyra/common/atomic_file.hpp"
 
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>

@@ -29,7 +29,8 @@ inline std::string read_all(int fd) {
   std::string out;
   std::array<char, 4096> buffer{};
   ssize_t n = 0;
-  while ((n = ::read(fd, buffer.data(), buffer.size())) > 0) out.append(buffer.data(), static_cast<std::size_t>(n));
+  while ((n = ::read(fd, buffer.data(), buffer.size())) > 0)
+    out.append(buffer.data(), static_cast<std::size_t>(n));
   return out;
 }
 inline int exit_code(int status) {
@@ -132,7 +133,8 @@ class ChildProcess {
 };
 
 // Runs argv to completion; stdout and stderr captured.
-inline CommandResult run_command(std::vector<std::string> argv, const std::filesystem::path& scratch,
+inline CommandResult run_command(std::vector<std::string> argv,
+                                 const std::filesystem::path& scratch,
                                  const std::map<std::string, std::string>& env = {}) {
   const auto err_file = scratch / "command.stderr";
   ChildProcess child(std::move(argv), err_file, env);
@@ -141,7 +143,8 @@ inline CommandResult run_command(std::vector<std::string> argv, const std::files
   result.status = child.wait(std::chrono::seconds(60));
   if (FILE* f = std::fopen(err_file.c_str(), "r")) {
     std::array<char, 4096> buffer{};
-    while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), f) != nullptr) result.err += buffer.data();
+    while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), f) != nullptr)
+      result.err += buffer.data();
     std::fclose(f);
   }
   return result;

@@ -6,7 +6,8 @@ namespace palyra {
 namespace {
 
 Result<int> parse_positive(int v) {
-  if (v <= 0) return Error(Errc::InvalidArgument, "expected a positive number, got " + std::to_string(v));
+  if (v <= 0)
+    return Error(Errc::InvalidArgument, "expected a positive number, got " + std::to_string(v));
   return v;
 }
 

@@ -2,12 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include "../common/temp_dir.hpp"
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <vector>
+
+#include "../common/temp_dir.hpp"
 
 namespace palyra::daemon {
 namespace {
@@ -48,19 +48,19 @@ TEST_F(ConfigTest, FileThenEnvironmentThenFlags) {
   auto config = load_config(file, {"PALYRA_GATEWAY_QUIC_PORT=8001", "OTHER=1"},
                             {{"--max-connections", "10"}});
   ASSERT_TRUE(config.ok()) << config.error().describe();
-  EXPECT_EQ(config->quic_port, 8001);           // environment beats file
-  EXPECT_EQ(config->quic_bind_addr, "::1");     // file beats default
-  EXPECT_EQ(config->max_connections, 10u);      // flag beats file
+  EXPECT_EQ(config->quic_port, 8001);        // environment beats file
+  EXPECT_EQ(config->quic_bind_addr, "::1");  // file beats default
+  EXPECT_EQ(config->max_connections, 10u);   // flag beats file
 
   auto flagged = load_config(file, {"PALYRA_GATEWAY_QUIC_PORT=8001"}, {{"--quic-port", "8002"}});
   ASSERT_TRUE(flagged.ok());
-  EXPECT_EQ(flagged->quic_port, 8002);          // flag beats environment
+  EXPECT_EQ(flagged->quic_port, 8002);  // flag beats environment
 }
 
 TEST_F(ConfigTest, EnvironmentNamesFromTheIssue) {
   auto config = load_config(std::nullopt,
-                            {"PALYRA_GATEWAY_QUIC_BIND_ADDR=0.0.0.0", "PALYRA_GATEWAY_QUIC_ENABLED=false",
-                             "PALYRA_STATE_DIR=/tmp/x"},
+                            {"PALYRA_GATEWAY_QUIC_BIND_ADDR=0.0.0.0",
+                             "PALYRA_GATEWAY_QUIC_ENABLED=false", "PALYRA_STATE_DIR=/tmp/x"},
                             {});
   ASSERT_TRUE(config.ok()) << config.error().describe();
   EXPECT_EQ(config->quic_bind_addr, "0.0.0.0");
@@ -148,7 +148,8 @@ TEST_F(ConfigTest, DeviceValidityIsADurationFromEachSource) {
   }
   auto number = load_config(write("[enrollment]\ndevice_validity = 3600\n"), {}, {});
   ASSERT_FALSE(number.ok());
-  EXPECT_NE(number.error().message().find("duration"), std::string::npos) << number.error().describe();
+  EXPECT_NE(number.error().message().find("duration"), std::string::npos)
+      << number.error().describe();
 }
 
 TEST_F(ConfigTest, ReferenceListsEverySettingWithEnvAndDefault) {

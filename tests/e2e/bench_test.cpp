@@ -29,7 +29,8 @@ class BenchTest : public DaemonTest {
 
 TEST_F(BenchTest, PublishThenStreamEveryEventInOrderOverQuicAndGrpc) {
   ASSERT_TRUE(start_daemon());
-  auto published = bench({"publish", "--count", "300", "--concurrency", "40", "--event-bytes", "100"});
+  auto published =
+      bench({"publish", "--count", "300", "--concurrency", "40", "--event-bytes", "100"});
   EXPECT_EQ(published["published"], 300);
   EXPECT_EQ(published["failed"], 0);
   EXPECT_EQ(published["first_seq"], 1);

@@ -40,11 +40,17 @@ class DaemonTest : public palyra::testing::TempDirTest {
   // print its listening line.
   ::testing::AssertionResult start_daemon(std::vector<std::string> extra = {},
                                           std::map<std::string, std::string> env = {}) {
-    std::vector<std::string> argv = {PALYRAD_BINARY, "--state-dir", state_.root.string(),
-                                     "--quic-port", port_ == 0 ? "0" : std::to_string(port_),
-                                     "--grpc-port", grpc_port_ == 0 ? "0" : std::to_string(grpc_port_),
-                                     "--grpc-enroll-port", "0",
-                                     "--log-level", "debug"};
+    std::vector<std::string> argv = {PALYRAD_BINARY,
+                                     "--state-dir",
+                                     state_.root.string(),
+                                     "--quic-port",
+                                     port_ == 0 ? "0" : std::to_string(port_),
+                                     "--grpc-port",
+                                     grpc_port_ == 0 ? "0" : std::to_string(grpc_port_),
+                                     "--grpc-enroll-port",
+                                     "0",
+                                     "--log-level",
+                                     "debug"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     daemon_ = std::make_unique<palyra::testing::ChildProcess>(argv, daemon_log(), env);
     std::string line = daemon_->read_line(10s);
@@ -67,7 +73,8 @@ class DaemonTest : public palyra::testing::TempDirTest {
     }
     auto enroll_at = line.find("grpc_enroll=");
     if (enroll_at != std::string::npos) {
-      grpc_enroll_address_ = line.substr(enroll_at + 12, line.find(' ', enroll_at) - enroll_at - 12);
+      grpc_enroll_address_ =
+          line.substr(enroll_at + 12, line.find(' ', enroll_at) - enroll_at - 12);
     }
     return ::testing::AssertionSuccess();
   }
@@ -126,7 +133,7 @@ class DaemonTest : public palyra::testing::TempDirTest {
   identity::StateDir state_;
   std::unique_ptr<palyra::testing::ChildProcess> daemon_;
   std::string address_;
-  std::uint16_t port_ = 0;  // kept across restarts
+  std::uint16_t port_ = 0;    // kept across restarts
   std::string grpc_address_;  // "127.0.0.1:PORT" or "off"
   std::uint16_t grpc_port_ = 0;
   std::string grpc_enroll_address_;  // the gRPC enrollment listener, "127.0.0.1:PORT" or "off"

@@ -15,11 +15,13 @@
 namespace palyra::e2e {
 namespace {
 
+using runtime::ProtocolError;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using runtime::ProtocolError;
 
-std::string error_frame(ProtocolError e) { return runtime::encode_error(e); }
+std::string error_frame(ProtocolError e) {
+  return runtime::encode_error(e);
+}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -109,7 +111,8 @@ TEST_F(DaemonTest, EveryMethodAndErrorOfTheProtocolOnOneConnection) {
 
   // The follower saw that event, after all those errors on the same connection.
   auto followed = client->read_frame(**follower, 10s);
-  ASSERT_TRUE(followed && followed->has_value()) << (followed ? "FIN" : followed.error().describe());
+  ASSERT_TRUE(followed && followed->has_value())
+      << (followed ? "FIN" : followed.error().describe());
   EXPECT_EQ(**followed, events[0]);
   EXPECT_EQ(call(*client, runtime::encode_health_request()),
             std::vector<std::string>{runtime::encode_health(true)});
@@ -157,7 +160,8 @@ TEST_F(DaemonTest, FollowDeliversEventsPublishedAfterItStarted) {
 
   auto publisher = connect_device();
   for (int i = 0; i < 3; ++i) {
-    ASSERT_EQ(call(*publisher, runtime::encode_publish_request("tick", std::to_string(i))).size(), 1u);
+    ASSERT_EQ(call(*publisher, runtime::encode_publish_request("tick", std::to_string(i))).size(),
+              1u);
   }
   std::vector<std::string> received;
   for (int i = 0; i < 3; ++i) {
@@ -205,7 +209,8 @@ TEST_F(DaemonTest, ConnectionCapRefusesTheNextAndKeepsTheOthers) {
 
 TEST_F(DaemonTest, RestartLosesNothingAcknowledged) {
   ASSERT_TRUE(start_daemon());
-  for (int i = 0; i < 10; ++i) ASSERT_EQ(palyra({"publish", "before", std::to_string(i)}).status, 0);
+  for (int i = 0; i < 10; ++i)
+    ASSERT_EQ(palyra({"publish", "before", std::to_string(i)}).status, 0);
   EXPECT_EQ(stop_daemon(SIGTERM), 0);
   EXPECT_THAT(log(), HasSubstr("stopped"));
   ASSERT_TRUE(start_daemon());
@@ -259,15 +264,14 @@ TEST_F(DaemonTest, KillNineDuringAPublishBurstLosesNothingAcknowledged) {
 }
 
 TEST_F(DaemonTest, RevokeAndSighupCloseTheLiveConnectionAndRefuseTheNext) {
-  ASSERT_EQ(palyra({"cert", "device", "--state-dir", state_.root.string(), "node-2"}, false)
-                .status,
+  ASSERT_EQ(palyra({"cert", "device", "--state-dir", state_.root.string(), "node-2"}, false).status,
             0);
   ASSERT_TRUE(start_daemon());
   auto victim = connect_device("node-2");
   auto bystander = connect_device("node-1");
   ASSERT_TRUE(victim && bystander);
-  auto revoke = palyra({"cert", "revoke", "--state-dir", state_.root.string(), "--device", "node-2"},
-                       false);
+  auto revoke =
+      palyra({"cert", "revoke", "--state-dir", state_.root.string(), "--device", "node-2"}, false);
   ASSERT_EQ(revoke.status, 0) << revoke.err;
   daemon_->signal(SIGHUP);
   auto closed = victim->run_until([] { return false; }, 5s);
@@ -287,10 +291,10 @@ TEST_F(DaemonTest, RevocationFileChangeIsPickedUpWithoutASignal) {
   ASSERT_TRUE(start_daemon());
   auto victim = connect_device();
   ASSERT_TRUE(victim);
-  ASSERT_EQ(palyra({"cert", "revoke", "--state-dir", state_.root.string(), "--device", "node-1"},
-                   false)
-                .status,
-            0);
+  ASSERT_EQ(
+      palyra({"cert", "revoke", "--state-dir", state_.root.string(), "--device", "node-1"}, false)
+          .status,
+      0);
   auto closed = victim->run_until([] { return false; }, 5s);
   ASSERT_FALSE(closed);
   EXPECT_EQ(closed.error().code(), Errc::ConnectionClosed) << closed.error().describe();
@@ -339,8 +343,8 @@ TEST_F(DaemonTest, FollowingCliSurvivesADaemonRestartWithEveryEventOnce) {
 }
 
 TEST_F(DaemonTest, InvalidConfigurationIsRefusedNamingTheKeyAndSource) {
-  auto bad_port = run({PALYRAD_BINARY, "--state-dir", state_.root.string(),
-                                      "--quic-port", "70000"});
+  auto bad_port =
+      run({PALYRAD_BINARY, "--state-dir", state_.root.string(), "--quic-port", "70000"});
   EXPECT_EQ(bad_port.status, 2);
   EXPECT_THAT(bad_port.err, HasSubstr("--quic-port"));
   EXPECT_THAT(bad_port.err, HasSubstr("70000"));
@@ -351,13 +355,12 @@ TEST_F(DaemonTest, InvalidConfigurationIsRefusedNamingTheKeyAndSource) {
   EXPECT_THAT(bad_env.err, HasSubstr("PALYRA_GATEWAY_QUIC_ENABLED"));
 
   std::ofstream(dir_ / "palyrad.toml") << "[gateway]\nquic_prot = 7444\n";
-  auto bad_file = run({PALYRAD_BINARY, "--config", (dir_ / "palyrad.toml").string(),
-                                      "--state-dir", state_.root.string()});
+  auto bad_file = run({PALYRAD_BINARY, "--config", (dir_ / "palyrad.toml").string(), "--state-dir",
+                       state_.root.string()});
   EXPECT_EQ(bad_file.status, 2);
   EXPECT_THAT(bad_file.err, HasSubstr("quic_prot"));
 
-  auto no_ca = run({PALYRAD_BINARY, "--state-dir", (dir_ / "empty").string(),
-                                   "--quic-port", "0"});
+  auto no_ca = run({PALYRAD_BINARY, "--state-dir", (dir_ / "empty").string(), "--quic-port", "0"});
   EXPECT_EQ(no_ca.status, 1);
   EXPECT_THAT(no_ca.err, HasSubstr("palyra init"));
 }
@@ -383,10 +386,10 @@ TEST_F(DaemonTest, MissingServerCertificateIsReissuedAtStart) {
 }
 
 TEST_F(DaemonTest, ServerCertificateExpiringSoonIsReissuedWithTheSameNames) {
-  auto issued = palyra({"cert", "server", "--state-dir", state_.root.string(), "--name",
-                        "gw.example", "--dns", "gw.internal", "--ip", "127.0.0.1",
-                        "--valid-for", "1d"},
-                       false);
+  auto issued =
+      palyra({"cert", "server", "--state-dir", state_.root.string(), "--name", "gw.example",
+              "--dns", "gw.internal", "--ip", "127.0.0.1", "--valid-for", "1d"},
+             false);
   ASSERT_EQ(issued.status, 0) << issued.err;
   auto before = identity::Certificate::from_pem_file(state_.server_cert())->fingerprint();
   ASSERT_TRUE(start_daemon());  // renews when under 7 days are left

@@ -8,10 +8,9 @@
 
 #include <fstream>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "daemon_fixture.hpp"
 #include "palyra/common/atomic_file.hpp"
@@ -29,7 +28,8 @@ std::string last_line(const std::string& text) {
   auto end = text.find_last_not_of('\n');
   if (end == std::string::npos) return {};
   auto start = text.rfind('\n', end);
-  return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
 std::string read_text(const std::filesystem::path& path) {
@@ -51,8 +51,9 @@ class EnrollmentTest : public DaemonTest {
   palyra::testing::CommandResult enroll(const std::string& token, const identity::StateDir& node,
                                         std::vector<std::string> extra = {},
                                         const std::filesystem::path& scratch = {}) {
-    std::vector<std::string> argv = {PALYRA_CLI_BINARY, "enroll", token, "--connect", address_,
-                                     "--state-dir", node.root.string()};
+    std::vector<std::string> argv = {PALYRA_CLI_BINARY, "enroll", token,
+                                     "--connect",       address_, "--state-dir",
+                                     node.root.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return palyra::testing::run_command(argv, scratch.empty() ? dir_ : scratch);
   }
@@ -121,10 +122,10 @@ TEST_F(EnrollmentTest, ExpiredRevokedAndWrongTokensAreRefusedAlike) {
   ASSERT_TRUE(start_daemon());
   const std::string expired = create_token({"--ttl", "1s"});
   const std::string revoked = create_token();
-  ASSERT_EQ(palyra({"token", "revoke", revoked.substr(0, 8), "--state-dir", state_.root.string()},
-                   false)
-                .status,
-            0);
+  ASSERT_EQ(
+      palyra({"token", "revoke", revoked.substr(0, 8), "--state-dir", state_.root.string()}, false)
+          .status,
+      0);
   std::string wrong = create_token();
   wrong[9] = wrong[9] == 'a' ? 'b' : 'a';  // one digit of the secret
   std::string unknown = create_token();
@@ -188,7 +189,8 @@ TEST_F(EnrollmentTest, ATakenDeviceIdIsRefusedUnlessTheTokenNamesItAndTheTokenKe
   auto rebound = enroll(create_token({"--device", "node-1"}), node_dir("replacement"));
   ASSERT_EQ(rebound.status, 0) << rebound.err;
   EXPECT_THAT(rebound.out, HasSubstr("enrolled as device 'node-1'"));
-  auto other = enroll(create_token({"--device", "node-3"}), node_dir("asks-other"), {"--device", "node-4"});
+  auto other =
+      enroll(create_token({"--device", "node-3"}), node_dir("asks-other"), {"--device", "node-4"});
   EXPECT_EQ(other.status, 1);
 }
 
@@ -248,19 +250,22 @@ TEST_F(EnrollmentTest, EnrollmentAlpnServesOnlyNodeEnrollAndTheNodeAlpnNeverServ
   auto enrolling = connect(tls);  // no certificate, and none asked for
   ASSERT_TRUE(enrolling) << enrolling.error().describe();
   const std::string unsupported = runtime::encode_error(runtime::ProtocolError::UnsupportedMethod);
-  EXPECT_EQ(call(**enrolling, runtime::encode_health_request()), std::vector<std::string>{unsupported});
+  EXPECT_EQ(call(**enrolling, runtime::encode_health_request()),
+            std::vector<std::string>{unsupported});
   EXPECT_EQ(call(**enrolling, runtime::encode_publish_request("x", "1")),
             std::vector<std::string>{unsupported});
-  EXPECT_EQ(call(**enrolling, runtime::encode_renew_request("csr")), std::vector<std::string>{unsupported});
+  EXPECT_EQ(call(**enrolling, runtime::encode_renew_request("csr")),
+            std::vector<std::string>{unsupported});
   // A bad CSR is invalid_params, and uses nothing up.
-  EXPECT_EQ(call(**enrolling, runtime::encode_enroll_request("0123abcd.00112233445566778899aabbccddeeff",
-                                                             "not a csr", std::string("x"))),
-            std::vector<std::string>{runtime::encode_error(runtime::ProtocolError::InvalidParams)});
+  EXPECT_EQ(
+      call(**enrolling, runtime::encode_enroll_request("0123abcd.00112233445566778899aabbccddeeff",
+                                                       "not a csr", std::string("x"))),
+      std::vector<std::string>{runtime::encode_error(runtime::ProtocolError::InvalidParams)});
 
   auto device = connect_device();
   ASSERT_TRUE(device);
-  EXPECT_EQ(call(*device, runtime::encode_enroll_request("0123abcd.00112233445566778899aabbccddeeff",
-                                                         "csr", std::nullopt)),
+  EXPECT_EQ(call(*device, runtime::encode_enroll_request(
+                              "0123abcd.00112233445566778899aabbccddeeff", "csr", std::nullopt)),
             std::vector<std::string>{unsupported});
 }
 
@@ -273,9 +278,10 @@ TEST_F(EnrollmentTest, ARevokedDeviceCannotRenew) {
   EXPECT_THAT(renewed.out, HasSubstr("renewed device 'doomed'"));
   EXPECT_EQ(ledger_devices_named("doomed"), 2u);
 
-  ASSERT_EQ(palyra({"cert", "revoke", "--device", "doomed", "--state-dir", state_.root.string()}, false)
-                .status,
-            0);
+  ASSERT_EQ(
+      palyra({"cert", "revoke", "--device", "doomed", "--state-dir", state_.root.string()}, false)
+          .status,
+      0);
   std::this_thread::sleep_for(1500ms);  // the daemon notices revoked.txt changed
   auto refused = from_node(node, {"cert", "renew"});
   EXPECT_EQ(refused.status, 1);
@@ -304,10 +310,9 @@ TEST_F(EnrollmentTest, AFollowerRenewsItsCertificateAndMissesNoEvent) {
   const auto first_fingerprint =
       identity::Certificate::from_pem_file(node.device_cert("follower"))->fingerprint();
 
-  palyra::testing::ChildProcess follower(
-      {PALYRA_CLI_BINARY, "events", "--follow", "--json", "--state-dir", node.root.string(),
-       "--connect", address_},
-      dir_ / "follower.stderr");
+  palyra::testing::ChildProcess follower({PALYRA_CLI_BINARY, "events", "--follow", "--json",
+                                          "--state-dir", node.root.string(), "--connect", address_},
+                                         dir_ / "follower.stderr");
   const auto until = std::chrono::steady_clock::now() + 60s;
   std::uint64_t published = 0;
   std::vector<std::uint64_t> seen;
@@ -316,7 +321,8 @@ TEST_F(EnrollmentTest, AFollowerRenewsItsCertificateAndMissesNoEvent) {
     auto sent = palyra({"publish", "tick", std::to_string(published + 1), "--device", "node-1"});
     ASSERT_EQ(sent.status, 0) << sent.err;
     ++published;
-    for (std::string line = follower.read_line(500ms); !line.empty(); line = follower.read_line(10ms)) {
+    for (std::string line = follower.read_line(500ms); !line.empty();
+         line = follower.read_line(10ms)) {
       auto r = runtime::parse_response(line);
       if (r && r->seq) seen.push_back(*r->seq);
     }
@@ -404,10 +410,9 @@ TEST_F(EnrollmentTest, CertRenewWatchRenewsAtTwoThirdsOfEachLifetime) {
   ASSERT_TRUE(start_daemon({"--device-validity", "6s"}));
   const auto node = node_dir("node");
   ASSERT_EQ(enroll(create_token(), node, {"--device", "watcher"}).status, 0);
-  palyra::testing::ChildProcess watcher(
-      {PALYRA_CLI_BINARY, "cert", "renew", "--watch", "--state-dir", node.root.string(),
-       "--connect", address_},
-      dir_ / "watcher.stderr");
+  palyra::testing::ChildProcess watcher({PALYRA_CLI_BINARY, "cert", "renew", "--watch",
+                                         "--state-dir", node.root.string(), "--connect", address_},
+                                        dir_ / "watcher.stderr");
   EXPECT_THAT(watcher.read_line(5s), HasSubstr("watching device 'watcher'"));
   // 6 s certificates (plus the 60 s backdating) renewed at ~2/3 of their life.
   std::set<std::string> renewals;

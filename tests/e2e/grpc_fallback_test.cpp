@@ -6,7 +6,6 @@
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,9 +15,9 @@
 #include "daemon_fixture.hpp"
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/fallback/enrollment_channel.hpp"
-#include "palyra/identity/ca_hash_check.hpp"
 #include "palyra/fallback/mapping.hpp"
 #include "palyra/identity/ca.hpp"
+#include "palyra/identity/ca_hash_check.hpp"
 #include "palyra/identity/csr.hpp"
 #include "palyra/node/v1/node_transport.grpc.pb.h"
 #include "palyra/runtime/protocol.hpp"
@@ -106,7 +105,8 @@ class GrpcFallbackTest : public DaemonTest {
     }
     grpc::ChannelArguments arguments;
     arguments.SetSslTargetNameOverride("localhost");
-    auto channel = grpc::CreateCustomChannel(grpc_address_, grpc::SslCredentials(options), arguments);
+    auto channel =
+        grpc::CreateCustomChannel(grpc_address_, grpc::SslCredentials(options), arguments);
     return pb::NodeTransport::NewStub(channel);
   }
   static std::unique_ptr<grpc::ClientContext> context() {
@@ -160,7 +160,8 @@ TEST_F(GrpcFallbackTest, SameMethodsSameFramesAsQuic) {
   // Publish alternately over both transports: one journal, one sequence.
   auto quic = connect_device();
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(publish(*grpc_stub, "over.grpc", R"({"i":)" + std::to_string(i) + "}", &response).ok());
+    ASSERT_TRUE(
+        publish(*grpc_stub, "over.grpc", R"({"i":)" + std::to_string(i) + "}", &response).ok());
     EXPECT_EQ(response.kind(), "published");
     EXPECT_EQ(response.seq(), static_cast<std::uint64_t>(2 * i + 1));
     EXPECT_EQ(call(*quic, runtime::encode_publish_request("over.quic", "[1.5,null]")),
@@ -209,10 +210,10 @@ TEST_F(GrpcFallbackTest, RefusesMissingForeignAndRevokedCertificates) {
   ASSERT_TRUE(publish(*stub(), "before", "1", &response).ok());
   ASSERT_TRUE(reader->Read(&response));
   EXPECT_EQ(response.seq(), 1u);
-  ASSERT_EQ(palyra({"cert", "revoke", "--state-dir", state_.root.string(), "--device", "node-1"},
-                   false)
-                .status,
-            0);
+  ASSERT_EQ(
+      palyra({"cert", "revoke", "--state-dir", state_.root.string(), "--device", "node-1"}, false)
+          .status,
+      0);
   daemon_->signal(SIGHUP);
   EXPECT_FALSE(reader->Read(&response));  // cancelled by the daemon
   auto ended = reader->Finish();
@@ -238,10 +239,10 @@ TEST_F(GrpcFallbackTest, RefusesMissingForeignAndRevokedCertificates) {
 TEST_F(GrpcFallbackTest, RevokedCertificateIsRefusedInTheHandshakeNotOnlyByTheCall) {
   ASSERT_EQ(palyra({"cert", "device", "--state-dir", state_.root.string(), "node-2"}, false).status,
             0);
-  ASSERT_EQ(palyra({"cert", "revoke", "--state-dir", state_.root.string(), "--device", "node-2"},
-                   false)
-                .status,
-            0);
+  ASSERT_EQ(
+      palyra({"cert", "revoke", "--state-dir", state_.root.string(), "--device", "node-2"}, false)
+          .status,
+      0);
   ASSERT_TRUE(start_daemon());
   pb::NodeResponse response;
   auto unary = health(*stub_to(grpc_address_, "node-2"), &response);
@@ -271,9 +272,13 @@ TEST_F(GrpcFallbackTest, RefusesAnExpiredDeviceCertificate) {
   auto ca = identity::CertificateAuthority::load(state_.ca_cert(), state_.ca_key());
   ASSERT_TRUE(ca);
   const auto now = std::chrono::system_clock::now();
-  auto expired = ca->issue(identity::IssueRequest{
-      "Palyra Device stale", "Palyra", {}, {}, {identity::KeyPurpose::ClientAuth},
-      now - std::chrono::hours(48), now - std::chrono::hours(24)});
+  auto expired = ca->issue(identity::IssueRequest{"Palyra Device stale",
+                                                  "Palyra",
+                                                  {},
+                                                  {},
+                                                  {identity::KeyPurpose::ClientAuth},
+                                                  now - std::chrono::hours(48),
+                                                  now - std::chrono::hours(24)});
   ASSERT_TRUE(expired);
   ASSERT_TRUE(ensure_private_directory(state_.device_dir("stale")));
   ASSERT_TRUE(write_file_atomically(state_.device_cert("stale"), expired->certificate.pem(), 0644));
@@ -307,8 +312,8 @@ TEST_F(GrpcFallbackTest, CliFallsBackExplicitlyAndNeverForPublish) {
 
   ASSERT_TRUE(start_daemon({"--quic-enabled", "false"}));
   address_ = quic_address;  // clients still try QUIC first, where nothing answers
-  const std::vector<std::string> fallback = {"--timeout", "1000", "--fallback", "tcp",
-                                             "--grpc-connect", grpc_address_};
+  const std::vector<std::string> fallback = {"--timeout", "1000",           "--fallback",
+                                             "tcp",       "--grpc-connect", grpc_address_};
   auto events_args = std::vector<std::string>{"events", "--resume-from", "1"};
   events_args.insert(events_args.end(), fallback.begin(), fallback.end());
   auto events = palyra(events_args);

@@ -13,8 +13,8 @@
 namespace palyra::e2e {
 namespace {
 
-using ::testing::HasSubstr;
 using runtime::ProtocolError;
+using ::testing::HasSubstr;
 
 class QuinnClientTest : public DaemonTest {
  protected:
@@ -28,9 +28,9 @@ class QuinnClientTest : public DaemonTest {
   // `quinn-peer <command> --connect ... <args>`, as node-1.
   palyra::testing::CommandResult peer(const std::string& command, std::vector<std::string> args,
                                       bool with_identity = true) {
-    std::vector<std::string> argv = {PALYRA_QUINN_PEER, command, "--connect", address_,
-                                     "--server-name", "localhost", "--ca",
-                                     state_.ca_cert().string()};
+    std::vector<std::string> argv = {
+        PALYRA_QUINN_PEER, command,     "--connect", address_,
+        "--server-name",   "localhost", "--ca",      state_.ca_cert().string()};
     if (with_identity) {
       argv.insert(argv.end(), {"--cert", state_.device_cert("node-1").string(), "--key",
                                state_.device_key("node-1").string()});
@@ -46,7 +46,8 @@ std::size_t line_count(const std::string& text) {
 
 TEST_F(QuinnClientTest, HealthAndEventsWithAndWithoutResume) {
   ASSERT_TRUE(start_daemon());
-  for (int i = 0; i < 5; ++i) ASSERT_EQ(palyra({"publish", "interop", std::to_string(i)}).status, 0);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(palyra({"publish", "interop", std::to_string(i)}).status, 0);
   auto health = peer("health", {});
   EXPECT_EQ(health.status, 0) << health.err;
   EXPECT_EQ(health.out, runtime::encode_health(true) + "\n");
@@ -59,7 +60,8 @@ TEST_F(QuinnClientTest, HealthAndEventsWithAndWithoutResume) {
   auto events = peer("events", {});
   EXPECT_EQ(events.status, 0) << events.err;
   EXPECT_EQ(line_count(events.out), 5u) << events.out;
-  EXPECT_THAT(events.out, HasSubstr(R"("seq":5,"event":{"name":"interop","payload":4,"device_id":"node-1")"));
+  EXPECT_THAT(events.out,
+              HasSubstr(R"("seq":5,"event":{"name":"interop","payload":4,"device_id":"node-1")"));
   auto resumed = peer("events", {"--resume-from", "3"});
   EXPECT_EQ(resumed.status, 0) << resumed.err;
   EXPECT_EQ(line_count(resumed.out), 2u) << resumed.out;
@@ -85,11 +87,14 @@ TEST_F(QuinnClientTest, TheirRawCases) {
        err(ProtocolError::ProtocolMismatch)},
       {{"--frame-json", R"({"protocol_version":1,"method":"node.nope"})"},
        err(ProtocolError::UnsupportedMethod)},
-      {{"--length-override", "524289", "--frame-json", R"({"protocol_version":1,"method":"node.health"})"},
+      {{"--length-override", "524289", "--frame-json",
+        R"({"protocol_version":1,"method":"node.health"})"},
        err(ProtocolError::StreamFailure)},
-      {{"--length-override", "100", "--frame-json", R"({"protocol_version":1,"method":"node.health"})"},
+      {{"--length-override", "100", "--frame-json",
+        R"({"protocol_version":1,"method":"node.health"})"},
        err(ProtocolError::StreamFailure)},
-      {{"--frame-json", R"({"protocol_version":1,"method":"node.publish_event","params":{"name":"raw","payload":[1]}})"},
+      {{"--frame-json",
+        R"({"protocol_version":1,"method":"node.publish_event","params":{"name":"raw","payload":[1]}})"},
        runtime::encode_published(2) + "\n"},
   };
   for (const auto& c : cases) {
@@ -107,8 +112,9 @@ TEST_F(QuinnClientTest, RefusedWithoutCertificateOrFromAnotherCa) {
   // A device certificate from a different CA, with the right trust anchor.
   auto other = dir_ / "other";
   ASSERT_EQ(palyra({"init", "--state-dir", other.string()}, false).status, 0);
-  auto stranger = peer("health", {"--cert", (other / "devices/node-1/device.pem").string(), "--key",
-                                  (other / "devices/node-1/device.key").string()},
+  auto stranger = peer("health",
+                       {"--cert", (other / "devices/node-1/device.pem").string(), "--key",
+                        (other / "devices/node-1/device.key").string()},
                        false);
   EXPECT_EQ(stranger.status, 1) << stranger.out;
   EXPECT_THAT(log(), HasSubstr("connection refused"));

@@ -1,17 +1,16 @@
 // The palyra binary's identity commands: exit codes, one-line errors, and
 // nothing half-written on bad input.
 #include <gtest/gtest.h>
-
-#include "../common/temp_dir.hpp"
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "../common/temp_dir.hpp"
 
 namespace {
 
@@ -23,7 +22,6 @@ struct CliRun {
 
 class CliTest : public palyra::testing::TempDirTest {
  protected:
-
   CliRun palyra(const std::string& args) {
     std::string err_file = (dir_ / "stderr").string();
     std::string command = std::string(PALYRA_CLI) + " " + args + " --state-dir " +
@@ -42,7 +40,9 @@ class CliTest : public palyra::testing::TempDirTest {
   }
 };
 
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int lines(const std::string& s) {
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
 
 TEST_F(CliTest, InitCreatesAReadyStateDirectoryAndRefusesToOverwrite) {
   auto first = palyra("init");
@@ -132,11 +132,14 @@ TEST_F(CliTest, HelpExplainsEveryCommand) {
     std::vector<std::string> options;
   } cases[] = {
       {"init", "Create a state directory ready for palyrad", {"--name", "--device-id", "--force"}},
-      {"ca init", "Create the gateway CA (ECDSA P-256, 10 years)",
+      {"ca init",
+       "Create the gateway CA (ECDSA P-256, 10 years)",
        {"--name TEXT REQUIRED", "--force"}},
-      {"cert server", "Issue the daemon's certificate",
+      {"cert server",
+       "Issue the daemon's certificate",
        {"--name TEXT REQUIRED", "--dns", "--ip", "--valid-for"}},
-      {"cert device", "Issue a device (client) certificate",
+      {"cert device",
+       "Issue a device (client) certificate",
        {"device_id TEXT REQUIRED", "--valid-for", "--out"}},
       {"cert revoke", "Revoke certificates", {"--cert", "--fingerprint", "--device"}},
       {"cert list", "List every certificate the CA issued, with its status", {"--json"}},
@@ -148,7 +151,8 @@ TEST_F(CliTest, HelpExplainsEveryCommand) {
     EXPECT_EQ(run.err, "") << c.command;
     EXPECT_EQ(run.out.rfind(c.does, 0), 0u) << c.command << ":\n" << run.out;
     EXPECT_NE(run.out.find("palyra " + c.command + " [OPTIONS]"), std::string::npos)
-        << c.command << ":\n" << run.out;
+        << c.command << ":\n"
+        << run.out;
     for (const auto& option : c.options) {
       EXPECT_NE(run.out.find(option), std::string::npos) << c.command << " lacks " << option;
     }

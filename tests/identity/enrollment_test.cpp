@@ -1,12 +1,10 @@
 // Enrollment and renewal on the identity side: CSRs, certificates for a
 // node's own key, tokens, the state lock, CA rotation and the node's
 // identity on disk.
-#include "palyra/identity/token_store.hpp"
-
-#include <gtest/gtest.h>
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +22,7 @@
 #include "palyra/identity/enrollment_token.hpp"
 #include "palyra/identity/state_lock.hpp"
 #include "palyra/identity/store.hpp"
+#include "palyra/identity/token_store.hpp"
 
 namespace palyra::identity {
 namespace {
@@ -48,15 +47,17 @@ bool chains_to(const Certificate& leaf, const std::string& bundle_pem,
   gnutls_x509_trust_list_init(&list, 0);
   gnutls_datum_t cas{reinterpret_cast<unsigned char*>(const_cast<char*>(bundle_pem.data())),
                      static_cast<unsigned>(bundle_pem.size())};
-  EXPECT_GT(gnutls_x509_trust_list_add_trust_mem(list, &cas, nullptr, GNUTLS_X509_FMT_PEM, 0, 0), 0);
+  EXPECT_GT(gnutls_x509_trust_list_add_trust_mem(list, &cas, nullptr, GNUTLS_X509_FMT_PEM, 0, 0),
+            0);
   gnutls_x509_crt_t crt = nullptr;
   gnutls_x509_crt_init(&crt);
   gnutls_datum_t der{reinterpret_cast<unsigned char*>(const_cast<char*>(leaf.der().data())),
                      static_cast<unsigned>(leaf.der().size())};
   EXPECT_EQ(gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER), 0);
   unsigned status = 1;
-  gnutls_typed_vdata_st purpose{GNUTLS_DT_KEY_PURPOSE_OID,
-                                reinterpret_cast<unsigned char*>(const_cast<char*>(GNUTLS_KP_TLS_WWW_CLIENT)), 0};
+  gnutls_typed_vdata_st purpose{
+      GNUTLS_DT_KEY_PURPOSE_OID,
+      reinterpret_cast<unsigned char*>(const_cast<char*>(GNUTLS_KP_TLS_WWW_CLIENT)), 0};
   (void)when;
   int rv = gnutls_x509_trust_list_verify_crt2(list, &crt, 1, &purpose, 1, 0, &status, nullptr);
   gnutls_x509_crt_deinit(crt);
@@ -165,7 +166,8 @@ TEST_F(EnrollmentTest, TamperedOversizedAndForeignCsrsAreRefused) {
   // longer covers what the request says.
   gnutls_x509_crq_t crq = nullptr;
   gnutls_x509_crq_init(&crq);
-  gnutls_datum_t datum{reinterpret_cast<unsigned char*>(pem.data()), static_cast<unsigned>(pem.size())};
+  gnutls_datum_t datum{reinterpret_cast<unsigned char*>(pem.data()),
+                       static_cast<unsigned>(pem.size())};
   ASSERT_EQ(gnutls_x509_crq_import(crq, &datum, GNUTLS_X509_FMT_PEM), 0);
   gnutls_datum_t der{};
   ASSERT_EQ(gnutls_x509_crq_export2(crq, GNUTLS_X509_FMT_DER, &der), 0);
@@ -184,15 +186,18 @@ TEST_F(EnrollmentTest, TamperedOversizedAndForeignCsrsAreRefused) {
   auto refused = CertificateRequest::from_pem(tampered);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code(), Errc::InvalidArgument);
-  EXPECT_NE(refused.error().message().find("signature"), std::string::npos) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("signature"), std::string::npos)
+      << refused.error().message();
 
   auto big = CertificateRequest::from_pem(std::string(kMaxCsrPemBytes + 1, 'A'));
   EXPECT_EQ(big.error().code(), Errc::InvalidArgument);
   EXPECT_EQ(CertificateRequest::from_pem("").error().code(), Errc::InvalidArgument);
   EXPECT_EQ(CertificateRequest::from_pem("garbage").error().code(), Errc::InvalidArgument);
 
-  for (auto [algorithm, bits] : {std::pair{GNUTLS_PK_RSA, 2048u}, std::pair{GNUTLS_PK_EDDSA_ED25519, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519)},
-                                 std::pair{GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP384R1)}}) {
+  for (auto [algorithm, bits] :
+       {std::pair{GNUTLS_PK_RSA, 2048u},
+        std::pair{GNUTLS_PK_EDDSA_ED25519, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_ED25519)},
+        std::pair{GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP384R1)}}) {
     auto other = CertificateRequest::from_pem(crq_for(algorithm, bits));
     ASSERT_FALSE(other.ok()) << algorithm;
     EXPECT_EQ(other.error().code(), Errc::UnsupportedKeyType);
@@ -355,18 +360,24 @@ TEST_F(TokenStoreTest, CorruptFilesAreOneLineErrorsNamingTheFile) {
   TokenStore store(state());
   ASSERT_TRUE(ensure_private_directory(state().root).ok());
   const std::string good_hash(64, 'a');
-  for (const std::string& text : std::vector<std::string>{
-           std::string("{not json"),
-           std::string("[]"),
-           std::string(R"({"tokens":{}})"),
-           std::string(R"({"tokens":[1]})"),
-           R"({"tokens":[{"id":1,"secret_sha256":")" + good_hash + R"(","created_unix":0,"expires_unix":1,"uses_left":1}]})",
-           R"({"tokens":[{"id":"0123abcd","secret_sha256":"short","created_unix":0,"expires_unix":1,"uses_left":1}]})",
-           R"({"tokens":[{"id":"0123abcd","secret_sha256":")" + good_hash + R"(","created_unix":"0","expires_unix":1,"uses_left":1}]})",
-           R"({"tokens":[{"id":"0123abcd","secret_sha256":")" + good_hash + R"(","created_unix":0,"expires_unix":1,"uses_left":-1}]})",
-           R"({"tokens":[{"id":"0123abcd","secret_sha256":")" + good_hash + R"(","created_unix":0,"expires_unix":1,"uses_left":1,"revoked":"no"}]})",
-           R"({"tokens":[{"id":"0123abcd","secret_sha256":")" + good_hash + R"(","created_unix":0,"expires_unix":1,"uses_left":1,"device_id":"a b"}]})",
-       }) {
+  for (
+      const std::string& text : std::vector<std::string>{
+          std::string("{not json"),
+          std::string("[]"),
+          std::string(R"({"tokens":{}})"),
+          std::string(R"({"tokens":[1]})"),
+          R"({"tokens":[{"id":1,"secret_sha256":")" + good_hash +
+              R"(","created_unix":0,"expires_unix":1,"uses_left":1}]})",
+          R"({"tokens":[{"id":"0123abcd","secret_sha256":"short","created_unix":0,"expires_unix":1,"uses_left":1}]})",
+          R"({"tokens":[{"id":"0123abcd","secret_sha256":")" + good_hash +
+              R"(","created_unix":"0","expires_unix":1,"uses_left":1}]})",
+          R"({"tokens":[{"id":"0123abcd","secret_sha256":")" + good_hash +
+              R"(","created_unix":0,"expires_unix":1,"uses_left":-1}]})",
+          R"({"tokens":[{"id":"0123abcd","secret_sha256":")" + good_hash +
+              R"(","created_unix":0,"expires_unix":1,"uses_left":1,"revoked":"no"}]})",
+          R"({"tokens":[{"id":"0123abcd","secret_sha256":")" + good_hash +
+              R"(","created_unix":0,"expires_unix":1,"uses_left":1,"device_id":"a b"}]})",
+      }) {
     ASSERT_TRUE(write_file_atomically(state().tokens(), text, 0600).ok());
     auto listed = store.list();
     ASSERT_FALSE(listed.ok()) << text;
@@ -379,12 +390,11 @@ TEST_F(TokenStoreTest, CorruptFilesAreOneLineErrorsNamingTheFile) {
 
 TEST_F(EnrollmentTest, CorruptLedgerTypesAreAnErrorNotACrash) {
   ASSERT_TRUE(ensure_private_directory(state().root).ok());
-  for (const char* text : {R"([{"fingerprint":"ab","sequence":"1"}])",
-                           R"([{"fingerprint":"ab","kind":7}])",
-                           R"([{"fingerprint":"ab","not_after_unix":1.5}])",
-                           R"([{"fingerprint":"ab","sequence":-1}])",
-                           R"([{"fingerprint":"ab","revoked_at_unix":"yesterday"}])",
-                           R"([{"fingerprint":2}])", R"([7])", R"({"a":1})"}) {
+  for (const char* text :
+       {R"([{"fingerprint":"ab","sequence":"1"}])", R"([{"fingerprint":"ab","kind":7}])",
+        R"([{"fingerprint":"ab","not_after_unix":1.5}])", R"([{"fingerprint":"ab","sequence":-1}])",
+        R"([{"fingerprint":"ab","revoked_at_unix":"yesterday"}])", R"([{"fingerprint":2}])",
+        R"([7])", R"({"a":1})"}) {
     ASSERT_TRUE(write_file_atomically(state().ledger(), text).ok());
     auto ledger = Ledger::load(state().ledger());
     ASSERT_FALSE(ledger.ok()) << text;
@@ -470,7 +480,8 @@ TEST_F(EnrollmentTest, CaRotationOverlapsOldAndNewCa) {
   EXPECT_NE(server[0].fingerprint(), server_before.fingerprint());
   EXPECT_EQ(server[0].dns_names(), server_before.dns_names());
   EXPECT_EQ(server[0].ip_addresses(), server_before.ip_addresses());
-  EXPECT_EQ(*certificate_key_id(server[0]), PrivateKey::from_pem_file(state().server_key())->key_id());
+  EXPECT_EQ(*certificate_key_id(server[0]),
+            PrivateKey::from_pem_file(state().server_key())->key_id());
   EXPECT_TRUE(chains_to(old_device_cert, *store.ca_bundle_pem()));
   auto new_device = *store.issue_device("n2", 24h, std::nullopt);
   EXPECT_TRUE(chains_to(*Certificate::from_pem_file(new_device.cert), *store.ca_bundle_pem()));
@@ -506,7 +517,8 @@ TEST_F(EnrollmentTest, NodeIdentityIsReplacedThroughAnAtomicSymlink) {
   auto [key1, cert1] = store_once("n1");
   auto [key2, cert2] = store_once("n1");
   ASSERT_TRUE(std::filesystem::is_symlink(node.device_dir("n1")));
-  EXPECT_EQ(std::filesystem::read_symlink(node.device_dir("n1")).string(), ".n1." + cert2.serial_hex());
+  EXPECT_EQ(std::filesystem::read_symlink(node.device_dir("n1")).string(),
+            ".n1." + cert2.serial_hex());
   EXPECT_EQ(Certificate::from_pem_file(node.device_cert("n1"))->fingerprint(), cert2.fingerprint());
   EXPECT_EQ(PrivateKey::from_pem_file(node.device_key("n1"))->key_id(), key2.key_id());
   struct stat st {};
@@ -527,8 +539,9 @@ TEST_F(EnrollmentTest, NodeIdentityIsReplacedThroughAnAtomicSymlink) {
             2);
 
   auto stranger = *PrivateKey::generate();
-  EXPECT_EQ(store_device_identity(node, "n1", stranger, cert2, ca.certificate().pem()).error().code(),
-            Errc::KeyCertificateMismatch);
+  EXPECT_EQ(
+      store_device_identity(node, "n1", stranger, cert2, ca.certificate().pem()).error().code(),
+      Errc::KeyCertificateMismatch);
   EXPECT_EQ(store_device_identity(node, "n2", key2, cert2, ca.certificate().pem()).error().code(),
             Errc::InvalidArgument);
   IdentityStore ca_state(StateDir{dir_ / "ca-state"});

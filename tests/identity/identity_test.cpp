@@ -1,10 +1,7 @@
 // The identity library, checked against itself and against external
 // oracles: openssl and certtool must accept what we issue.
-#include "palyra/identity/ca.hpp"
-
+#include <fmt/format.h>
 #include <gtest/gtest.h>
-
-#include "../common/temp_dir.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,9 +9,9 @@
 #include <cstdio>
 #include <fstream>
 
-#include <fmt/format.h>
-
+#include "../common/temp_dir.hpp"
 #include "palyra/common/atomic_file.hpp"
+#include "palyra/identity/ca.hpp"
 #include "palyra/identity/fingerprint.hpp"
 #include "palyra/identity/ledger.hpp"
 #include "palyra/identity/revocation.hpp"
@@ -67,7 +64,8 @@ TEST_F(IdentityTest, NormalizeFingerprint) {
   EXPECT_EQ(normalize_fingerprint("").error().code(), Errc::InvalidArgument);
   EXPECT_EQ(normalize_fingerprint("   ").error().code(), Errc::InvalidArgument);
   EXPECT_EQ(normalize_fingerprint(std::string(63, 'a')).error().code(), Errc::InvalidArgument);
-  EXPECT_EQ(normalize_fingerprint(std::string(63, 'a') + "g").error().code(), Errc::InvalidArgument);
+  EXPECT_EQ(normalize_fingerprint(std::string(63, 'a') + "g").error().code(),
+            Errc::InvalidArgument);
 }
 
 TEST_F(IdentityTest, CaHasTheRequiredExtensions) {
@@ -88,7 +86,8 @@ TEST_F(IdentityTest, CaHasTheRequiredExtensions) {
 TEST_F(IdentityTest, ServerCertificateSansEkuAndOracles) {
   auto ca = CertificateAuthority::create("Palyra Test CA");
   ASSERT_TRUE(ca.ok());
-  auto server = ca->issue_server({"gateway.example", {"LOCALHOST", "alt.example"}, {"127.0.0.1", "::1"}});
+  auto server =
+      ca->issue_server({"gateway.example", {"LOCALHOST", "alt.example"}, {"127.0.0.1", "::1"}});
   ASSERT_TRUE(server.ok()) << server.error().describe();
   auto ca_pem = put("ca.pem", ca->certificate().pem());
   auto pem = put("server.pem", server->certificate.pem());
@@ -125,7 +124,8 @@ TEST_F(IdentityTest, DeviceCertificateSubjectEkuAndOracles) {
   auto ca_pem = put("ca.pem", ca->certificate().pem());
   auto pem = put("device.pem", device->certificate.pem());
   auto text = run("openssl x509 -in " + pem.string() + " -noout -text");
-  EXPECT_NE(text.output.find("Subject: CN = Palyra Device node-7.a_b, O = Palyra"), std::string::npos)
+  EXPECT_NE(text.output.find("Subject: CN = Palyra Device node-7.a_b, O = Palyra"),
+            std::string::npos)
       << text.output;
   EXPECT_NE(text.output.find("TLS Web Client Authentication"), std::string::npos);
   EXPECT_EQ(run("openssl verify -CAfile " + ca_pem.string() + " " + pem.string()).status, 0);
@@ -204,7 +204,8 @@ TEST_F(IdentityTest, LoadingErrorsNameTheFileAndNeverTheKey) {
   EXPECT_EQ(missing.error().code(), Errc::NotFound);
   EXPECT_NE(missing.error().message().find("missing.pem"), std::string::npos);
 
-  auto corrupt = Certificate::from_pem_file(put("corrupt.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
+  auto corrupt = Certificate::from_pem_file(
+      put("corrupt.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
   ASSERT_FALSE(corrupt.ok());
   EXPECT_EQ(corrupt.error().code(), Errc::CertificateParsingFailed);
 
@@ -271,7 +272,8 @@ TEST_F(IdentityTest, RevocationThroughTheStoreAndReloadReportsNewOnes) {
   EXPECT_TRUE((*index)->reload()->empty());  // nothing new the second time
   EXPECT_TRUE(store.ledger()->entries()[1].revoked_at_unix.has_value());
 
-  EXPECT_EQ(store.revoke_fingerprints({std::string(64, 'e')}).error().code(), Errc::UnknownFingerprint);
+  EXPECT_EQ(store.revoke_fingerprints({std::string(64, 'e')}).error().code(),
+            Errc::UnknownFingerprint);
   EXPECT_EQ(store.revoke_device("a").error().code(), Errc::UnknownFingerprint);  // nothing left
 }
 
@@ -279,7 +281,8 @@ TEST_F(IdentityTest, RevocationFileErrorsNameTheLine) {
   auto file = put("revoked.txt", "# comment\n" + std::string(64, 'a') + "\nnot-a-fingerprint\n");
   auto index = RevocationIndex::load(file);
   ASSERT_FALSE(index.ok());
-  EXPECT_NE(index.error().message().find("revoked.txt:3"), std::string::npos) << index.error().describe();
+  EXPECT_NE(index.error().message().find("revoked.txt:3"), std::string::npos)
+      << index.error().describe();
 }
 
 // A line quoted in the error cannot break it: control bytes are escaped and

@@ -19,15 +19,19 @@ namespace {
 using namespace std::chrono_literals;
 using transport::testing::TestPki;
 
-const char* peer_binary() { return PALYRA_QUINN_PEER; }
+const char* peer_binary() {
+  return PALYRA_QUINN_PEER;
+}
 
 // `quinn-peer serve` as a child process on port 0.
 class PeerServer {
  public:
   PeerServer(const TestPki& pki, const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {peer_binary(), "serve", "--listen", "127.0.0.1:0",
-                                     "--ca", pki.ca_cert().string(), "--cert",
-                                     pki.server_chain().string(), "--key", pki.server_key().string()};
+    std::vector<std::string> args = {peer_binary(), "serve",
+                                     "--listen",    "127.0.0.1:0",
+                                     "--ca",        pki.ca_cert().string(),
+                                     "--cert",      pki.server_chain().string(),
+                                     "--key",       pki.server_key().string()};
     args.insert(args.end(), extra.begin(), extra.end());
     child_ = std::make_unique<palyra::testing::ChildProcess>(args, pki.dir() / "peer.stderr");
     std::string line = child_->read_line(10s);
@@ -85,14 +89,18 @@ TEST_F(QuinnInterop, OurClientAgainstTheirServer) {
   EXPECT_EQ(call(**client, runtime::encode_stream_events_request(3, false)),
             (std::vector<std::string>{event_frame(4), event_frame(5)}));
   EXPECT_TRUE(call(**client, runtime::encode_stream_events_request(5, false)).empty());
-  EXPECT_EQ(call(**client, R"({"protocol_version":2,"method":"node.health"})"),
-            std::vector<std::string>{runtime::encode_error(runtime::ProtocolError::ProtocolMismatch)});
-  EXPECT_EQ(call(**client, R"({"protocol_version":1,"method":"node.nope"})"),
-            std::vector<std::string>{runtime::encode_error(runtime::ProtocolError::UnsupportedMethod)});
-  EXPECT_EQ(call(**client, R"({"protocol_version":1,)"),
-            std::vector<std::string>{runtime::encode_error(runtime::ProtocolError::InvalidRequest)});
+  EXPECT_EQ(
+      call(**client, R"({"protocol_version":2,"method":"node.health"})"),
+      std::vector<std::string>{runtime::encode_error(runtime::ProtocolError::ProtocolMismatch)});
+  EXPECT_EQ(
+      call(**client, R"({"protocol_version":1,"method":"node.nope"})"),
+      std::vector<std::string>{runtime::encode_error(runtime::ProtocolError::UnsupportedMethod)});
+  EXPECT_EQ(
+      call(**client, R"({"protocol_version":1,)"),
+      std::vector<std::string>{runtime::encode_error(runtime::ProtocolError::InvalidRequest)});
   // Many requests on one connection, beyond the stream limit over time.
-  for (int i = 0; i < 100; ++i) ASSERT_EQ(call(**client, runtime::encode_health_request()).size(), 1u);
+  for (int i = 0; i < 100; ++i)
+    ASSERT_EQ(call(**client, runtime::encode_health_request()).size(), 1u);
 }
 
 TEST_F(QuinnInterop, OurClientPinsTheirServer) {
@@ -116,7 +124,8 @@ TEST_F(QuinnInterop, TheirServerRefusesOurClientWithoutCertificate) {
   auto refused = transport::Client::connect(parse(peer.address()), tls);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code(), Errc::ConnectFailed);
-  EXPECT_NE(refused.error().message().find("0x174"), std::string::npos) << refused.error().describe();
+  EXPECT_NE(refused.error().message().find("0x174"), std::string::npos)
+      << refused.error().describe();
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // SQLite, back-pressure on the append queue.
 #include "palyra/journal/journal.hpp"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -14,8 +15,6 @@
 #include <future>
 #include <latch>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "../common/temp_dir.hpp"
 
@@ -38,8 +37,9 @@ class JournalTest : public palyra::testing::TempDirTest {
   static std::uint64_t append_sync(Journal& journal, std::string name, std::string payload = "{}",
                                    std::string device = "dev-1") {
     std::promise<Result<std::uint64_t>> done;
-    auto queued = journal.append(NewEvent{std::move(name), std::move(payload), std::move(device)},
-                                 [&](Result<std::uint64_t> seq) { done.set_value(std::move(seq)); });
+    auto queued =
+        journal.append(NewEvent{std::move(name), std::move(payload), std::move(device)},
+                       [&](Result<std::uint64_t> seq) { done.set_value(std::move(seq)); });
     EXPECT_TRUE(queued);
     auto seq = done.get_future().get();
     EXPECT_TRUE(seq) << (seq ? "" : seq.error().describe());
@@ -170,9 +170,9 @@ TEST_F(JournalTest, CountRetentionRemovesAPrefixAndReportsTheGap) {
   ASSERT_TRUE(journal->enforce_retention());
   EXPECT_EQ(journal->oldest_retained_seq(), 8u);
   EXPECT_EQ(seqs(*journal->read_after(0, 100, 1 << 20)), (std::vector<std::uint64_t>{8, 9, 10}));
-  EXPECT_EQ(journal->gap_for(0), 8u);    // events 1..7 are gone
-  EXPECT_EQ(journal->gap_for(6), 8u);    // event 7 is gone
-  EXPECT_EQ(journal->gap_for(7), std::nullopt);  // resumes exactly at 8
+  EXPECT_EQ(journal->gap_for(0), 8u);             // events 1..7 are gone
+  EXPECT_EQ(journal->gap_for(6), 8u);             // event 7 is gone
+  EXPECT_EQ(journal->gap_for(7), std::nullopt);   // resumes exactly at 8
   EXPECT_EQ(journal->gap_for(10), std::nullopt);  // up to date
 }
 

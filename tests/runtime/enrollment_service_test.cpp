@@ -35,7 +35,8 @@ class EnrollmentServiceTest : public palyra::testing::TempDirTest {
     identity::TokenCreateOptions options;
     options.device_id = std::move(device_id);
     auto hash = identity::IdentityStore(dir_state_).signing_ca_spki_sha256();
-    auto token = identity::TokenStore(dir_state_).create(options, *hash, std::chrono::system_clock::now());
+    auto token =
+        identity::TokenStore(dir_state_).create(options, *hash, std::chrono::system_clock::now());
     EXPECT_TRUE(token.ok());
     return token->id + "." + token->secret;
   }
@@ -62,7 +63,8 @@ class EnrollmentServiceTest : public palyra::testing::TempDirTest {
     return *frame;
   }
   std::string enroll(const Request& request, const std::string& peer = "192.0.2.1:5000") {
-    return answer_of([&](EnrollmentService::Done done) { service_->enroll(request, peer, std::move(done)); });
+    return answer_of(
+        [&](EnrollmentService::Done done) { service_->enroll(request, peer, std::move(done)); });
   }
   std::string renew(const std::string& device_id) {
     Request request;
@@ -72,7 +74,9 @@ class EnrollmentServiceTest : public palyra::testing::TempDirTest {
       service_->renew(request, device_id, "192.0.2.1:5000", std::move(done));
     });
   }
-  std::size_t ledger_size() { return identity::IdentityStore(dir_state_).ledger()->entries().size(); }
+  std::size_t ledger_size() {
+    return identity::IdentityStore(dir_state_).ledger()->entries().size();
+  }
 
   identity::StateDir dir_state_;
   std::unique_ptr<transport::EventLoop> loop_;
@@ -96,8 +100,9 @@ TEST_F(EnrollmentServiceTest, EveryRefusalIsTheSameAnswer) {
   std::string wrong = new_token();
   wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
   EXPECT_EQ(enroll(enroll_request(wrong, "n-1"), "192.0.2.1:1"), refused);
-  EXPECT_EQ(enroll(enroll_request("deadbeef.00112233445566778899aabbccddeeff", "n-1"), "192.0.2.2:1"),
-            refused);
+  EXPECT_EQ(
+      enroll(enroll_request("deadbeef.00112233445566778899aabbccddeeff", "n-1"), "192.0.2.2:1"),
+      refused);
   EXPECT_EQ(enroll(enroll_request("not a token", "n-1"), "192.0.2.3:1"), refused);
   EXPECT_EQ(enroll(enroll_request(new_token("n-2"), "n-3"), "192.0.2.4:1"), refused);
   EXPECT_EQ(enroll(enroll_request(new_token(), std::nullopt), "192.0.2.5:1"), refused);
@@ -108,7 +113,8 @@ TEST_F(EnrollmentServiceTest, EveryRefusalIsTheSameAnswer) {
 TEST_F(EnrollmentServiceTest, AMalformedCsrIsInvalidParamsAndKeepsTheTokensUse) {
   const std::string token = new_token();
   Request request = enroll_request(token, "n-1");
-  request.csr_pem = "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n";
+  request.csr_pem =
+      "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n";
   EXPECT_EQ(enroll(request), encode_error(ProtocolError::InvalidParams));
   EXPECT_EQ(parse_response(enroll(enroll_request(token, "n-1")))->kind, "enrolled");
 }
@@ -116,12 +122,14 @@ TEST_F(EnrollmentServiceTest, AMalformedCsrIsInvalidParamsAndKeepsTheTokensUse) 
 TEST_F(EnrollmentServiceTest, FiveFailuresFromAnAddressLockItOutWithoutUsingAToken) {
   std::string wrong = new_token();
   wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
-  for (int i = 0; i < 5; ++i) enroll(enroll_request(wrong, "n-1"), "198.51.100.9:" + std::to_string(4000 + i));
+  for (int i = 0; i < 5; ++i)
+    enroll(enroll_request(wrong, "n-1"), "198.51.100.9:" + std::to_string(4000 + i));
   const std::string good = new_token();
   EXPECT_EQ(enroll(enroll_request(good, "n-1"), "198.51.100.9:4999"),
             encode_error(ProtocolError::EnrollRefused));
   // Another address is served, with the token the locked-out one could not use.
-  EXPECT_EQ(parse_response(enroll(enroll_request(good, "n-1"), "198.51.100.10:4000"))->kind, "enrolled");
+  EXPECT_EQ(parse_response(enroll(enroll_request(good, "n-1"), "198.51.100.10:4000"))->kind,
+            "enrolled");
 }
 
 TEST_F(EnrollmentServiceTest, RenewalGivesTheCallersDeviceANewCertificate) {

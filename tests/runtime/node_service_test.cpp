@@ -56,7 +56,8 @@ class NodeServiceTest : public palyra::testing::TempDirTest {
   void publish(const std::string& payload) {
     auto sink = std::make_shared<RecordingSink>();
     service().handle(encode_publish_request("e", payload), Caller{"dev"}, sink);
-    for (int i = 0; i < 5000 && !sink->finished; ++i) (void)loop_->run_once(std::chrono::milliseconds(1));
+    for (int i = 0; i < 5000 && !sink->finished; ++i)
+      (void)loop_->run_once(std::chrono::milliseconds(1));
     ASSERT_TRUE(sink->finished);
     ASSERT_EQ(sink->frames.size(), 1u);
     ASSERT_NE(sink->frames[0].find("\"published\""), std::string::npos) << sink->frames[0];

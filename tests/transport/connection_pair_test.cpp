@@ -1,12 +1,11 @@
 // Two Connections wired back to back in memory, no sockets and no clock: the
 // sans-I/O core on its own, deterministic to the packet.
+#include <gnutls/x509.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
 #include <vector>
-
-#include <gnutls/x509.h>
 
 #include "palyra/transport/connection.hpp"
 #include "quic_memory.hpp"
@@ -29,11 +28,15 @@ class ConnectionPairTest : public ::testing::Test {
     client_tls.cert_file = pki_.device_cert();
     client_tls.key_file = pki_.device_key();
     client_tls_ = std::move(ClientTlsContext::create(client_tls)).value();
-    client_ = std::move(Connection::connect(client_tls_, limits_, client_address_, server_address_, now_)).value();
-    server_tls_ = std::move(ServerTlsContext::create(
-                                {pki_.ca_cert(), pki_.server_chain(), pki_.server_key(), true, nullptr}))
+    client_ =
+        std::move(Connection::connect(client_tls_, limits_, client_address_, server_address_, now_))
+            .value();
+    server_tls_ = std::move(ServerTlsContext::create({pki_.ca_cert(), pki_.server_chain(),
+                                                      pki_.server_key(), true, nullptr}))
                       .value();
-    client_->events.on_closed = [](Connection&, const Error& error) { ADD_FAILURE() << error.describe(); };
+    client_->events.on_closed = [](Connection&, const Error& error) {
+      ADD_FAILURE() << error.describe();
+    };
   }
 
   // Everything `from` has to send, delivered to `to` (accepting the server
@@ -52,8 +55,8 @@ class ConnectionPairTest : public ::testing::Test {
           continue;
         }
         if (!server_) {
-          server_ = std::move(Connection::accept(server_tls_, limits_, server_address_, client_address_,
-                                                 datagram, now_))
+          server_ = std::move(Connection::accept(server_tls_, limits_, server_address_,
+                                                 client_address_, datagram, now_))
                         .value();
           server_->events.on_stream_readable = [this](Connection&, Stream& stream) {
             while (auto frame = stream.take_frame()) server_frames_.push_back(std::move(*frame));
@@ -82,7 +85,9 @@ class ConnectionPairTest : public ::testing::Test {
   // connection from the same server context.
   void reconnect() {
     server_.reset();
-    client_ = std::move(Connection::connect(client_tls_, limits_, client_address_, server_address_, now_)).value();
+    client_ =
+        std::move(Connection::connect(client_tls_, limits_, client_address_, server_address_, now_))
+            .value();
     handshake();
   }
 
@@ -143,7 +148,8 @@ TEST_F(ConnectionPairTest, PreFramedBatchArrivesAsSeparateFrames) {
   auto stream = client_->open_stream();
   ASSERT_TRUE(stream) << stream.error().describe();
   std::string batch;
-  for (const std::string& frame : std::vector<std::string>{"first", "second", std::string(3000, 'x')}) {
+  for (const std::string& frame :
+       std::vector<std::string>{"first", "second", std::string(3000, 'x')}) {
     ASSERT_TRUE(append_frame(batch, frame, limits_.max_frame_bytes));
   }
   ASSERT_TRUE((*stream)->write_framed(std::move(batch)));
@@ -155,8 +161,8 @@ TEST_F(ConnectionPairTest, PreFramedBatchArrivesAsSeparateFrames) {
     deliver(*client_, true);
     deliver(*server_, false);
   }
-  EXPECT_EQ(server_frames_,
-            (std::vector<std::string>{"first", "second", std::string(3000, 'x'), "after the batch"}));
+  EXPECT_EQ(server_frames_, (std::vector<std::string>{"first", "second", std::string(3000, 'x'),
+                                                      "after the batch"}));
 }
 
 // A bulk sender must not make malloc fetch fresh pages for every large
@@ -202,7 +208,9 @@ TEST_F(ConnectionPairTest, LargeFrameReusesAnAcknowledgedBufferAndIdleStreamKeep
 TEST_F(ConnectionPairTest, NgtcpAllocatesEachConnectionThroughTheProjectsAllocator) {
   client_.reset();
   const std::int64_t before = quic_memory_blocks_in_use();
-  client_ = std::move(Connection::connect(client_tls_, limits_, client_address_, server_address_, now_)).value();
+  client_ =
+      std::move(Connection::connect(client_tls_, limits_, client_address_, server_address_, now_))
+          .value();
   const std::int64_t with_client = quic_memory_blocks_in_use();
   EXPECT_GT(with_client, before) << "the client's ngtcp2_conn did not come from quic_memory()";
 
@@ -213,17 +221,21 @@ TEST_F(ConnectionPairTest, NgtcpAllocatesEachConnectionThroughTheProjectsAllocat
   std::span<const std::uint8_t> initial(batch.buffer.data() + first.offset,
                                         std::min(first.segment_size, first.length));
   const std::int64_t before_server = quic_memory_blocks_in_use();
-  auto accepted = Connection::accept(server_tls_, limits_, server_address_, client_address_, initial, now_);
+  auto accepted =
+      Connection::accept(server_tls_, limits_, server_address_, client_address_, initial, now_);
   ASSERT_TRUE(accepted) << accepted.error().describe();
   EXPECT_GT(quic_memory_blocks_in_use(), before_server)
       << "the server's ngtcp2_conn did not come from quic_memory()";
   accepted->reset();
-  EXPECT_EQ(quic_memory_blocks_in_use(), before_server) << "the server's blocks were not all freed through us";
+  EXPECT_EQ(quic_memory_blocks_in_use(), before_server)
+      << "the server's blocks were not all freed through us";
 
   // A whole connection's life: every block it took is back when both are gone.
   client_.reset();
   EXPECT_EQ(quic_memory_blocks_in_use(), before);
-  client_ = std::move(Connection::connect(client_tls_, limits_, client_address_, server_address_, now_)).value();
+  client_ =
+      std::move(Connection::connect(client_tls_, limits_, client_address_, server_address_, now_))
+          .value();
   handshake();
   ASSERT_TRUE(server_);
   auto stream = client_->open_stream();
@@ -270,15 +282,18 @@ VerifiedChainCache::Key chain_key_of_file(const std::filesystem::path& pem_file)
 TEST_F(ConnectionPairTest, PeerNameOfAVerifiedChainComesFromTheCache) {
   handshake();
   ASSERT_TRUE(server_);
-  EXPECT_EQ(server_->peer().device_id, pki_.device_id()) << "first handshake: parsed from the certificate";
+  EXPECT_EQ(server_->peer().device_id, pki_.device_id())
+      << "first handshake: parsed from the certificate";
   const auto key = chain_key_of_file(pki_.device_cert());
   const std::time_t now = std::time(nullptr);
-  ASSERT_TRUE(server_tls_->verified_chains().find(key, now)) << "the first handshake did not cache its chain";
+  ASSERT_TRUE(server_tls_->verified_chains().find(key, now))
+      << "the first handshake did not cache its chain";
   server_tls_->verified_chains().insert(key, now - 60, now + 60, "Palyra Device planted", now);
   reconnect();
   ASSERT_TRUE(server_);
   EXPECT_EQ(server_->peer().device_id, "planted");
-  EXPECT_EQ(server_->peer().fingerprint, pki_.device_fingerprint()) << "the fingerprint is always computed";
+  EXPECT_EQ(server_->peer().fingerprint, pki_.device_fingerprint())
+      << "the fingerprint is always computed";
 }
 
 // The client side of the same cache: the server chain it verified before
@@ -289,7 +304,8 @@ TEST_F(ConnectionPairTest, ServerNameOfAVerifiedChainComesFromTheClientsCache) {
   EXPECT_EQ(client_->peer().common_name, "localhost");
   const auto key = chain_key_of_file(pki_.server_chain());
   const std::time_t now = std::time(nullptr);
-  ASSERT_TRUE(client_tls_->verified_chains().find(key, now)) << "the first handshake did not cache the chain";
+  ASSERT_TRUE(client_tls_->verified_chains().find(key, now))
+      << "the first handshake did not cache the chain";
   client_tls_->verified_chains().insert(key, now - 60, now + 60, "planted", now);
   reconnect();
   ASSERT_TRUE(server_);

@@ -3,7 +3,6 @@
 #include "quic_memory.hpp"
 
 #include <gtest/gtest.h>
-
 #include <sys/mman.h>
 
 #include <cstdint>
@@ -25,11 +24,13 @@ std::vector<bool> resident_pages(const void* p, std::size_t pages) {
   return resident;
 }
 
-const ngtcp2_mem& mem() { return *quic_memory(); }
+const ngtcp2_mem& mem() {
+  return *quic_memory();
+}
 
 TEST(QuicMemoryTest, SmallAndLargeBlocksAreUsableAndFreed) {
-  for (std::size_t size : {std::size_t{1}, std::size_t{600}, std::size_t{2100}, std::size_t{4080}, std::size_t{8216},
-                           std::size_t{16 * kPage}, std::size_t{1} << 20}) {
+  for (std::size_t size : {std::size_t{1}, std::size_t{600}, std::size_t{2100}, std::size_t{4080},
+                           std::size_t{8216}, std::size_t{16 * kPage}, std::size_t{1} << 20}) {
     void* p = mem().malloc(size, mem().user_data);
     ASSERT_NE(p, nullptr) << size;
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 16, 0u) << size;
@@ -50,7 +51,8 @@ TEST(QuicMemoryTest, SmallAndLargeBlocksAreUsableAndFreed) {
 // What an idle connection's skip list does with its block of eight nodes:
 // writes the first, never the rest. Only the first page may become resident.
 TEST(QuicMemoryTest, UntouchedPagesOfALargeBlockStayOutOfMemory) {
-  if (!quic_memory_is_paged()) GTEST_SKIP() << "plain malloc (AddressSanitizer or strict overcommit)";
+  if (!quic_memory_is_paged())
+    GTEST_SKIP() << "plain malloc (AddressSanitizer or strict overcommit)";
   constexpr std::size_t kSize = 5 * kPage - 100;  // a size class no other test here dirties
   auto* block = static_cast<unsigned char*>(mem().malloc(kSize, mem().user_data));
   ASSERT_NE(block, nullptr);
@@ -63,7 +65,8 @@ TEST(QuicMemoryTest, UntouchedPagesOfALargeBlockStayOutOfMemory) {
 // After a wave of frees, blocks beyond those kept for reuse give their
 // dirtied pages back: reallocated, only their first page is resident.
 TEST(QuicMemoryTest, SurplusFreedBlocksReturnTheirPages) {
-  if (!quic_memory_is_paged()) GTEST_SKIP() << "plain malloc (AddressSanitizer or strict overcommit)";
+  if (!quic_memory_is_paged())
+    GTEST_SKIP() << "plain malloc (AddressSanitizer or strict overcommit)";
   constexpr std::size_t kSize = 7 * kPage - 200;  // a size class nothing else here uses
   constexpr std::size_t kBlocks = 100;            // well past the few dozen kept as they are
   std::vector<unsigned char*> blocks;
@@ -76,7 +79,8 @@ TEST(QuicMemoryTest, SurplusFreedBlocksReturnTheirPages) {
   // The most recently freed come back first: those were surplus.
   auto* again = static_cast<unsigned char*>(mem().malloc(kSize, mem().user_data));
   ASSERT_EQ(again, blocks.back());
-  EXPECT_EQ(resident_pages(again, 7), (std::vector<bool>{true, false, false, false, false, false, false}));
+  EXPECT_EQ(resident_pages(again, 7),
+            (std::vector<bool>{true, false, false, false, false, false, false}));
   mem().free(again, mem().user_data);
 }
 

@@ -1,19 +1,16 @@
 // The QUIC transport end to end on loopback: real ngtcp2 + GnuTLS on both
 // sides, a throwaway CA per test, port 0. Each refusal asserts the exact
 // error the client sees and that no stream data reached the server.
-#include "palyra/transport/client.hpp"
-
 #include <gtest/gtest.h>
-
-#include <thread>
-
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include "palyra/identity/certificate.hpp"
 #include "palyra/identity/revocation.hpp"
+#include "palyra/transport/client.hpp"
 #include "palyra/transport/fallback.hpp"
 #include "palyra/transport/server.hpp"
 #include "test_pki.hpp"
@@ -67,7 +64,8 @@ class QuicTest : public ::testing::Test {
     return answer;
   }
   // Connects and expects a refusal: returns the error.
-  Error refused(const ClientTlsConfig& tls, EchoServer& server, const Limits& limits = quick_limits()) {
+  Error refused(const ClientTlsConfig& tls, EchoServer& server,
+                const Limits& limits = quick_limits()) {
     auto client = Client::connect(server.address(), tls, limits);
     EXPECT_FALSE(client.ok()) << "connection unexpectedly accepted";
     if (client.ok()) return Error(Errc::Internal, "accepted");
@@ -411,7 +409,8 @@ TEST_F(QuicTest, ClientRefusesAnExpiredServerCertificate) {
 // server certificate that expired since the last handshake is refused.
 TEST_F(QuicTest, ServerCertificateThatExpiredSinceTheLastHandshakeIsRefused) {
   auto short_lived = pki_.issue_server("localhost", -1h, 2s);
-  EchoServer server({pki_.ca_cert(), short_lived.cert, short_lived.key, true, nullptr}, quick_limits());
+  EchoServer server({pki_.ca_cert(), short_lived.cert, short_lived.key, true, nullptr},
+                    quick_limits());
   ASSERT_TRUE(server.ok());
   auto context = load_client_tls(client_tls());
   ASSERT_TRUE(context.ok()) << context.error().describe();
@@ -626,7 +625,8 @@ TEST_F(QuicTest, ConnectionsBeyondTheCapAreRefusedWithoutDisturbingOthers) {
   }
   Error error = refused(client_tls(), server, limits);
   EXPECT_EQ(error.code(), Errc::ConnectFailed);
-  EXPECT_NE(error.message().find("CONNECTION_REFUSED (0x2)"), std::string::npos) << error.describe();
+  EXPECT_NE(error.message().find("CONNECTION_REFUSED (0x2)"), std::string::npos)
+      << error.describe();
   for (auto& client : clients) EXPECT_EQ(echo(*client, "still here"), "still here");
   EXPECT_EQ(server.on_loop([](Server& s) { return s.stats().refused_over_capacity; }), 1u);
 }
@@ -642,7 +642,8 @@ TEST_F(QuicTest, IdleConnectionsAreClosedAtTheIdleTimeout) {
   auto status = (*client)->run_until([] { return false; }, 5s);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code(), Errc::ConnectionClosed);
-  EXPECT_NE(status.error().message().find("idle timeout"), std::string::npos) << status.error().describe();
+  EXPECT_NE(status.error().message().find("idle timeout"), std::string::npos)
+      << status.error().describe();
   // The server's idle timer runs on its own clock: give it a moment.
   std::size_t remaining = 1;
   for (int i = 0; i < 100 && remaining != 0; ++i) {
@@ -680,7 +681,8 @@ TEST_F(QuicTest, HandshakeTimeoutAgainstASilentPort) {
   close(silent);
   ASSERT_FALSE(client.ok());
   EXPECT_EQ(client.error().code(), Errc::HandshakeTimeout);
-  EXPECT_NE(client.error().message().find("300 ms"), std::string::npos) << client.error().describe();
+  EXPECT_NE(client.error().message().find("300 ms"), std::string::npos)
+      << client.error().describe();
 
   // The explicit-fallback policy: only AllowExplicit on an unprivileged path falls back.
   auto outcome = connect_with_explicit_fallback(address, client_tls(), limits,
@@ -742,8 +744,8 @@ TEST_F(QuicTest, MultiMegabyteTransferSurvivesFivePercentLoss) {
   (*stream)->finish();
   for (int i = 0; i < 8; ++i) {
     auto frame = (*client)->read_frame(**stream, 60s);
-    ASSERT_TRUE(frame.ok() && frame->has_value()) << "frame " << i << ": "
-                                                  << (frame.ok() ? "ended" : frame.error().describe());
+    ASSERT_TRUE(frame.ok() && frame->has_value())
+        << "frame " << i << ": " << (frame.ok() ? "ended" : frame.error().describe());
     ASSERT_TRUE(**frame == sent[static_cast<std::size_t>(i)]) << "frame " << i << " differs";
   }
 }

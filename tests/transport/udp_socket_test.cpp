@@ -2,7 +2,6 @@
 #include "udp_socket.hpp"
 
 #include <gtest/gtest.h>
-
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
@@ -32,7 +31,8 @@ UdpSocket bound_socket(bool use_gso) {
 DatagramBatch burst_to(const SocketAddress& to) {
   DatagramBatch batch;
   constexpr std::size_t kSegment = 1200;
-  for (char letter = 'a'; letter < 'g'; ++letter) batch.buffer.insert(batch.buffer.end(), kSegment, letter);
+  for (char letter = 'a'; letter < 'g'; ++letter)
+    batch.buffer.insert(batch.buffer.end(), kSegment, letter);
   batch.buffer.insert(batch.buffer.end(), 500, 'g');
   batch.bursts.push_back({to, 0, batch.buffer.size(), kSegment});
   return batch;

@@ -3,10 +3,11 @@
 // either the old file or the new one, never a mix.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 #include "palyra/common/result.hpp"
 

@@ -16,19 +16,19 @@ namespace palyra {
 
 enum class Errc {
   // General.
-  InvalidArgument,     // a caller passed a value outside the documented domain
-  IoFailed,            // a file or socket operation failed; message has path/errno
-  NotFound,            // a named thing (file, device, fingerprint) does not exist
-  AlreadyExists,       // refusing to overwrite without an explicit force
-  ConfigInvalid,       // a configuration value is malformed; message names key and source
-  Internal,            // an invariant of ours broke; a bug, reported instead of aborting
+  InvalidArgument,  // a caller passed a value outside the documented domain
+  IoFailed,         // a file or socket operation failed; message has path/errno
+  NotFound,         // a named thing (file, device, fingerprint) does not exist
+  AlreadyExists,    // refusing to overwrite without an explicit force
+  ConfigInvalid,    // a configuration value is malformed; message names key and source
+  Internal,         // an invariant of ours broke; a bug, reported instead of aborting
 
   // Identity (certificates, keys, revocation).
   CertificateParsingFailed,
   PrivateKeyParsingFailed,
   KeyCertificateMismatch,
   InvalidDeviceId,
-  DeviceRevoked,       // the device id itself was revoked (revoke_device)
+  DeviceRevoked,  // the device id itself was revoked (revoke_device)
   InvalidDuration,
   UnknownFingerprint,
   CryptoFailed,        // GnuTLS refused an operation (signing, key generation)
@@ -57,7 +57,7 @@ enum class Errc {
   Timeout,             // an operation with a deadline did not complete in time
 
   // Journal.
-  StorageFailed,       // SQLite reported an error; message has the statement and code
+  StorageFailed,  // SQLite reported an error; message has the statement and code
 };
 
 // The stable name of a code, e.g. "PinnedCertificateMismatch".
@@ -82,23 +82,38 @@ class Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const& { assert(!ok()); return std::get<1>(v_); }
-  Error&& error() && { assert(!ok()); return std::get<1>(std::move(v_)); }
+  const Error& error() const& {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
+  Error&& error() && {
+    assert(!ok());
+    return std::get<1>(std::move(v_));
+  }
 
  private:
   std::variant<T, Error> v_;
@@ -108,12 +123,19 @@ template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+  Result(Error error)
+      : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
-  const Error& error() const& { assert(!ok_); return error_; }
-  Error&& error() && { assert(!ok_); return std::move(error_); }
+  const Error& error() const& {
+    assert(!ok_);
+    return error_;
+  }
+  Error&& error() && {
+    assert(!ok_);
+    return std::move(error_);
+  }
 
  private:
   Error error_{Errc::Internal, {}};
@@ -125,8 +147,8 @@ using Status = Result<void>;
 }  // namespace palyra
 
 // Propagate an error from an expression returning Result<...>.
-#define PALYRA_TRY(expr)                                   \
-  do {                                                     \
-    auto palyra_try_result_ = (expr);                      \
+#define PALYRA_TRY(expr)                                                   \
+  do {                                                                     \
+    auto palyra_try_result_ = (expr);                                      \
     if (!palyra_try_result_) return std::move(palyra_try_result_).error(); \
   } while (0)

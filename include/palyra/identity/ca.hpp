@@ -34,8 +34,8 @@ struct IssuedCertificate {
 };
 
 struct ServerCertificateRequest {
-  std::string name;                     // CN; also a DNS SAN
-  std::vector<std::string> dns_names;   // extra DNS SANs (DNS:localhost is always there)
+  std::string name;                    // CN; also a DNS SAN
+  std::vector<std::string> dns_names;  // extra DNS SANs (DNS:localhost is always there)
   std::vector<std::string> ip_addresses;
   std::chrono::seconds valid_for = std::chrono::hours(24 * 365);
 };
@@ -70,8 +70,8 @@ class CertificateAuthority {
   Result<IssuedCertificate> issue_server(const ServerCertificateRequest& request) const;
   // "CN=Palyra Device <id>, O=Palyra"; EKU clientAuth; valid from now minus
   // kDeviceClockSkew. InvalidDeviceId; InvalidArgument for valid_for <= 0.
-  Result<IssuedCertificate> issue_device(std::string_view device_id,
-                                         std::chrono::seconds valid_for = kDefaultDeviceValidity) const;
+  Result<IssuedCertificate> issue_device(
+      std::string_view device_id, std::chrono::seconds valid_for = kDefaultDeviceValidity) const;
   // The same certificate for the key of a verified request (enrollment and
   // renewal: the node keeps its private key), valid from now - kDeviceClockSkew
   // to now + valid_for. InvalidDeviceId; InvalidArgument for valid_for <= 0.

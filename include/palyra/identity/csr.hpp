@@ -14,8 +14,8 @@ inline constexpr std::size_t kMaxCsrPemBytes = 16 * 1024;
 
 // A PKCS#10 request signed by `key`, subject "CN=Palyra Device <device_id>,
 // O=Palyra" ("CN=Palyra Device" when device_id is empty: the id then comes
-// from the token, which must be bound to one). PEM text. InvalidDeviceId for a non-empty malformed id,
-// CryptoFailed if GnuTLS refuses.
+// from the token, which must be bound to one). PEM text. InvalidDeviceId for a non-empty malformed
+// id, CryptoFailed if GnuTLS refuses.
 Result<std::string> make_csr_pem(const PrivateKey& key, std::string_view device_id);
 
 // A verified request. Only its public key matters: the daemon decides the

@@ -28,6 +28,8 @@ Status store_device_identity(const StateDir& dir, std::string_view device_id, co
 
 // True for a name in <state>/devices/ that is not a device (a generation
 // directory or a temporary link: they start with '.').
-inline bool is_hidden_device_entry(std::string_view name) { return name.starts_with('.'); }
+inline bool is_hidden_device_entry(std::string_view name) {
+  return name.starts_with('.');
+}
 
 }  // namespace palyra::identity

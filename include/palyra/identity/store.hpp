@@ -63,11 +63,13 @@ class IdentityStore {
   Result<std::string> signing_ca_spki_sha256() const;
   Result<WrittenCertificate> issue_server(const ServerCertificateRequest& request);
   // Writes to devices/<id>/ unless `out_dir` is given.
-  Result<WrittenCertificate> issue_device(std::string_view device_id, std::chrono::seconds valid_for,
+  Result<WrittenCertificate> issue_device(std::string_view device_id,
+                                          std::chrono::seconds valid_for,
                                           const std::optional<std::filesystem::path>& out_dir);
   // Revokes fingerprints known to the ledger: UnknownFingerprint otherwise.
   // Returns the ledger entries revoked now.
-  Result<std::vector<LedgerEntry>> revoke_fingerprints(const std::vector<std::string>& fingerprints);
+  Result<std::vector<LedgerEntry>> revoke_fingerprints(
+      const std::vector<std::string>& fingerprints);
   // Every unrevoked certificate of the device; UnknownFingerprint if none.
   Result<std::vector<LedgerEntry>> revoke_device(std::string_view device_id);
   Result<Ledger> ledger() const { return Ledger::load(dir_.ledger()); }
@@ -99,8 +101,8 @@ class IdentityStore {
  private:
   // Every read-modify-write of the ledger holds the StateLock; the private
   // helpers take it as a parameter to say their caller holds it.
-  Result<std::vector<LedgerEntry>> revoke_fingerprints(const StateLock& lock,
-                                                       const std::vector<std::string>& fingerprints);
+  Result<std::vector<LedgerEntry>> revoke_fingerprints(
+      const StateLock& lock, const std::vector<std::string>& fingerprints);
   Result<WrittenCertificate> write_pair(const StateLock& lock, const IssuedCertificate& issued,
                                         const std::filesystem::path& cert,
                                         const std::filesystem::path& key, std::string_view kind,

@@ -64,16 +64,16 @@ struct StoredEvent {
 using EventPtr = std::shared_ptr<const StoredEvent>;
 
 struct RetentionPolicy {
-  std::uint64_t max_events = 0;           // keep at most this many; 0: no limit
-  std::chrono::seconds max_age{0};        // drop events older than this; 0: no limit
+  std::uint64_t max_events = 0;     // keep at most this many; 0: no limit
+  std::chrono::seconds max_age{0};  // drop events older than this; 0: no limit
 };
 
 struct JournalOptions {
   RetentionPolicy retention;
-  std::size_t tail_max_events = 4096;       // the in-memory tail, by count...
-  std::size_t tail_max_bytes = 16u << 20;   // ...and by bytes
-  std::size_t max_queued_appends = 65536;   // appends waiting for the writer; more are refused
-  std::size_t max_batch = 1024;             // appends per commit
+  std::size_t tail_max_events = 4096;      // the in-memory tail, by count...
+  std::size_t tail_max_bytes = 16u << 20;  // ...and by bytes
+  std::size_t max_queued_appends = 65536;  // appends waiting for the writer; more are refused
+  std::size_t max_batch = 1024;            // appends per commit
 };
 
 class Subscription;
@@ -133,7 +133,9 @@ class Journal {
   std::size_t queued_appends() const;
   // How often the writer thread has woken up: for tests that it sleeps
   // while there is nothing to do.
-  std::uint64_t writer_wakeups() const noexcept { return writer_wakeups_.load(std::memory_order_relaxed); }
+  std::uint64_t writer_wakeups() const noexcept {
+    return writer_wakeups_.load(std::memory_order_relaxed);
+  }
 
  private:
   friend class Subscription;
@@ -157,8 +159,9 @@ class Journal {
 
   std::filesystem::path path_;
   JournalOptions options_;
-  sqlite3* writer_db_;   // used only on the writer thread (and by enforce_retention under writer_mutex_)
-  sqlite3* reader_db_;   // read-only, guarded by reader_mutex_
+  sqlite3*
+      writer_db_;  // used only on the writer thread (and by enforce_retention under writer_mutex_)
+  sqlite3* reader_db_;                               // read-only, guarded by reader_mutex_
   std::unique_ptr<sqlite::Statement> select_after_;  // on reader_db_, prepared on first use
   std::mutex writer_mutex_;
   std::mutex reader_mutex_;

@@ -39,8 +39,9 @@ class EnrollmentService {
   // The answer to one call: the response frame to send.
   using Done = std::function<void(std::string frame)>;
 
-  EnrollmentService(transport::EventLoop& loop, identity::StateDir dir, EnrollmentOptions options,
-                    WallClock clock = [] { return std::chrono::system_clock::now(); });
+  EnrollmentService(
+      transport::EventLoop& loop, identity::StateDir dir, EnrollmentOptions options,
+      WallClock clock = [] { return std::chrono::system_clock::now(); });
   // Finishes the call in progress (a token use is never consumed without
   // its certificate being recorded); answers posted after this are dropped.
   ~EnrollmentService();

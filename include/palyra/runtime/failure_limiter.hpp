@@ -16,9 +16,9 @@ class FailureLimiter {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;
   struct Policy {
-    std::size_t max_failures = 5;                // within `window`...
+    std::size_t max_failures = 5;  // within `window`...
     std::chrono::seconds window{60};
-    std::chrono::seconds lockout{60};            // ...then refused for this long
+    std::chrono::seconds lockout{60};  // ...then refused for this long
     std::size_t max_addresses = 10'000;
   };
 

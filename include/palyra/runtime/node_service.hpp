@@ -51,11 +51,11 @@ struct Caller {
 };
 
 struct NodeServiceOptions {
-  bool mtls_required = true;                       // what node.health reports
+  bool mtls_required = true;                         // what node.health reports
   std::uint64_t stream_backlog_budget = 512u << 10;  // pause an event stream above this
-  std::size_t read_batch_events = 1024;            // per journal read
-  std::size_t read_batch_bytes = 64u << 10;        // ...and its size: one stream chunk
-  std::size_t max_frame_bytes = 524288;            // an event must fit one response frame
+  std::size_t read_batch_events = 1024;              // per journal read
+  std::size_t read_batch_bytes = 64u << 10;          // ...and its size: one stream chunk
+  std::size_t max_frame_bytes = 524288;              // an event must fit one response frame
 };
 
 class NodeService {

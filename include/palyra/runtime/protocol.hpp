@@ -89,7 +89,7 @@ struct Response {
   std::optional<std::uint64_t> seq;
   std::optional<bool> node_rpc_mtls_required;
   std::optional<std::string> error;
-  std::optional<std::string> event_json;  // the "event" value, exactly as sent
+  std::optional<std::string> event_json;   // the "event" value, exactly as sent
   std::optional<std::string> certificate;  // certificate, enrolled
   std::optional<std::string> ca;           // certificate, enrolled
   std::optional<std::string> device_id;    // enrolled

@@ -40,7 +40,7 @@ class TlsSession;
 struct PeerIdentity {
   std::string fingerprint;  // lowercase hex SHA-256 of the leaf's DER
   std::string common_name;
-  std::string device_id;    // from "CN=Palyra Device <id>"; empty for other names
+  std::string device_id;  // from "CN=Palyra Device <id>"; empty for other names
 };
 
 struct ConnectionEvents {
@@ -173,7 +173,7 @@ class Connection {
   State state_ = State::Handshaking;
   bool handshake_completed_ = false;
   std::string alpn_;
-  bool close_pending_ = false;      // CONNECTION_CLOSE still to be written
+  bool close_pending_ = false;  // CONNECTION_CLOSE still to be written
   std::uint64_t close_app_code_ = 0;
   bool close_is_app_ = false;
   std::uint8_t close_tls_alert_ = 0;  // nonzero: close with this TLS alert

@@ -26,7 +26,8 @@ class DatagramImpairer {
   explicit DatagramImpairer(NetworkImpairment settings)
       : settings_(settings), random_(settings.seed) {}
 
-  void process(const SocketAddress& from, std::span<const std::uint8_t> datagram, const Deliver& deliver);
+  void process(const SocketAddress& from, std::span<const std::uint8_t> datagram,
+               const Deliver& deliver);
 
   std::uint64_t dropped() const noexcept { return dropped_; }
 

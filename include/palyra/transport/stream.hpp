@@ -25,10 +25,11 @@ class Connection;
 // Application error codes we put in RESET_STREAM / STOP_SENDING / CONNECTION_CLOSE.
 namespace app_error {
 inline constexpr std::uint64_t kNoError = 0x0;
-inline constexpr std::uint64_t kFrameTooLarge = 0x1;    // stream: the peer's frame exceeded the maximum
-inline constexpr std::uint64_t kStreamFailure = 0x2;    // stream: aborted by the application
-inline constexpr std::uint64_t kShuttingDown = 0x10;    // connection: the daemon is stopping
-inline constexpr std::uint64_t kRevoked = 0x11;         // connection: the peer's certificate was revoked
+inline constexpr std::uint64_t kFrameTooLarge =
+    0x1;  // stream: the peer's frame exceeded the maximum
+inline constexpr std::uint64_t kStreamFailure = 0x2;  // stream: aborted by the application
+inline constexpr std::uint64_t kShuttingDown = 0x10;  // connection: the daemon is stopping
+inline constexpr std::uint64_t kRevoked = 0x11;  // connection: the peer's certificate was revoked
 }  // namespace app_error
 
 class Stream {
@@ -94,7 +95,9 @@ class Stream {
   // Fills `vecs` with unsent bytes; returns how many entries were used.
   std::size_t unsent(::ngtcp2_vec* vecs, std::size_t max_vecs, bool& fin) const;
   void on_sent(std::size_t bytes, bool fin);
-  bool has_unsent() const noexcept { return sent_offset_ < end_offset_ || (fin_queued_ && !fin_sent_); }
+  bool has_unsent() const noexcept {
+    return sent_offset_ < end_offset_ || (fin_queued_ && !fin_sent_);
+  }
   void fail_read(Error error);
 
   Connection& connection_;
@@ -120,10 +123,10 @@ class Stream {
   std::deque<std::string> frames_;
   bool fin_received_ = false;
   std::optional<Error> read_error_;
-  bool closed_ = false;       // ngtcp2 has forgotten the stream
-  bool end_observed_ = false; // the application saw read_ended(): we may destroy it
+  bool closed_ = false;        // ngtcp2 has forgotten the stream
+  bool end_observed_ = false;  // the application saw read_ended(): we may destroy it
   bool in_send_queue_ = false;
-  bool stop_reading_ = false; // ask the peer to stop sending (after a read error)
+  bool stop_reading_ = false;  // ask the peer to stop sending (after a read error)
 };
 
 }  // namespace palyra::transport

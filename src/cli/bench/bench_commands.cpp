@@ -31,7 +31,8 @@ void add_bench_commands(CLI::App& root, CommandContext& context) {
                           "connections_per_s, p50_ms, p99_ms",
                           handshake->common);
   h->add_option("--count", handshake->count, "connections in all")->capture_default_str();
-  h->add_option("--concurrency", handshake->concurrency, "handshakes in flight")->capture_default_str();
+  h->add_option("--concurrency", handshake->concurrency, "handshakes in flight")
+      ->capture_default_str();
   h->callback([handshake, &context] { context.exit_code = bench::run_handshake(*handshake); });
 
   auto rpc = std::make_shared<bench::RpcOptions>();
@@ -44,12 +45,14 @@ void add_bench_commands(CLI::App& root, CommandContext& context) {
   r->callback([rpc, &context] { context.exit_code = bench::run_rpc(*rpc); });
 
   auto publish = std::make_shared<bench::PublishOptions>();
-  CLI::App* p = add_bench(*bench, "publish",
-                          "N durable node.publish_event calls, C in flight (one connection per 32): "
-                          "publishes_per_s, p50_ms, p99_ms. Adds N events to the daemon's journal",
-                          publish->common);
+  CLI::App* p =
+      add_bench(*bench, "publish",
+                "N durable node.publish_event calls, C in flight (one connection per 32): "
+                "publishes_per_s, p50_ms, p99_ms. Adds N events to the daemon's journal",
+                publish->common);
   p->add_option("--count", publish->count, "events in all")->capture_default_str();
-  p->add_option("--concurrency", publish->concurrency, "publishes in flight")->capture_default_str();
+  p->add_option("--concurrency", publish->concurrency, "publishes in flight")
+      ->capture_default_str();
   p->add_option("--event-bytes", publish->event_bytes, "size of each event's JSON payload")
       ->capture_default_str();
   p->callback([publish, &context] { context.exit_code = bench::run_publish(*publish); });
@@ -59,12 +62,14 @@ void add_bench_commands(CLI::App& root, CommandContext& context) {
                           "stream the journal from --resume-from to its end, checking the order: "
                           "events, events_per_s, mib_per_s",
                           stream->common);
-  s->add_option("--resume-from", stream->resume_from, "start after this seq")->capture_default_str();
+  s->add_option("--resume-from", stream->resume_from, "start after this seq")
+      ->capture_default_str();
   s->add_option("--seed", stream->seed, "publish this many events first (palyrad only)")
       ->capture_default_str();
   s->add_option("--event-bytes", stream->event_bytes, "payload size of the seeded events")
       ->capture_default_str();
-  s->add_option("--transport", stream->transport, "quic, or grpc for the TCP fallback (--grpc-connect)")
+  s->add_option("--transport", stream->transport,
+                "quic, or grpc for the TCP fallback (--grpc-connect)")
       ->check(CLI::IsMember({"quic", "grpc"}))
       ->capture_default_str();
   s->callback([stream, &context] { context.exit_code = bench::run_stream(*stream); });
@@ -80,7 +85,8 @@ void add_bench_commands(CLI::App& root, CommandContext& context) {
   c->add_option("--concurrency", connections->concurrency, "handshakes in flight while opening")
       ->capture_default_str();
   c->add_option("--server-pid", connections->server_pid, "the server's process id (same machine)");
-  c->callback([connections, &context] { context.exit_code = bench::run_connections(*connections); });
+  c->callback(
+      [connections, &context] { context.exit_code = bench::run_connections(*connections); });
 
   auto bulk = std::make_shared<bench::BulkOptions>();
   CLI::App* b = bench->add_subcommand(
@@ -88,8 +94,11 @@ void add_bench_commands(CLI::App& root, CommandContext& context) {
       "the transport library alone: two endpoints in this process, 512 KiB frames on one stream, "
       "1452-byte packets: mb_per_s");
   b->add_option("--bytes", bulk->bytes, "bytes to send")->capture_default_str();
-  b->add_flag("!--no-gso", bulk->gso, "no segmentation offload: send with sendmmsg instead of UDP GSO bursts, receive without UDP_GRO");
-  b->add_option("--time-limit", bulk->time_limit_s, "give up after this many seconds")->capture_default_str();
+  b->add_flag("!--no-gso", bulk->gso,
+              "no segmentation offload: send with sendmmsg instead of UDP GSO bursts, receive "
+              "without UDP_GRO");
+  b->add_option("--time-limit", bulk->time_limit_s, "give up after this many seconds")
+      ->capture_default_str();
   b->callback([bulk, &context] { context.exit_code = bench::run_bulk(*bulk); });
 }
 

@@ -2,9 +2,8 @@
 // journal. Two endpoints of our library in this process (a server on its own
 // thread, a client on this one), one stream, 512 KiB frames, 1452-byte
 // packets, certificates from a throwaway CA.
-#include <stdlib.h>
-
 #include <fmt/format.h>
+#include <stdlib.h>
 
 #include <filesystem>
 #include <thread>
@@ -38,7 +37,8 @@ struct ThrowawayPki {
 Status make_pki(ThrowawayPki& pki) {
   std::string pattern = (std::filesystem::temp_directory_path() / "palyra-bench-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr) {
-    return Error(Errc::IoFailed, fmt::format("cannot create a temporary directory from {}", pattern));
+    return Error(Errc::IoFailed,
+                 fmt::format("cannot create a temporary directory from {}", pattern));
   }
   pki.dir = pattern;
   auto ca = identity::CertificateAuthority::create("Palyra bench CA");
@@ -47,7 +47,8 @@ Status make_pki(ThrowawayPki& pki) {
   if (!server) return std::move(server).error();
   auto device = ca->issue_device("bench");
   if (!device) return std::move(device).error();
-  pki.server = {pki.dir / "ca.pem", pki.dir / "server-chain.pem", pki.dir / "server.key", true, nullptr};
+  pki.server = {pki.dir / "ca.pem", pki.dir / "server-chain.pem", pki.dir / "server.key", true,
+                nullptr};
   pki.client.ca_file = pki.dir / "ca.pem";
   pki.client.cert_file = pki.dir / "device.pem";
   pki.client.key_file = pki.dir / "device.key";
@@ -63,7 +64,8 @@ Status make_pki(ThrowawayPki& pki) {
 // The receiving endpoint: counts bytes, answers "done" when the sender finishes.
 class SinkServer {
  public:
-  static Result<std::unique_ptr<SinkServer>> start(const ThrowawayPki& pki, const transport::Limits& limits) {
+  static Result<std::unique_ptr<SinkServer>> start(const ThrowawayPki& pki,
+                                                   const transport::Limits& limits) {
     std::unique_ptr<SinkServer> self(new SinkServer());
     auto loop = transport::EventLoop::create();
     if (!loop) return std::move(loop).error();
@@ -79,7 +81,8 @@ class SinkServer {
     };
     auto address = transport::SocketAddress::parse("127.0.0.1:0");
     if (!address) return std::move(address).error();
-    auto server = transport::Server::bind(*self->loop_, *address, pki.server, limits, std::move(events));
+    auto server =
+        transport::Server::bind(*self->loop_, *address, pki.server, limits, std::move(events));
     if (!server) return std::move(server).error();
     self->server_ = std::move(*server);
     self->thread_ = std::thread([raw = self.get()] { (void)raw->loop_->run(); });
@@ -104,7 +107,8 @@ class SinkServer {
 }  // namespace
 
 int run_bulk(const BulkOptions& options) {
-  if (options.bytes == 0) return report_failure("bulk", Error(Errc::InvalidArgument, "--bytes must be > 0"));
+  if (options.bytes == 0)
+    return report_failure("bulk", Error(Errc::InvalidArgument, "--bytes must be > 0"));
   ThrowawayPki pki;
   if (Status made = make_pki(pki); !made) return report_failure("bulk", made.error());
   transport::Limits limits;
@@ -122,8 +126,10 @@ int run_bulk(const BulkOptions& options) {
   Stopwatch clock;
   std::uint64_t sent = 0;
   while (sent < options.bytes) {
-    const std::size_t size = static_cast<std::size_t>(std::min<std::uint64_t>(frame.size(), options.bytes - sent));
-    if (Status written = (*stream)->write_frame(std::string_view(frame).substr(0, size)); !written) {
+    const std::size_t size =
+        static_cast<std::size_t>(std::min<std::uint64_t>(frame.size(), options.bytes - sent));
+    if (Status written = (*stream)->write_frame(std::string_view(frame).substr(0, size));
+        !written) {
       return report_failure("bulk", written.error());
     }
     sent += size;
@@ -139,7 +145,8 @@ int run_bulk(const BulkOptions& options) {
   const double seconds = clock.seconds();
   (*client)->close();
   if (!answer) return report_failure("bulk", answer.error());
-  if (!*answer) return report_failure("bulk", Error(Errc::FrameReadFailed, "the receiver did not confirm"));
+  if (!*answer)
+    return report_failure("bulk", Error(Errc::FrameReadFailed, "the receiver did not confirm"));
   print_figures({{"bench", "bulk"},
                  {"bytes", options.bytes},
                  {"frame_bytes", kFrameBytes},

@@ -35,15 +35,18 @@ class ConnectionsRun {
 
   // Opens every connection; each counts once it answered one health call.
   Status open_all() {
-    for (std::uint64_t i = 0; i < options_.concurrency && started_ < options_.count; ++i) start_next();
-    return run_until(*target_.loop, [this] { return settled_ == options_.count; }, target_.time_limit,
-                     "opening the connections");
+    for (std::uint64_t i = 0; i < options_.concurrency && started_ < options_.count; ++i)
+      start_next();
+    return run_until(
+        *target_.loop, [this] { return settled_ == options_.count; }, target_.time_limit,
+        "opening the connections");
   }
 
   Status hold() {
     const auto until = Clock::now() + std::chrono::seconds(options_.hold_s);
-    return run_until(*target_.loop, [&] { return Clock::now() >= until; },
-                     std::chrono::seconds(options_.hold_s) + target_.time_limit, "holding");
+    return run_until(
+        *target_.loop, [&] { return Clock::now() >= until; },
+        std::chrono::seconds(options_.hold_s) + target_.time_limit, "holding");
   }
 
   // One more health call on every connection still open: it stayed up if it answers.
@@ -57,8 +60,8 @@ class ConnectionsRun {
         if (healthy) ++stayed_up_;
       });
     }
-    return run_until(*target_.loop, [&] { return pending == 0; }, target_.time_limit,
-                     "the final health round");
+    return run_until(
+        *target_.loop, [&] { return pending == 0; }, target_.time_limit, "the final health round");
   }
 
   void close_all() {
@@ -128,7 +131,8 @@ class ConnectionsRun {
 
 int run_connections(const ConnectionsOptions& options) {
   if (options.count == 0 || options.concurrency == 0) {
-    return report_failure("connections", Error(Errc::InvalidArgument, "--count and --concurrency must be > 0"));
+    return report_failure("connections",
+                          Error(Errc::InvalidArgument, "--count and --concurrency must be > 0"));
   }
   auto target = prepare_target(options.common);
   if (!target) return report_failure("connections", target.error());
@@ -136,9 +140,10 @@ int run_connections(const ConnectionsOptions& options) {
   if (options.server_pid > 0) {
     rss_before = resident_kib(options.server_pid);
     if (!rss_before) {
-      return report_failure("connections", Error(Errc::InvalidArgument,
-                                                 fmt::format("--server-pid {}: cannot read /proc/{}/status",
-                                                             options.server_pid, options.server_pid)));
+      return report_failure(
+          "connections",
+          Error(Errc::InvalidArgument, fmt::format("--server-pid {}: cannot read /proc/{}/status",
+                                                   options.server_pid, options.server_pid)));
     }
   }
   ConnectionsRun run(*target, options);
@@ -161,20 +166,23 @@ int run_connections(const ConnectionsOptions& options) {
   if (rss_before && rss_held) {
     figures["server_rss_before_kib"] = *rss_before;
     figures["server_rss_held_kib"] = *rss_held;
-    const double per_connection = run.established() == 0 ? 0.0
-        : (static_cast<double>(*rss_held) - static_cast<double>(*rss_before)) /
-              static_cast<double>(run.established());
+    const double per_connection =
+        run.established() == 0
+            ? 0.0
+            : (static_cast<double>(*rss_held) - static_cast<double>(*rss_before)) /
+                  static_cast<double>(run.established());
     figures["server_rss_per_connection_kib"] = round3(per_connection);
   }
   print_figures(figures);
   if (!status) return report_failure("connections", status.error());
   if (run.stayed_up() < options.count) {
-    return report_failure("connections",
-                          Error(Errc::ConnectionClosed,
-                                fmt::format("{} of {} connections did not stay up{}",
-                                            options.count - run.stayed_up(), options.count,
-                                            run.first_error() ? "; first error: " + run.first_error()->describe()
-                                                              : std::string())));
+    return report_failure(
+        "connections",
+        Error(Errc::ConnectionClosed,
+              fmt::format("{} of {} connections did not stay up{}", options.count - run.stayed_up(),
+                          options.count,
+                          run.first_error() ? "; first error: " + run.first_error()->describe()
+                                            : std::string())));
   }
   return 0;
 }

@@ -20,9 +20,11 @@ class HandshakeRun {
   }
 
   Status run() {
-    for (std::uint64_t i = 0; i < options_.concurrency && started_ < options_.count; ++i) start_one();
-    return run_until(*target_.loop, [this] { return finished_ == options_.count; },
-                     target_.time_limit, "the handshake run");
+    for (std::uint64_t i = 0; i < options_.concurrency && started_ < options_.count; ++i)
+      start_one();
+    return run_until(
+        *target_.loop, [this] { return finished_ == options_.count; }, target_.time_limit,
+        "the handshake run");
   }
 
   nlohmann::ordered_json figures(double seconds) {
@@ -114,7 +116,8 @@ class HandshakeRun {
 
 int run_handshake(const HandshakeOptions& options) {
   if (options.count == 0 || options.concurrency == 0) {
-    return report_failure("handshake", Error(Errc::InvalidArgument, "--count and --concurrency must be > 0"));
+    return report_failure("handshake",
+                          Error(Errc::InvalidArgument, "--count and --concurrency must be > 0"));
   }
   auto target = prepare_target(options.common);
   if (!target) return report_failure("handshake", target.error());

@@ -24,7 +24,9 @@ Result<std::unique_ptr<LoadConnection>> LoadConnection::start(
     raw->send_waiting();
     if (raw->handlers_.on_established) raw->handlers_.on_established();
   };
-  events.on_stream_readable = [raw](Connection&, Stream& stream) { raw->on_stream_readable(stream); };
+  events.on_stream_readable = [raw](Connection&, Stream& stream) {
+    raw->on_stream_readable(stream);
+  };
   events.on_streams_available = [raw](Connection&) { raw->send_waiting(); };
   events.on_closed = [raw](Connection&, const Error& error) {
     raw->fail_all(error);
@@ -42,7 +44,8 @@ bool LoadConnection::closed() const noexcept {
 }
 
 void LoadConnection::call(std::string request, OnFrame on_frame, OnDone on_done) {
-  waiting_.push_back(std::make_unique<Call>(Call{std::move(request), std::move(on_frame), std::move(on_done)}));
+  waiting_.push_back(
+      std::make_unique<Call>(Call{std::move(request), std::move(on_frame), std::move(on_done)}));
   if (established()) send_waiting();
 }
 
@@ -89,7 +92,8 @@ void LoadConnection::fail_all(const Error& error) {
   for (auto& call : waiting) call->on_done(error);
 }
 
-void call_health(LoadConnection& connection, std::function<void(const Status& outcome, bool healthy)> done) {
+void call_health(LoadConnection& connection,
+                 std::function<void(const Status& outcome, bool healthy)> done) {
   auto healthy = std::make_shared<bool>(false);
   connection.call(
       runtime::encode_health_request(),

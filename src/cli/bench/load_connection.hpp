@@ -63,7 +63,8 @@ class LoadConnection {
 
 // One node.health on `connection`. `done(outcome, healthy)` once its stream
 // ended: outcome as for OnDone, healthy when a health frame with ok=true came.
-void call_health(LoadConnection& connection, std::function<void(const Status& outcome, bool healthy)> done);
+void call_health(LoadConnection& connection,
+                 std::function<void(const Status& outcome, bool healthy)> done);
 
 // Runs `loop` until `done()`; Timeout (naming `what` and the limit) when the
 // time limit passes first.

@@ -25,17 +25,19 @@ class RpcRun {
     // Warm-up: the first call also settles flow-control windows.
     bool warm = false;
     issue([&warm](bool) { warm = true; });
-    PALYRA_TRY(run_until(*target_.loop, [&] { return warm || closed_; }, target_.time_limit,
-                         "the warm-up call"));
+    PALYRA_TRY(run_until(
+        *target_.loop, [&] { return warm || closed_; }, target_.time_limit, "the warm-up call"));
     if (closed_) return *closed_;
     return {};
   }
 
   Status run() {
     clock_.restart();
-    for (std::uint64_t i = 0; i < options_.concurrency && issued_ < options_.count; ++i) issue_counted();
-    Status finished = run_until(*target_.loop, [this] { return done_ == options_.count || closed_; },
-                                target_.time_limit, "the rpc run");
+    for (std::uint64_t i = 0; i < options_.concurrency && issued_ < options_.count; ++i)
+      issue_counted();
+    Status finished = run_until(
+        *target_.loop, [this] { return done_ == options_.count || closed_; }, target_.time_limit,
+        "the rpc run");
     seconds_ = clock_.seconds();
     if (!finished) return finished;
     if (closed_) return *closed_;
@@ -75,7 +77,8 @@ class RpcRun {
         latencies_.add(Clock::now() - started);
       } else {
         ++failed_;
-        if (!first_error_) first_error_ = Error(Errc::FrameReadFailed, "a call got no health response");
+        if (!first_error_)
+          first_error_ = Error(Errc::FrameReadFailed, "a call got no health response");
       }
       progress_.update(done_);
       if (issued_ < options_.count && !closed_) issue_counted();
@@ -100,7 +103,8 @@ class RpcRun {
 
 int run_rpc(const RpcOptions& options) {
   if (options.count == 0 || options.concurrency == 0) {
-    return report_failure("rpc", Error(Errc::InvalidArgument, "--count and --concurrency must be > 0"));
+    return report_failure("rpc",
+                          Error(Errc::InvalidArgument, "--count and --concurrency must be > 0"));
   }
   auto target = prepare_target(options.common);
   if (!target) return report_failure("rpc", target.error());

@@ -1,9 +1,8 @@
 // palyra bench stream: one node.stream_events from --resume-from to the end
 // of the journal (optionally seeded first), every seq checked to follow the
 // previous one. Over QUIC, or over the gRPC fallback with --transport grpc.
-#include <grpcpp/grpcpp.h>
-
 #include <fmt/format.h>
+#include <grpcpp/grpcpp.h>
 
 #include <optional>
 
@@ -21,10 +20,11 @@ class EventTally {
   explicit EventTally(std::uint64_t resume_from) : last_seq_(resume_from) {}
 
   // `wire_bytes`: the bytes this event took on its transport's stream.
-  Status count(std::string_view kind, bool ok, std::optional<std::uint64_t> seq, std::size_t wire_bytes) {
+  Status count(std::string_view kind, bool ok, std::optional<std::uint64_t> seq,
+               std::size_t wire_bytes) {
     if (kind != "event" || !ok || !seq) {
-      return Error(Errc::FrameReadFailed, fmt::format("expected an event after seq {}, got kind '{}'",
-                                                      last_seq_, kind));
+      return Error(Errc::FrameReadFailed,
+                   fmt::format("expected an event after seq {}, got kind '{}'", last_seq_, kind));
     }
     if (*seq != last_seq_ + 1) {
       return Error(Errc::FrameReadFailed,
@@ -54,25 +54,27 @@ Status stream_over_quic(Target& target, std::uint64_t resume_from, EventTally& t
   auto connection = open_connection(target, std::move(handlers));
   if (!connection) return std::move(connection).error();
   Progress progress("stream", "events", 0);
-  (*connection)->call(
-      runtime::encode_stream_events_request(resume_from, /*follow=*/false),
-      [&](std::string&& frame) {
-        if (failure) return;
-        auto response = runtime::parse_response(frame);
-        if (!response) {
-          failure = response.error();
-          return;
-        }
-        Status counted = tally.count(response->kind, response->ok, response->seq, 4 + frame.size());
-        if (!counted) failure = counted.error();
-        progress.update(tally.events());
-      },
-      [&](const Status& outcome) {
-        if (!outcome && !failure) failure = outcome.error();
-        done = true;
-      });
-  PALYRA_TRY(run_until(*target.loop, [&] { return done || failure.has_value(); }, target.time_limit,
-                       "the stream"));
+  (*connection)
+      ->call(
+          runtime::encode_stream_events_request(resume_from, /*follow=*/false),
+          [&](std::string&& frame) {
+            if (failure) return;
+            auto response = runtime::parse_response(frame);
+            if (!response) {
+              failure = response.error();
+              return;
+            }
+            Status counted =
+                tally.count(response->kind, response->ok, response->seq, 4 + frame.size());
+            if (!counted) failure = counted.error();
+            progress.update(tally.events());
+          },
+          [&](const Status& outcome) {
+            if (!outcome && !failure) failure = outcome.error();
+            done = true;
+          });
+  PALYRA_TRY(run_until(
+      *target.loop, [&] { return done || failure.has_value(); }, target.time_limit, "the stream"));
   (*connection)->close();
   if (failure) return *failure;
   return {};
@@ -97,7 +99,7 @@ Status stream_over_grpc(Target& target, std::uint64_t resume_from, EventTally& t
     const std::optional<std::uint64_t> seq =
         response.has_seq() ? std::optional<std::uint64_t>(response.seq()) : std::nullopt;
     failure = tally.count(response.kind(), response.ok(), seq,
-                           response.ByteSizeLong() + kGrpcMessageHeaderBytes);
+                          response.ByteSizeLong() + kGrpcMessageHeaderBytes);
     if (!failure) {
       context.TryCancel();
       break;
@@ -107,10 +109,10 @@ Status stream_over_grpc(Target& target, std::uint64_t resume_from, EventTally& t
   grpc::Status status = reader->Finish();
   if (!failure) return failure;
   if (!status.ok()) {
-    return Error(Errc::ConnectionClosed, fmt::format("gRPC StreamEvents to {} failed: {} (status {})",
-                                                     target.connection.grpc_address,
-                                                     status.error_message(),
-                                                     static_cast<int>(status.error_code())));
+    return Error(Errc::ConnectionClosed,
+                 fmt::format("gRPC StreamEvents to {} failed: {} (status {})",
+                             target.connection.grpc_address, status.error_message(),
+                             static_cast<int>(status.error_code())));
   }
   return {};
 }
@@ -134,19 +136,21 @@ int run_stream(const StreamOptions& options) {
   Status status = options.transport == "grpc" ? stream_over_grpc(*target, resume_from, tally)
                                               : stream_over_quic(*target, resume_from, tally);
   const double seconds = clock.seconds();
-  print_figures({{"bench", "stream"},
-                 {"server", options.transport == "grpc" ? target->connection.grpc_address
-                                                        : target->connection.address.to_string()},
-                 {"transport", options.transport},
-                 {"resume_from", resume_from},
-                 {"events", tally.events()},
-                 {"bytes", tally.bytes()},
-                 {"seconds", round3(seconds)},
-                 {"events_per_s", round3(static_cast<double>(tally.events()) / seconds)},
-                 {"mib_per_s", round3(static_cast<double>(tally.bytes()) / seconds / (1024.0 * 1024.0))}});
+  print_figures(
+      {{"bench", "stream"},
+       {"server", options.transport == "grpc" ? target->connection.grpc_address
+                                              : target->connection.address.to_string()},
+       {"transport", options.transport},
+       {"resume_from", resume_from},
+       {"events", tally.events()},
+       {"bytes", tally.bytes()},
+       {"seconds", round3(seconds)},
+       {"events_per_s", round3(static_cast<double>(tally.events()) / seconds)},
+       {"mib_per_s", round3(static_cast<double>(tally.bytes()) / seconds / (1024.0 * 1024.0))}});
   if (!status) return report_failure("stream", status.error());
   if (tally.events() == 0) {
-    return report_failure("stream", Error(Errc::NotFound, fmt::format("no events after seq {}", resume_from)));
+    return report_failure(
+        "stream", Error(Errc::NotFound, fmt::format("no events after seq {}", resume_from)));
   }
   return 0;
 }

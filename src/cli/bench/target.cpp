@@ -1,8 +1,7 @@
 #include "target.hpp"
 
-#include <sys/resource.h>
-
 #include <fmt/format.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <iostream>
@@ -26,13 +25,14 @@ Result<Target> prepare_target(const CommonOptions& options) {
                 std::chrono::seconds(options.time_limit_s)};
 }
 
-Result<std::unique_ptr<LoadConnection>> open_connection(Target& target, LoadConnection::Handlers handlers) {
-  return LoadConnection::start(*target.loop, target.connection.address, target.tls, target.connection.limits,
-                               std::move(handlers));
+Result<std::unique_ptr<LoadConnection>> open_connection(Target& target,
+                                                        LoadConnection::Handlers handlers) {
+  return LoadConnection::start(*target.loop, target.connection.address, target.tls,
+                               target.connection.limits, std::move(handlers));
 }
 
-Result<std::vector<std::unique_ptr<LoadConnection>>> open_established(Target& target, std::size_t count,
-                                                                     std::optional<Error>& first_close) {
+Result<std::vector<std::unique_ptr<LoadConnection>>> open_established(
+    Target& target, std::size_t count, std::optional<Error>& first_close) {
   std::vector<std::unique_ptr<LoadConnection>> connections;
   for (std::size_t i = 0; i < count; ++i) {
     LoadConnection::Handlers handlers;
@@ -47,7 +47,7 @@ Result<std::vector<std::unique_ptr<LoadConnection>>> open_established(Target& ta
       *target.loop,
       [&] {
         return first_close || std::all_of(connections.begin(), connections.end(),
-                                           [](const auto& c) { return c->established(); });
+                                          [](const auto& c) { return c->established(); });
       },
       target.time_limit, "connecting"));
   if (first_close) return *first_close;

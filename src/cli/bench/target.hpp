@@ -28,13 +28,14 @@ struct Target {
 Result<Target> prepare_target(const CommonOptions& options);
 
 // A connection to the target, on its loop.
-Result<std::unique_ptr<LoadConnection>> open_connection(Target& target, LoadConnection::Handlers handlers);
+Result<std::unique_ptr<LoadConnection>> open_connection(Target& target,
+                                                        LoadConnection::Handlers handlers);
 
 // Opens `count` connections and waits until every one is established. The
 // first close of any of them, now or later, is stored in `first_close`,
 // which must outlive them.
-Result<std::vector<std::unique_ptr<LoadConnection>>> open_established(Target& target, std::size_t count,
-                                                                     std::optional<Error>& first_close);
+Result<std::vector<std::unique_ptr<LoadConnection>>> open_established(
+    Target& target, std::size_t count, std::optional<Error>& first_close);
 
 // A node.publish_event payload of exactly `bytes` bytes of JSON.
 std::string payload_of_size(std::uint64_t bytes);
