@@ -1,9 +1,13 @@
 // palyra: the operator and node CLI. See `palyra --help`.
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
 
 #include "commands.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"palyra: certificates, health checks and events for a palyrad daemon"};
   app.require_subcommand(1);
   palyra::cli::CommandContext context;
@@ -17,4 +21,18 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? palyra::cli::kExitOk : palyra::cli::kExitUsage;
   }
   return context.exit_code;
+}
+
+}  // namespace
+
+// Commands report what they expect as values with their own messages; this
+// catches what escapes anyway (an allocation failure, a library's exception)
+// so it still ends as one line and an exit code, not an abort.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "palyra: unexpected error: %s\n", e.what());
+    return palyra::cli::kExitFailure;
+  }
 }

@@ -3,9 +3,11 @@
 // docs/OPERATIONS.md or `palyrad --help` for every setting.
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,8 +15,6 @@
 #include "config.hpp"
 #include "daemon.hpp"
 #include "palyra/identity/state_dir.hpp"
-
-extern char** environ;
 
 namespace {
 
@@ -37,9 +37,7 @@ void configure_logging(const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{
       "palyrad: the Palyra daemon. Serves node.* calls over QUIC with mutual TLS, from the state "
       "directory `palyra init` created.\n"
@@ -104,4 +102,18 @@ int main(int argc, char** argv) {
     return kExitFailure;
   }
   return kExitOk;
+}
+
+}  // namespace
+
+// Every failure we expect is a value with its own message; this catches what
+// escapes anyway (an allocation failure, a library's exception) so it still
+// ends as one line and an exit code, not an abort.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "palyrad: unexpected error: %s\n", e.what());
+    return kExitFailure;
+  }
 }

@@ -97,7 +97,7 @@ void NodeService::handle(std::string_view request_frame, const Caller& caller,
       return;
     case Method::Enroll:
     case Method::RenewCertificate:
-      issue(request, caller, std::move(sink));
+      issue(request, caller, sink);
       return;
   }
 }
@@ -144,8 +144,8 @@ void NodeService::publish(const Request& request, const Caller& caller,
 }
 
 void NodeService::issue(const Request& request, const Caller& caller,
-                        std::shared_ptr<CallSink> sink) {
-  auto answer = [sink](std::string frame) {
+                        const std::shared_ptr<CallSink>& sink) {
+  auto answer = [sink](const std::string& frame) {
     sink->send(frame);
     sink->finish();
   };

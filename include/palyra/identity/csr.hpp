@@ -10,7 +10,7 @@
 
 namespace palyra::identity {
 
-inline constexpr std::size_t kMaxCsrPemBytes = 16 * 1024;
+inline constexpr std::size_t kMaxCsrPemBytes = std::size_t{16} * 1024;
 
 // A PKCS#10 request signed by `key`, subject "CN=Palyra Device <device_id>,
 // O=Palyra" ("CN=Palyra Device" when device_id is empty: the id then comes

@@ -88,7 +88,7 @@ class NodeService {
   struct EventStream;
   void start_stream(const Request& request, std::shared_ptr<CallSink> sink);
   void publish(const Request& request, const Caller& caller, std::shared_ptr<CallSink> sink);
-  void issue(const Request& request, const Caller& caller, std::shared_ptr<CallSink> sink);
+  void issue(const Request& request, const Caller& caller, const std::shared_ptr<CallSink>& sink);
   void pump(std::uint64_t stream_id);
   // Ends the stream with `final_frame` (if any) and forgets it.
   void end_stream(std::uint64_t stream_id, std::optional<std::string> final_frame);

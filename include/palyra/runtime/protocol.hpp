@@ -21,7 +21,7 @@ enum class Method { Health, StreamEvents, PublishEvent, Enroll, RenewCertificate
 
 // PEM text in node.enroll / node.renew_certificate is bounded well below a
 // frame: a P-256 CSR is under 1 KiB.
-inline constexpr std::size_t kMaxCsrBytes = 16 * 1024;
+inline constexpr std::size_t kMaxCsrBytes = std::size_t{16} * 1024;
 
 struct Request {
   Method method = Method::Health;
