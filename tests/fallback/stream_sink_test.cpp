@@ -168,9 +168,9 @@ TEST_F(StreamSinkTest, WritingResumesAtTheLowWaterMark) {
 }
 
 // The client cancels while the stream is paused with a full backlog: the
-// call ends CANCELLED once the write in flight returns, the queued frames
-// are dropped, and the paused stream is woken so NodeService forgets it and
-// lets go of the sink.
+// queued frames are dropped, the paused stream is woken at once so
+// NodeService forgets it and lets go of the sink, and the call ends
+// CANCELLED once the write in flight returns.
 TEST_F(StreamSinkTest, ACancelEndsTheCallAndReleasesWhatItHolds) {
   publish_events();
   start_stream();
@@ -179,19 +179,19 @@ TEST_F(StreamSinkTest, ACancelEndsTheCallAndReleasesWhatItHolds) {
 
   sink_->on_cancel();
   EXPECT_FALSE(sink_->alive());
-  EXPECT_TRUE(grpc_.finishes.empty()) << "Finish while a write is still in flight";
+  EXPECT_FALSE(sink_->send(runtime::encode_health(true)));
   // Only the frame being written is left of the backlog.
   ASSERT_NE(grpc_.in_flight, nullptr);
   EXPECT_EQ(sink_->backlog_bytes(), to_response_frame(*grpc_.in_flight)->size());
+  run_posted();
+  EXPECT_EQ(service_->active_streams(), 0u);
+  EXPECT_EQ(sink_.use_count(), 1) << "NodeService still holds the cancelled sink";
+  EXPECT_TRUE(grpc_.finishes.empty()) << "Finish while a write is still in flight";
+
   grpc_.complete_write(*sink_, false);  // gRPC fails the write of a cancelled call
   EXPECT_EQ(grpc_.finishes, std::vector<grpc::StatusCode>{grpc::StatusCode::CANCELLED});
   EXPECT_EQ(sink_->backlog_bytes(), 0u);
   EXPECT_EQ(grpc_.writes_started, 1u);
-  EXPECT_FALSE(sink_->send(runtime::encode_health(true)));
-
-  run_posted();
-  EXPECT_EQ(service_->active_streams(), 0u);
-  EXPECT_EQ(sink_.use_count(), 1) << "NodeService still holds the cancelled sink";
   sink_->on_done();
   EXPECT_EQ(grpc_.finishes.size(), 1u);
 }
