@@ -1,10 +1,11 @@
 // The daemon's gRPC side (PROTOCOL.md §5): palyra.node.v1.NodeTransport over
 // TCP, with the daemon's certificate. One grpc::Server, two ports:
 // - the node port: mandatory mutual TLS against the gateway CA and the same
-//   revocation index as QUIC — checked in the handshake (gRPC's external
-//   certificate verifier) and again on every call (UNAUTHENTICATED, no
-//   data). Every method but Enroll: an Enroll call there is answered
-//   unsupported_method, as node.enroll is on QUIC's palyra-quic-v1 ALPN.
+//   revocation index as QUIC — one decision (PeerAuthorizer, in
+//   src/fallback), taken in the handshake (gRPC's external certificate
+//   verifier) and again on every call (UNAUTHENTICATED, no data). Every
+//   method but Enroll: an Enroll call there is answered unsupported_method,
+//   as node.enroll is on QUIC's palyra-quic-v1 ALPN.
 // - the enrollment port (PROTOCOL.md §7, the counterpart of the
 //   palyra-enroll-v1 ALPN): TLS with the same certificate, no client
 //   certificate requested. Enroll only; every other method is
