@@ -216,7 +216,7 @@ void Connection::request_output() {
 }
 
 // ---------------------------------------------------------------------------
-// Connection IDs
+// Connection IDs the endpoint routes to us
 
 void Connection::on_new_connection_id(const std::uint8_t* cid, std::size_t length) {
   new_cids_.push_back(cid_key(cid, length));
@@ -224,6 +224,18 @@ void Connection::on_new_connection_id(const std::uint8_t* cid, std::size_t lengt
 
 void Connection::on_retired_connection_id(const std::uint8_t* cid, std::size_t length) {
   retired_cids_.push_back(cid_key(cid, length));
+}
+
+std::vector<std::string> Connection::take_new_connection_ids() {
+  std::vector<std::string> out;
+  out.swap(new_cids_);
+  return out;
+}
+
+std::vector<std::string> Connection::take_retired_connection_ids() {
+  std::vector<std::string> out;
+  out.swap(retired_cids_);
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -336,18 +348,6 @@ void Connection::handle_expiry(std::uint64_t now_ns) {
   int rv = ngtcp2_conn_handle_expiry(conn_, now_ns);
   if (rv != 0) end(ending_after_expiry(rv, error_context(), limits_));
   dispatch_events();
-}
-
-std::vector<std::string> Connection::take_new_connection_ids() {
-  std::vector<std::string> out;
-  out.swap(new_cids_);
-  return out;
-}
-
-std::vector<std::string> Connection::take_retired_connection_ids() {
-  std::vector<std::string> out;
-  out.swap(retired_cids_);
-  return out;
 }
 
 }  // namespace palyra::transport

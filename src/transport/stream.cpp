@@ -1,3 +1,5 @@
+// A stream's send queue (chunks kept until acknowledged) and receive side
+// (frames decoded as bytes arrive): see stream.hpp.
 #include "palyra/transport/stream.hpp"
 
 #include <fmt/format.h>
