@@ -1,3 +1,5 @@
+// A stream's send queue (chunks kept until acknowledged) and receive side
+// (frames decoded as bytes arrive): see stream.hpp.
 #include "palyra/transport/stream.hpp"
 
 #include <fmt/format.h>
@@ -91,7 +93,7 @@ std::optional<std::string> Stream::take_frame() {
   return frame;
 }
 
-void Stream::on_data(std::span<const std::uint8_t> data, bool fin) {
+void Stream::on_data(ConnectionKey, std::span<const std::uint8_t> data, bool fin) {
   if (read_error_) return;
   if (auto status = decoder_.feed(data, frames_); !status) {
     fail_read(std::move(status).error());
@@ -108,14 +110,21 @@ void Stream::fail_read(Error error) {
   stop_reading_ = true;
 }
 
-void Stream::on_reset(std::uint64_t app_error_code) {
+void Stream::on_reset(ConnectionKey, std::uint64_t app_error_code) {
   if (read_error_ || (fin_received_ && decoder_.buffered_bytes() == 0)) return;
   read_error_ =
       Error(Errc::StreamReset,
             fmt::format("peer reset stream {} with application error 0x{:x}", id_, app_error_code));
 }
 
-void Stream::on_acked(std::uint64_t offset, std::uint64_t length) {
+void Stream::on_closed(ConnectionKey) {
+  closed_ = true;
+  if (!fin_received_ && !read_error_) {
+    read_error_ = Error(Errc::StreamReset, fmt::format("stream {} closed", id_));
+  }
+}
+
+bool Stream::on_acked(ConnectionKey, std::uint64_t offset, std::uint64_t length) {
   std::uint64_t acked_end = offset + length;
   while (!chunks_.empty() && front_offset_ + chunks_.front().size() <= acked_end) {
     front_offset_ += chunks_.front().size();
@@ -127,6 +136,11 @@ void Stream::on_acked(std::uint64_t offset, std::uint64_t length) {
   }
   // A stream with nothing in flight is not sending in bulk: keep nothing.
   if (chunks_.empty()) spare_chunks_.clear();
+  if (writable_low_water_ != 0 && unacknowledged_bytes() < writable_low_water_) {
+    writable_low_water_ = 0;
+    return true;
+  }
+  return false;
 }
 
 std::size_t Stream::send_buffer_bytes() const noexcept {
@@ -147,7 +161,7 @@ std::string Stream::take_spare_chunk(std::size_t bytes) {
   return {};
 }
 
-std::size_t Stream::unsent(ngtcp2_vec* vecs, std::size_t max_vecs, bool& fin) const {
+std::size_t Stream::unsent(ConnectionKey, ngtcp2_vec* vecs, std::size_t max_vecs, bool& fin) const {
   std::size_t count = 0;
   std::uint64_t covered = 0;
   std::uint64_t chunk_start = front_offset_;
@@ -168,7 +182,7 @@ std::size_t Stream::unsent(ngtcp2_vec* vecs, std::size_t max_vecs, bool& fin) co
   return count;
 }
 
-void Stream::on_sent(std::size_t bytes, bool fin) {
+void Stream::on_sent(ConnectionKey, std::size_t bytes, bool fin) {
   sent_offset_ += bytes;
   if (fin && sent_offset_ == end_offset_) fin_sent_ = true;
 }

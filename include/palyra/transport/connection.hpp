@@ -34,6 +34,7 @@ namespace palyra::transport {
 class ServerTlsContext;
 class ClientTlsContext;
 class TlsSession;
+struct ErrorContext;
 
 // Who is on the other end, from the certificate it presented. Empty fields
 // when it presented none (a server in insecure mode sees no client identity).
@@ -56,6 +57,23 @@ struct ConnectionEvents {
   // The connection is over; the error says why (ConnectionClosed for an
   // orderly close by either side, HandshakeTimeout, ConnectFailed, ...).
   std::function<void(Connection&, const Error&)> on_closed;
+};
+
+// What our CONNECTION_CLOSE tells the peer; at most one field is set, and
+// none means NO_ERROR. connection_errors.cpp makes it and writes it for ngtcp2.
+struct CloseReason {
+  std::uint8_t tls_alert = 0;                     // a CRYPTO_ERROR carrying this TLS alert
+  std::optional<std::uint64_t> application_code;  // an application close...
+  std::string application_reason;                 // ...with these words
+  int library_error = 0;                          // the transport error for an ngtcp2 error
+};
+
+// How a connection ends: what the application is told, and whether the peer
+// is (false when it already knows: it closed, or the connection timed out).
+struct ConnectionEnding {
+  Error error;
+  bool notify_peer = true;
+  CloseReason close;
 };
 
 class Connection {
@@ -135,10 +153,12 @@ class Connection {
              const SocketAddress& remote);
   Status init_tls(Result<TlsSession> session);
 
-  // Ends the connection with `error`, sending CONNECTION_CLOSE unless `silent`.
-  void fail(Error error, bool silent);
-  void set_closed(Error error);
+  // Ends the connection (once): the application is told `ending.error`, and
+  // CONNECTION_CLOSE goes out when the peer is to be notified.
+  void end(ConnectionEnding ending);
   void handle_read_error(int rv);
+  // Who is speaking and to whom, for error messages.
+  ErrorContext error_context() const;
   void release_tls_session();
   void dispatch_events();
   void note_stream_readable(Stream& stream);
@@ -149,8 +169,15 @@ class Connection {
   void erase_closed_streams();
   void request_output();
   Stream& create_stream(std::int64_t id);
+  // Opens Stream's methods for the connection (Stream::ConnectionKey).
+  static Stream::ConnectionKey stream_key() noexcept { return {}; }
 
-  // ngtcp2 callback bodies.
+  // The packet writer (packet_writer.cpp).
+  void write_connection_close(std::uint64_t now_ns, DatagramBatch& batch);
+  // The next stream with something to send, round robin; nullptr for none.
+  Stream* next_stream_to_send();
+
+  // ngtcp2 callback bodies (connection_callbacks.cpp).
   int on_handshake_completed();
   int on_handshake_confirmed();
   int on_stream_data(std::uint32_t flags, std::int64_t id, std::span<const std::uint8_t> data);
@@ -174,14 +201,11 @@ class Connection {
   bool handshake_completed_ = false;
   std::string alpn_;
   bool close_pending_ = false;  // CONNECTION_CLOSE still to be written
-  std::uint64_t close_app_code_ = 0;
-  bool close_is_app_ = false;
-  std::uint8_t close_tls_alert_ = 0;  // nonzero: close with this TLS alert
-  std::string close_reason_;
+  CloseReason close_reason_;    // what it says
   std::optional<Error> close_error_;
-  std::optional<Error> pending_error_;  // recorded inside a callback, acted on after
+  // An ending decided inside a callback, acted on once ngtcp2 has returned.
+  std::optional<ConnectionEnding> pending_ending_;
   bool closed_notified_ = false;
-  int close_liberr_ = 0;  // nonzero: close with this ngtcp2 library error
   bool established_pending_ = false;
   bool streams_available_pending_ = false;
   PeerIdentity peer_;

@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "palyra/common/result.hpp"
@@ -80,21 +82,41 @@ class Stream {
   // StreamReset (the peer reset it).
   const std::optional<Error>& read_error() const noexcept { return read_error_; }
 
- private:
-  friend class Connection;
+  // --- For the Connection: ngtcp2's events and the bytes to send ---
+  // A passkey only Connection can make: it reaches the stream through the
+  // methods below and never through its fields.
+  class ConnectionKey {
+    friend class Connection;
+    ConnectionKey() = default;
+  };
+  void on_data(ConnectionKey, std::span<const std::uint8_t> data, bool fin);
+  void on_reset(ConnectionKey, std::uint64_t app_error_code);
+  // ngtcp2 has forgotten the stream; reading ends (StreamReset unless it
+  // already ended).
+  void on_closed(ConnectionKey);
+  // True when these acknowledgements brought the unacknowledged bytes under
+  // the low-water mark someone waits for: tell them, once.
+  bool on_acked(ConnectionKey, std::uint64_t offset, std::uint64_t length);
+  // Fills `vecs` with unsent bytes; returns how many entries were used.
+  std::size_t unsent(ConnectionKey, ::ngtcp2_vec* vecs, std::size_t max_vecs, bool& fin) const;
+  void on_sent(ConnectionKey, std::size_t bytes, bool fin);
+  bool wants_to_send(ConnectionKey) const noexcept { return has_unsent() && !reset_; }
+  // The connection's round robin of streams with data: joining returns
+  // false when the stream is in it already.
+  bool join_send_queue(ConnectionKey) noexcept { return !std::exchange(in_send_queue_, true); }
+  void leave_send_queue(ConnectionKey) noexcept { in_send_queue_ = false; }
+  // True (once) after a read error: the connection asks the peer to stop sending.
+  bool take_stop_reading(ConnectionKey) noexcept { return std::exchange(stop_reading_, false); }
+  // Closed by ngtcp2, every frame taken and the end seen by the application.
+  bool can_be_destroyed(ConnectionKey) const noexcept {
+    return closed_ && frames_.empty() && end_observed_;
+  }
 
+ private:
   Status writable() const;
   bool can_append_to_last_chunk(std::size_t bytes) const noexcept;
   // An empty string with capacity for `bytes` from spare_chunks_, or a new one.
   std::string take_spare_chunk(std::size_t bytes);
-
-  // Called by Connection from ngtcp2's callbacks.
-  void on_data(std::span<const std::uint8_t> data, bool fin);
-  void on_reset(std::uint64_t app_error_code);
-  void on_acked(std::uint64_t offset, std::uint64_t length);
-  // Fills `vecs` with unsent bytes; returns how many entries were used.
-  std::size_t unsent(::ngtcp2_vec* vecs, std::size_t max_vecs, bool& fin) const;
-  void on_sent(std::size_t bytes, bool fin);
   bool has_unsent() const noexcept {
     return sent_offset_ < end_offset_ || (fin_queued_ && !fin_sent_);
   }
