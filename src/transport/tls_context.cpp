@@ -184,7 +184,7 @@ int check_peer_chain(gnutls_session_t session, VerifiedChainCache& cache,
   auto* check = static_cast<PeerCheck*>(gnutls_db_get_ptr(session));
   check->chain_key = chain_key_of(session);  // kept for peer_identity_of
   const VerifiedChainCache::Key& key = check->chain_key;
-  const std::time_t now = std::time(nullptr);
+  const std::time_t now = cache.now();
   if (cache.find(key, now)) return 0;
   unsigned status = 0;
   int rv = gnutls_certificate_verify_peers(session, const_cast<gnutls_typed_vdata_st*>(checks),
@@ -438,7 +438,7 @@ Result<PeerIdentity> peer_identity_of(gnutls_session_t session,
     // The verify function hashed the chain already; a session it did not
     // run on (no client certificate requested) has no key and parses.
     const auto* check = static_cast<const PeerCheck*>(gnutls_db_get_ptr(session));
-    cached = verified->find(check->chain_key, std::time(nullptr));
+    cached = verified->find(check->chain_key, verified->now());
   }
   if (cached) {
     identity.common_name = std::move(*cached);
