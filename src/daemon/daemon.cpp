@@ -60,10 +60,10 @@ std::vector<std::pair<std::uint64_t, std::int64_t>> tls_files_version(
 
 // When to look at the server certificate next: when it enters the window
 // in which it is reissued (not_after - renew_before), within [1 s, 1 h].
-std::uint64_t next_certificate_check_ns(std::chrono::system_clock::time_point not_after,
-                                        std::chrono::seconds renew_before) {
-  const auto until_due = std::chrono::duration_cast<std::chrono::nanoseconds>(
-      not_after - renew_before - std::chrono::system_clock::now());
+std::uint64_t next_certificate_check_ns(SystemTime not_after, std::chrono::seconds renew_before,
+                                        SystemTime now) {
+  const auto until_due =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(not_after - renew_before - now);
   const auto clamped =
       std::clamp<std::int64_t>(until_due.count(), 1'000 * kNsPerMs, kServerCertificateCheckNs);
   return transport::monotonic_ns() + static_cast<std::uint64_t>(clamped);
@@ -100,8 +100,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   auto limits = limits_from(config);
   if (!limits) return std::move(limits).error();
 
-  auto certificate =
-      ensure_server_certificate(dir, std::chrono::seconds(config.server_cert_renew_before_s));
+  auto certificate = ensure_server_certificate(
+      dir, std::chrono::seconds(config.server_cert_renew_before_s), daemon->clock_->now());
   if (!certificate) return std::move(certificate).error();
   if (certificate->reissued) {
     spdlog::info("server certificate reissued reason=\"{}\" cert_sha256={}", certificate->reason,
@@ -116,6 +116,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   journal::JournalOptions journal_options;
   journal_options.retention.max_events = config.journal_retention_max_events;
   journal_options.retention.max_age = std::chrono::seconds(config.journal_retention_max_age_s);
+  journal_options.clock = daemon->clock_;
   auto journal = journal::Journal::open(dir.journal(), journal_options);
   if (!journal) return std::move(journal).error();
   daemon->journal_ = std::move(*journal);
@@ -126,8 +127,8 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
 
   runtime::EnrollmentOptions enrollment_options;
   enrollment_options.device_validity = config.enrollment_device_validity;
-  daemon->enrollment_ =
-      std::make_unique<runtime::EnrollmentService>(*daemon->loop_, dir, enrollment_options);
+  daemon->enrollment_ = std::make_unique<runtime::EnrollmentService>(
+      *daemon->loop_, dir, enrollment_options, daemon->clock_);
 
   runtime::NodeServiceOptions service_options;
   service_options.mtls_required = config.require_client_auth;
@@ -145,11 +146,13 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
                                  dir.server_key(),
                                  config.require_client_auth,
                                  daemon->revocations_,
-                                 /*serve_enrollment=*/true};
+                                 /*serve_enrollment=*/true,
+                                 daemon->clock_};
   daemon->tls_ = tls;
   daemon->tls_files_version_ = tls_files_version(tls);
   daemon->next_server_certificate_check_ns_ = next_certificate_check_ns(
-      certificate->not_after, std::chrono::seconds(config.server_cert_renew_before_s));
+      certificate->not_after, std::chrono::seconds(config.server_cert_renew_before_s),
+      daemon->clock_->now());
   if (config.quic_enabled) {
     auto address =
         transport::SocketAddress::from_host_and_port(config.quic_bind_addr, config.quic_port);
@@ -339,13 +342,14 @@ void Daemon::renew_server_certificate_if_due() {
   if (now < next_server_certificate_check_ns_) return;
   next_server_certificate_check_ns_ = now + kServerCertificateCheckNs;
   const auto renew_before = std::chrono::seconds(config_.server_cert_renew_before_s);
-  auto certificate = ensure_server_certificate(identity::StateDir{config_.state_dir}, renew_before);
+  auto certificate =
+      ensure_server_certificate(identity::StateDir{config_.state_dir}, renew_before, clock_->now());
   if (!certificate) {
     spdlog::error("server certificate check failed: {}", certificate.error().describe());
     return;
   }
   next_server_certificate_check_ns_ =
-      next_certificate_check_ns(certificate->not_after, renew_before);
+      next_certificate_check_ns(certificate->not_after, renew_before, clock_->now());
   if (certificate->reissued) {
     spdlog::info("server certificate reissued reason=\"{}\" cert_sha256={}", certificate->reason,
                  certificate->fingerprint);

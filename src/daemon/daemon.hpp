@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "palyra/common/clock.hpp"
 #include "palyra/common/result.hpp"
 #include "palyra/fallback/grpc_frontend.hpp"
 #include "palyra/identity/revocation.hpp"
@@ -62,6 +63,10 @@ class Daemon {
   void renew_server_certificate_if_due();
 
   Config config_;
+  // The one place the daemon's time comes from: handed to the journal, the
+  // enrollment service and the TLS configuration, read for the server
+  // certificate's renewal.
+  std::shared_ptr<const palyra::Clock> clock_ = system_clock();
   std::unique_ptr<transport::EventLoop> loop_;
   std::shared_ptr<identity::RevocationIndex> revocations_;
   std::unique_ptr<journal::Journal> journal_;

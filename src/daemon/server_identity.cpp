@@ -29,7 +29,8 @@ identity::ServerCertificateRequest default_request() {
 }  // namespace
 
 Result<ServerCertificateStatus> ensure_server_certificate(const identity::StateDir& dir,
-                                                          std::chrono::seconds renew_before) {
+                                                          std::chrono::seconds renew_before,
+                                                          SystemTime now) {
   identity::IdentityStore store(dir);
   auto have_ca = present(dir.ca_cert());
   if (!have_ca) return std::move(have_ca).error();
@@ -49,7 +50,7 @@ Result<ServerCertificateStatus> ensure_server_certificate(const identity::StateD
   auto current = have_pair ? identity::Certificate::from_pem_file(dir.server_cert())
                            : Result<identity::Certificate>(Error(Errc::NotFound, "missing"));
   if (current) {
-    const auto left = current->not_after() - std::chrono::system_clock::now();
+    const auto left = current->not_after() - now;
     if (left > renew_before) {
       status.fingerprint = current->fingerprint();
       status.not_after = current->not_after();

@@ -14,12 +14,8 @@ namespace {
 
 constexpr std::int64_t kSchemaVersion = 1;
 
-// How often the writer wakes up to apply age-based retention when idle.
-constexpr auto kRetentionInterval = std::chrono::seconds(1);
-
-std::int64_t now_unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+std::int64_t unix_ms(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch())
       .count();
 }
 
@@ -85,8 +81,11 @@ Status configure_writer(sqlite3* db) {
 
 Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& path,
                                                JournalOptions options) {
-  if (options.max_batch == 0 || options.max_queued_appends == 0) {
-    return Error(Errc::InvalidArgument, "journal max_batch and max_queued_appends must be > 0");
+  if (options.max_batch == 0 || options.max_queued_appends == 0 ||
+      options.retention_interval.count() <= 0 || !options.clock) {
+    return Error(Errc::InvalidArgument,
+                 "journal max_batch, max_queued_appends and retention_interval must be > 0, "
+                 "and it needs a clock");
   }
   ConnectionGuard writer;
   {
@@ -160,7 +159,10 @@ std::size_t Journal::queued_appends() const {
 void Journal::writer_main() {
   const bool has_retention =
       options_.retention.max_events > 0 || options_.retention.max_age.count() > 0;
-  auto next_retention = std::chrono::steady_clock::now() + kRetentionInterval;
+  // The wake-ups are real time (a thread sleeping); what retention removes
+  // is judged by options_.clock, in remove_expired().
+  const auto interval = options_.retention_interval;
+  auto next_retention = std::chrono::steady_clock::now() + interval;
   std::vector<PendingAppend> batch;
   while (true) {
     {
@@ -182,7 +184,7 @@ void Journal::writer_main() {
     // above would return at once forever after the first interval.
     const auto now = std::chrono::steady_clock::now();
     const bool interval_due = now >= next_retention;
-    if (interval_due) next_retention = now + kRetentionInterval;
+    if (interval_due) next_retention = now + interval;
     if (has_retention && (interval_due || (committed && options_.retention.max_events > 0))) {
       // Failures are reported by the next enforce_retention() call that a
       // caller makes; the writer itself keeps going.
@@ -199,7 +201,7 @@ Status Journal::write_batch(std::vector<PendingAppend>& batch, std::vector<Event
       " VALUES (?1, ?2, ?3, ?4, ?5)");
   if (!insert) return std::move(insert).error();
   std::uint64_t seq = newest_.load(std::memory_order_relaxed);
-  const std::int64_t published_at = now_unix_ms();
+  const std::int64_t published_at = unix_ms(*options_.clock);
   for (auto& pending : batch) {
     auto event = std::make_shared<StoredEvent>();
     event->seq = ++seq;
@@ -384,7 +386,7 @@ Result<std::uint64_t> Journal::remove_expired() {
         writer_db_, "SELECT MAX(seq) FROM events WHERE published_at_unix_ms < ?1");
     if (!statement) return std::move(statement).error();
     statement->bind(
-        1, now_unix_ms() -
+        1, unix_ms(*options_.clock) -
                std::chrono::duration_cast<std::chrono::milliseconds>(policy.max_age).count());
     auto row = statement->step();
     if (!row) return std::move(row).error();

@@ -149,7 +149,8 @@ Outcome renew_on_worker(const identity::StateDir& dir, const EnrollmentOptions& 
 }  // namespace
 
 EnrollmentService::EnrollmentService(transport::EventLoop& loop, identity::StateDir dir,
-                                     EnrollmentOptions options, WallClock clock)
+                                     EnrollmentOptions options,
+                                     std::shared_ptr<const palyra::Clock> clock)
     : loop_(loop),
       dir_(std::move(dir)),
       options_(options),
@@ -164,7 +165,7 @@ EnrollmentService::~EnrollmentService() {
 
 void EnrollmentService::enroll(const Request& request, const std::string& peer, Done done) {
   const std::string host = host_of(peer);
-  if (failures_.is_locked_out(host, std::chrono::steady_clock::now())) {
+  if (failures_.is_locked_out(host, clock_->steady_now())) {
     spdlog::warn(
         "enrollment refused peer={} token_id={} reason=\"too many failed attempts from "
         "this address; refused for up to {} s\"",
@@ -174,15 +175,15 @@ void EnrollmentService::enroll(const Request& request, const std::string& peer, 
   }
   const std::string token_id = token_id_for_log(request.token);
   run_on_worker(
-      [this, request, now = clock_] { return enroll_on_worker(dir_, options_, now(), request); },
+      [this, request] { return enroll_on_worker(dir_, options_, clock_->now(), request); },
       "enrollment", fmt::format("peer={} token_id={}", peer, token_id), host, std::move(done));
 }
 
 void EnrollmentService::renew(const Request& request, const std::string& device_id,
                               const std::string& peer, Done done) {
   run_on_worker(
-      [this, request, device_id, now = clock_] {
-        return renew_on_worker(dir_, options_, now(), request, device_id);
+      [this, request, device_id] {
+        return renew_on_worker(dir_, options_, clock_->now(), request, device_id);
       },
       "renewal", fmt::format("peer={} device_id={}", peer, device_id), std::nullopt,
       std::move(done));
@@ -206,7 +207,7 @@ void EnrollmentService::run_on_worker(std::function<Outcome()> work, const char*
         spdlog::warn("{} refused {} reason=\"{}\"", what, who, outcome.details);
       }
       if (counted_host && outcome.counts_as_failure &&
-          failures_.record_failure(*counted_host, std::chrono::steady_clock::now())) {
+          failures_.record_failure(*counted_host, clock_->steady_now())) {
         spdlog::warn("enrollment: address {} locked out for {} s after {} failed attempts",
                      *counted_host, options_.failures.lockout.count(),
                      options_.failures.max_failures);

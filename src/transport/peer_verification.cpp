@@ -68,7 +68,7 @@ int check_peer_chain(std::span<const gnutls_datum_t> chain, const ChainVerifier&
                      unsigned check_count, const char* purpose_oid, PeerCheck& check) {
   check.chain_key = chain_key_of(chain);  // kept for peer_identity_of
   const VerifiedChainCache::Key& key = check.chain_key;
-  const std::time_t now = std::time(nullptr);
+  const std::time_t now = cache.now();
   if (cache.find(key, now)) return 0;
   unsigned status = 0;
   int rv = verifier.verify(chain, checks, check_count, &status);
@@ -154,7 +154,7 @@ Result<PeerIdentity> peer_identity_of(gnutls_session_t session,
   if (verified != nullptr) {
     // The verify function hashed the chain already; a session it did not
     // run on (no client certificate requested) has no key and parses.
-    cached = verified->find(peer_check_of(session).chain_key, std::time(nullptr));
+    cached = verified->find(peer_check_of(session).chain_key, verified->now());
   }
   if (cached) {
     identity.common_name = std::move(*cached);

@@ -40,7 +40,7 @@ class ServerTlsContext {
   explicit ServerTlsContext(ServerTlsConfig config) : config_(std::move(config)) {}
   ServerTlsConfig config_;
   gnutls_certificate_credentials_t credentials_ = nullptr;
-  mutable VerifiedChainCache verified_chains_;
+  mutable VerifiedChainCache verified_chains_{config_.clock};
 };
 
 class ClientTlsContext {
@@ -71,7 +71,7 @@ class ClientTlsContext {
   gnutls_certificate_credentials_t credentials_ = nullptr;
   // Built once, with the context every session holds.
   gnutls_typed_vdata_st verify_data_[kVerifyDataCount] = {};
-  mutable VerifiedChainCache verified_chains_;
+  mutable VerifiedChainCache verified_chains_{config_.clock};
 };
 
 }  // namespace palyra::transport

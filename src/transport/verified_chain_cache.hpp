@@ -21,6 +21,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "palyra/common/clock.hpp"
+
 namespace palyra::transport {
 
 class VerifiedChainCache {
@@ -29,7 +31,14 @@ class VerifiedChainCache {
   static constexpr std::size_t kMaxEntries = 16384;
   static constexpr std::chrono::seconds kMaxAge{600};
 
+  // `clock` is what "now" means for this context's verification: for the
+  // entries here and for the handshakes that fill them.
+  explicit VerifiedChainCache(std::shared_ptr<const palyra::Clock> clock = system_clock())
+      : clock_(std::move(clock)) {}
+
   static Key key_of(std::span<const std::span<const unsigned char>> chain);
+  // The clock's time in whole seconds, as certificates keep it.
+  std::time_t now() const noexcept { return std::chrono::system_clock::to_time_t(clock_->now()); }
 
   // The leaf's common name when `key` was verified and `now` is inside its
   // usable window; nothing otherwise.
@@ -46,6 +55,7 @@ class VerifiedChainCache {
     std::time_t until;
     std::string common_name;
   };
+  std::shared_ptr<const palyra::Clock> clock_;
   mutable std::mutex
       mutex_;  // the gRPC listener does not use it; tests may share contexts across threads
   std::unordered_map<Key, Entry> entries_;

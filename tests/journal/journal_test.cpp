@@ -16,6 +16,7 @@
 #include <latch>
 #include <thread>
 
+#include "../common/manual_clock.hpp"
 #include "../common/temp_dir.hpp"
 
 namespace palyra::journal {
@@ -77,17 +78,40 @@ TEST_F(JournalTest, AssignsConsecutiveSequenceNumbersAndStoresEveryField) {
   EXPECT_TRUE(journal->read_after(UINT64_MAX, 10, 1 << 20)->empty());
 }
 
-// Without a retention policy the writer still wakes once a second (the
-// retention interval); it must go back to sleep, not spin once the first
-// interval has passed.
+// Without a retention policy the writer still wakes every retention
+// interval; it must go back to sleep, not spin once the first interval has
+// passed. Real time on purpose (the wake-ups are a thread sleeping), with a
+// short interval: 25 intervals pass.
 TEST_F(JournalTest, IdleWriterSleepsBetweenIntervals) {
-  auto journal = open_journal();
+  JournalOptions options;
+  options.retention_interval = std::chrono::milliseconds(10);
+  auto journal = open_journal(options);
   ASSERT_TRUE(journal);
   append_sync(*journal, "e");
   const std::uint64_t before = journal->writer_wakeups();
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  // Two intervals passed: a couple of wake-ups, not millions.
-  EXPECT_LE(journal->writer_wakeups() - before, 5u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  // About 25 wake-ups, not millions.
+  EXPECT_LE(journal->writer_wakeups() - before, 40u);
+}
+
+// Events carry the journal's clock's time, to the millisecond.
+TEST_F(JournalTest, EventsAreStampedWithTheJournalsClock) {
+  auto clock = std::make_shared<palyra::testing::ManualClock>();
+  JournalOptions options;
+  options.clock = clock;
+  auto journal = open_journal(options);
+  append_sync(*journal, "first");
+  clock->advance(std::chrono::hours(5));
+  append_sync(*journal, "later");
+  auto events = journal->read_after(0, 10, 1 << 20);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 2u);
+  const auto expected_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock->now().time_since_epoch())
+          .count();
+  EXPECT_EQ((*events)[1]->published_at_unix_ms, expected_ms);
+  EXPECT_EQ((*events)[1]->published_at_unix_ms - (*events)[0]->published_at_unix_ms,
+            5 * 3600 * 1000);
 }
 
 TEST_F(JournalTest, ReopenKeepsEventsAndContinuesTheSequence) {
@@ -176,16 +200,27 @@ TEST_F(JournalTest, CountRetentionRemovesAPrefixAndReportsTheGap) {
   EXPECT_EQ(journal->gap_for(10), std::nullopt);  // up to date
 }
 
+// Age is judged by the journal's clock: an event exactly max_age old stays,
+// one a moment older goes, and retention may empty the table without the
+// numbers being reused.
 TEST_F(JournalTest, AgeRetentionCanEmptyTheJournalWithoutReusingNumbers) {
+  auto clock = std::make_shared<palyra::testing::ManualClock>();
   JournalOptions options;
-  options.retention.max_age = std::chrono::seconds(1);
+  options.retention.max_age = std::chrono::seconds(60);
+  options.clock = clock;
   {
     auto journal = open_journal(options);
-    for (int i = 0; i < 3; ++i) append_sync(*journal, "old");
-    // The writer applies age retention by itself, once a second.
-    for (int i = 0; i < 300 && journal->oldest_retained_seq() != 4; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    for (int i = 0; i < 2; ++i) append_sync(*journal, "old");
+    clock->advance(std::chrono::seconds(30));
+    append_sync(*journal, "younger");
+    clock->advance(std::chrono::seconds(30));
+    ASSERT_EQ(*journal->enforce_retention(), 0u);  // exactly 60 s old: kept
+    clock->advance(std::chrono::milliseconds(1));
+    ASSERT_EQ(*journal->enforce_retention(), 2u);
+    EXPECT_EQ(journal->oldest_retained_seq(), 3u);
+    EXPECT_EQ(journal->gap_for(0), 3u);
+    clock->advance(std::chrono::seconds(30));
+    ASSERT_EQ(*journal->enforce_retention(), 1u);
     EXPECT_EQ(journal->oldest_retained_seq(), 4u);
     EXPECT_EQ(journal->gap_for(0), 4u);
     EXPECT_TRUE(journal->read_after(0, 10, 1 << 20)->empty());
@@ -193,6 +228,20 @@ TEST_F(JournalTest, AgeRetentionCanEmptyTheJournalWithoutReusingNumbers) {
   auto journal = open_journal(options);
   EXPECT_EQ(journal->newest_seq(), 3u);  // remembered though no row is left
   EXPECT_EQ(append_sync(*journal, "new"), 4u);
+}
+
+// The real wiring: the writer applies age retention by itself, every
+// retention interval, on the system clock (1 ms old is old enough).
+TEST_F(JournalTest, TheWriterAppliesAgeRetentionByItself) {
+  JournalOptions options;
+  options.retention.max_age = std::chrono::milliseconds(1);
+  options.retention_interval = std::chrono::milliseconds(10);
+  auto journal = open_journal(options);
+  for (int i = 0; i < 3; ++i) append_sync(*journal, "old");
+  for (int i = 0; i < 500 && journal->oldest_retained_seq() != 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(journal->oldest_retained_seq(), 4u);
 }
 
 TEST_F(JournalTest, GroupCommitPutsEverythingQueuedIntoOneCommit) {

@@ -4,6 +4,7 @@
 
 #include <optional>
 
+#include "../common/manual_clock.hpp"
 #include "../common/temp_dir.hpp"
 #include "palyra/identity/csr.hpp"
 #include "palyra/identity/store.hpp"
@@ -15,7 +16,8 @@ namespace {
 using namespace std::chrono_literals;
 
 // The daemon's enrollment and renewal decisions, on a real state directory
-// and a real loop, without a network: what each request is answered.
+// and a real loop, without a network: what each request is answered. The
+// service's clock is moved by hand.
 class EnrollmentServiceTest : public palyra::testing::TempDirTest {
  protected:
   void SetUp() override {
@@ -23,7 +25,7 @@ class EnrollmentServiceTest : public palyra::testing::TempDirTest {
     dir_state_ = identity::StateDir{dir_ / "state"};
     ASSERT_TRUE(identity::IdentityStore(dir_state_).create_ca("Test CA", false).ok());
     loop_ = std::move(transport::EventLoop::create()).value();
-    service_ = std::make_unique<EnrollmentService>(*loop_, dir_state_, EnrollmentOptions{});
+    service_ = std::make_unique<EnrollmentService>(*loop_, dir_state_, EnrollmentOptions{}, clock_);
   }
   void TearDown() override {
     service_.reset();
@@ -35,8 +37,7 @@ class EnrollmentServiceTest : public palyra::testing::TempDirTest {
     identity::TokenCreateOptions options;
     options.device_id = std::move(device_id);
     auto hash = identity::IdentityStore(dir_state_).signing_ca_spki_sha256();
-    auto token =
-        identity::TokenStore(dir_state_).create(options, *hash, std::chrono::system_clock::now());
+    auto token = identity::TokenStore(dir_state_).create(options, *hash, clock_->now());
     EXPECT_TRUE(token.ok());
     return token->id + "." + token->secret;
   }
@@ -78,6 +79,8 @@ class EnrollmentServiceTest : public palyra::testing::TempDirTest {
     return identity::IdentityStore(dir_state_).ledger()->entries().size();
   }
 
+  std::shared_ptr<palyra::testing::ManualClock> clock_ =
+      std::make_shared<palyra::testing::ManualClock>();
   identity::StateDir dir_state_;
   std::unique_ptr<transport::EventLoop> loop_;
   std::unique_ptr<EnrollmentService> service_;
@@ -110,6 +113,17 @@ TEST_F(EnrollmentServiceTest, EveryRefusalIsTheSameAnswer) {
   EXPECT_EQ(ledger_size(), 1u) << "only the CA: nothing was issued";
 }
 
+// A token is judged by the service's clock: refused, with the same answer
+// as every other refusal, once its time is up (900 s by default).
+TEST_F(EnrollmentServiceTest, ATokenWhoseTimeIsUpIsRefusedLikeAnyOther) {
+  const std::string token = new_token();
+  clock_->advance(900s);
+  EXPECT_EQ(enroll(enroll_request(token, "n-1")), encode_error(ProtocolError::EnrollRefused));
+  EXPECT_EQ(ledger_size(), 1u) << "only the CA: nothing was issued";
+  EXPECT_EQ(parse_response(enroll(enroll_request(new_token(), "n-1")))->kind, "enrolled")
+      << "a token made at the clock's new time is valid";
+}
+
 TEST_F(EnrollmentServiceTest, AMalformedCsrIsInvalidParamsAndKeepsTheTokensUse) {
   const std::string token = new_token();
   Request request = enroll_request(token, "n-1");
@@ -129,6 +143,20 @@ TEST_F(EnrollmentServiceTest, FiveFailuresFromAnAddressLockItOutWithoutUsingATok
             encode_error(ProtocolError::EnrollRefused));
   // Another address is served, with the token the locked-out one could not use.
   EXPECT_EQ(parse_response(enroll(enroll_request(good, "n-1"), "198.51.100.10:4000"))->kind,
+            "enrolled");
+}
+
+// The lockout lasts Policy::lockout (60 s) on the service's clock.
+TEST_F(EnrollmentServiceTest, ALockedOutAddressIsServedAgainAfterTheLockout) {
+  std::string wrong = new_token();
+  wrong.back() = wrong.back() == 'a' ? 'b' : 'a';
+  for (int i = 0; i < 5; ++i) enroll(enroll_request(wrong, "n-1"), "198.51.100.9:4000");
+  const std::string good = new_token();
+  clock_->advance(59s);
+  EXPECT_EQ(enroll(enroll_request(good, "n-1"), "198.51.100.9:4000"),
+            encode_error(ProtocolError::EnrollRefused));
+  clock_->advance(2s);
+  EXPECT_EQ(parse_response(enroll(enroll_request(good, "n-1"), "198.51.100.9:4000"))->kind,
             "enrolled");
 }
 

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <thread>
 
+#include "../common/gnutls_time.hpp"
+#include "../common/manual_clock.hpp"
 #include "palyra/identity/certificate.hpp"
 #include "palyra/identity/revocation.hpp"
 #include "palyra/transport/client.hpp"
@@ -209,18 +211,23 @@ TEST_F(QuicTest, ExpiredClientCertificateIsRefused) {
 // The server remembers chains it verified (a reconnect skips the chain's
 // signature checks), but only inside the leaf's validity period: a
 // certificate that expires after a successful handshake is refused on the
-// next one.
+// next one. The server's clock (and GnuTLS's) moves past the expiry.
 TEST_F(QuicTest, CertificateThatExpiredSinceItsLastHandshakeIsRefused) {
-  EchoServer server(server_tls(), quick_limits());
+  auto clock = std::make_shared<palyra::testing::ManualClock>();
+  palyra::testing::ScopedGnutlsTime gnutls_time(clock);
+  ServerTlsConfig tls = server_tls();
+  tls.clock = clock;
+  EchoServer server(tls, quick_limits());
   ASSERT_TRUE(server.ok());
-  const auto short_lived = client_tls_with(pki_.issue_device("short-lived-node", -1h, 2s));
+  ClientTlsConfig short_lived = client_tls_with(pki_.issue_device("short-lived-node", -1h, 1h));
+  short_lived.clock = clock;
   {
     auto client = Client::connect(server.address(), short_lived, quick_limits());
     ASSERT_TRUE(client.ok()) << client.error().describe();
     EXPECT_EQ(echo(**client, "while valid"), "while valid");
     (*client)->close();
   }
-  std::this_thread::sleep_for(3500ms);
+  clock->advance(2h);
   Error error = refused(short_lived, server);
   EXPECT_EQ(error.code(), Errc::ConnectFailed);
   EXPECT_NE(error.message().find("0x12a"), std::string::npos) << error.describe();
@@ -406,13 +413,18 @@ TEST_F(QuicTest, ClientRefusesAnExpiredServerCertificate) {
 
 // A client context remembers server chains it verified (a reconnect skips
 // the chain's signature checks), but only inside the leaf's validity: a
-// server certificate that expired since the last handshake is refused.
+// server certificate that expired since the last handshake is refused. The
+// client's clock (and GnuTLS's) moves past the expiry.
 TEST_F(QuicTest, ServerCertificateThatExpiredSinceTheLastHandshakeIsRefused) {
-  auto short_lived = pki_.issue_server("localhost", -1h, 2s);
+  auto clock = std::make_shared<palyra::testing::ManualClock>();
+  palyra::testing::ScopedGnutlsTime gnutls_time(clock);
+  auto short_lived = pki_.issue_server("localhost", -1h, 1h);
   EchoServer server({pki_.ca_cert(), short_lived.cert, short_lived.key, true, nullptr},
                     quick_limits());
   ASSERT_TRUE(server.ok());
-  auto context = load_client_tls(client_tls());
+  ClientTlsConfig tls = client_tls();
+  tls.clock = clock;
+  auto context = load_client_tls(tls);
   ASSERT_TRUE(context.ok()) << context.error().describe();
   auto loop = std::move(EventLoop::create()).value();
   auto connect = [&]() -> Status {
@@ -421,7 +433,7 @@ TEST_F(QuicTest, ServerCertificateThatExpiredSinceTheLastHandshakeIsRefused) {
     return (*client)->wait_established();
   };
   ASSERT_TRUE(connect().ok());
-  std::this_thread::sleep_for(3500ms);
+  clock->advance(2h);
   Status again = connect();
   ASSERT_FALSE(again.ok()) << "an expired server certificate was accepted from the cache";
   EXPECT_EQ(again.error().code(), Errc::ConnectFailed);

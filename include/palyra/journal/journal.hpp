@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "palyra/common/clock.hpp"
 #include "palyra/common/event_view.hpp"
 #include "palyra/common/result.hpp"
 
@@ -64,8 +65,8 @@ struct StoredEvent {
 using EventPtr = std::shared_ptr<const StoredEvent>;
 
 struct RetentionPolicy {
-  std::uint64_t max_events = 0;     // keep at most this many; 0: no limit
-  std::chrono::seconds max_age{0};  // drop events older than this; 0: no limit
+  std::uint64_t max_events = 0;          // keep at most this many; 0: no limit
+  std::chrono::milliseconds max_age{0};  // drop events older than this; 0: no limit
 };
 
 struct JournalOptions {
@@ -74,6 +75,11 @@ struct JournalOptions {
   std::size_t tail_max_bytes = 16u << 20;  // ...and by bytes
   std::size_t max_queued_appends = 65536;  // appends waiting for the writer; more are refused
   std::size_t max_batch = 1024;            // appends per commit
+  // How often the idle writer wakes up to apply retention by age: real
+  // time, since it is how long a thread sleeps. Must be > 0.
+  std::chrono::milliseconds retention_interval{1000};
+  // What events are stamped with and retention by age is judged by.
+  std::shared_ptr<const Clock> clock = system_clock();
 };
 
 class Subscription;
@@ -126,8 +132,9 @@ class Journal {
   // until the returned Subscription is destroyed.
   [[nodiscard]] Subscription subscribe(std::function<void(std::uint64_t)> on_commit);
 
-  // Runs the retention policy now (it also runs after commits and once a
-  // second). Returns how many events were removed.
+  // Runs the retention policy now, by the clock's time (it also runs after
+  // commits and every retention_interval). Returns how many events were
+  // removed.
   Result<std::uint64_t> enforce_retention();
 
   std::size_t queued_appends() const;

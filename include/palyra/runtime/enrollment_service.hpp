@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "palyra/common/clock.hpp"
 #include "palyra/identity/state_dir.hpp"
 #include "palyra/runtime/failure_limiter.hpp"
 #include "palyra/runtime/protocol.hpp"
@@ -31,17 +32,15 @@ struct EnrollmentOptions {
   FailureLimiter::Policy failures;
 };
 
-// The wall clock certificates and tokens are judged by: a seam for tests.
-using WallClock = std::function<std::chrono::system_clock::time_point()>;
-
 class EnrollmentService {
  public:
   // The answer to one call: the response frame to send.
   using Done = std::function<void(std::string frame)>;
 
-  EnrollmentService(
-      transport::EventLoop& loop, identity::StateDir dir, EnrollmentOptions options,
-      WallClock clock = [] { return std::chrono::system_clock::now(); });
+  // `clock` judges tokens and certificates (its calendar time) and how long
+  // an address stays locked out (its steady time).
+  EnrollmentService(transport::EventLoop& loop, identity::StateDir dir, EnrollmentOptions options,
+                    std::shared_ptr<const palyra::Clock> clock = system_clock());
   // Finishes the call in progress (a token use is never consumed without
   // its certificate being recorded); answers posted after this are dropped.
   ~EnrollmentService();
@@ -67,7 +66,7 @@ class EnrollmentService {
   transport::EventLoop& loop_;
   identity::StateDir dir_;
   EnrollmentOptions options_;
-  WallClock clock_;
+  std::shared_ptr<const palyra::Clock> clock_;
   FailureLimiter failures_;  // loop thread only
   std::size_t in_flight_ = 0;
   std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "palyra/common/clock.hpp"
+
 namespace palyra::identity {
 class RevocationIndex;
 }
@@ -23,6 +25,11 @@ struct ServerTlsConfig {
   // Also offer the enrollment ALPN (kEnrollAlpn): a client choosing it is not
   // asked for a certificate, and the application sees Connection::alpn().
   bool serve_enrollment = false;
+  // The time client certificates are judged by where Palyra judges it (the
+  // verified-chain cache). GnuTLS's own validity checks read the
+  // process-wide time (gnutls_global_set_time_function), which is this
+  // clock's only when it is the system clock or a test installed it there.
+  std::shared_ptr<const palyra::Clock> clock = system_clock();
 };
 
 struct ClientTlsConfig {
@@ -43,6 +50,8 @@ struct ClientTlsConfig {
   // SubjectPublicKeyInfo is this (lowercase hex, from the token). Checked in
   // the handshake, before any application data is sent.
   std::optional<std::string> ca_spki_sha256;
+  // The time the server's certificate is judged by; as ServerTlsConfig::clock.
+  std::shared_ptr<const palyra::Clock> clock = system_clock();
 };
 
 }  // namespace palyra::transport

@@ -1,0 +1,39 @@
+// Where time enters Palyra. Everything that judges time — certificate and
+// token validity, event time stamps, retention by age, the enrollment
+// failure lockout — reads it from a Clock it was handed, so a test can
+// hand it one it moves by hand (tests/common/manual_clock.hpp) instead of
+// sleeping until a certificate or an event is old enough.
+//
+// Objects that look at the time on their own (the journal's writer, a TLS
+// context's verification, the enrollment service) hold a Clock; functions
+// that decide once take `now` as an argument (identity's token and
+// certificate checks), like ngtcp2 takes timestamps. Two things stay on the
+// real clocks by nature: how long a thread sleeps (the journal writer's
+// wake-ups, the event loop's timers) and GnuTLS's own validity checks,
+// which read one process-wide time function — tests that move time point
+// it at their clock with tests/common/gnutls_time.hpp.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+namespace palyra {
+
+using SystemTime = std::chrono::system_clock::time_point;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Calendar time: what certificates, tokens and event time stamps are in.
+  virtual SystemTime now() const noexcept = 0;
+  // Monotonic time, for spans that must not jump when the calendar is set
+  // (how long an address stays locked out).
+  virtual SteadyTime steady_now() const noexcept = 0;
+};
+
+// The real clocks: what production hands everywhere. One instance, alive
+// for the whole program.
+std::shared_ptr<const Clock> system_clock();
+
+}  // namespace palyra
