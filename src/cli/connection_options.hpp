@@ -10,7 +10,7 @@
 #include <string>
 
 #include "palyra/common/result.hpp"
-#include "palyra/transport/fallback.hpp"
+#include "palyra/transport/io/fallback.hpp"
 #include "palyra/transport/limits.hpp"
 #include "palyra/transport/socket_address.hpp"
 #include "palyra/transport/tls_config.hpp"

@@ -12,8 +12,8 @@
 #include "palyra/identity/certificate.hpp"
 #include "palyra/identity/fingerprint.hpp"
 #include "palyra/node/v1/node_transport.grpc.pb.h"
-#include "palyra/transport/client.hpp"
-#include "palyra/transport/fallback.hpp"
+#include "palyra/transport/io/client.hpp"
+#include "palyra/transport/io/fallback.hpp"
 #include "palyra/transport/stream.hpp"
 
 namespace palyra::cli {

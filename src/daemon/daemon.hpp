@@ -29,7 +29,7 @@
 #include "palyra/runtime/enrollment_service.hpp"
 #include "palyra/runtime/node_service.hpp"
 #include "palyra/runtime/quic_frontend.hpp"
-#include "palyra/transport/event_loop.hpp"
+#include "palyra/transport/io/event_loop.hpp"
 
 namespace palyra::daemon {
 

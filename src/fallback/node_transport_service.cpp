@@ -5,7 +5,7 @@
 #include "call_peer.hpp"
 #include "event_stream_call.hpp"
 #include "palyra/fallback/mapping.hpp"
-#include "palyra/transport/event_loop.hpp"
+#include "palyra/transport/io/event_loop.hpp"
 #include "unary_sink.hpp"
 
 namespace palyra::fallback {

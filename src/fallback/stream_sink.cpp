@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "palyra/fallback/mapping.hpp"
-#include "palyra/transport/event_loop.hpp"
+#include "palyra/transport/io/event_loop.hpp"
 
 namespace palyra::fallback {
 

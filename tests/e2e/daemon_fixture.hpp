@@ -15,8 +15,8 @@
 #include "../common/temp_dir.hpp"
 #include "../transport/call_frames.hpp"
 #include "palyra/identity/state_dir.hpp"
-#include "palyra/transport/client.hpp"
 #include "palyra/transport/connection.hpp"
+#include "palyra/transport/io/client.hpp"
 #include "palyra/transport/stream.hpp"
 
 namespace palyra::e2e {

@@ -14,7 +14,7 @@
 
 #include "../common/temp_dir.hpp"
 #include "palyra/fallback/mapping.hpp"
-#include "palyra/transport/event_loop.hpp"
+#include "palyra/transport/io/event_loop.hpp"
 
 namespace palyra::fallback {
 namespace {

@@ -11,7 +11,7 @@
 #include "../transport/call_frames.hpp"
 #include "../transport/test_pki.hpp"
 #include "palyra/runtime/protocol.hpp"
-#include "palyra/transport/client.hpp"
+#include "palyra/transport/io/client.hpp"
 
 namespace palyra {
 namespace {

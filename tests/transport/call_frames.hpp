@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "palyra/transport/client.hpp"
+#include "palyra/transport/io/client.hpp"
 #include "palyra/transport/stream.hpp"
 
 namespace palyra::transport::testing {

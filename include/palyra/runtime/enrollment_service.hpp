@@ -19,7 +19,7 @@
 #include "palyra/identity/state_dir.hpp"
 #include "palyra/runtime/failure_limiter.hpp"
 #include "palyra/runtime/protocol.hpp"
-#include "palyra/transport/event_loop.hpp"
+#include "palyra/transport/io/event_loop.hpp"
 
 namespace palyra::runtime {
 

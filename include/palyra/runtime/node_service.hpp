@@ -18,7 +18,7 @@
 #include "palyra/journal/journal.hpp"
 #include "palyra/runtime/enrollment_service.hpp"
 #include "palyra/runtime/protocol.hpp"
-#include "palyra/transport/event_loop.hpp"
+#include "palyra/transport/io/event_loop.hpp"
 
 namespace palyra::runtime {
 

@@ -11,7 +11,7 @@
 
 #include "palyra/common/result.hpp"
 #include "palyra/runtime/node_service.hpp"
-#include "palyra/transport/server.hpp"
+#include "palyra/transport/io/server.hpp"
 
 namespace palyra::runtime {
 

@@ -11,8 +11,8 @@
 #include "figures.hpp"
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/identity/ca.hpp"
-#include "palyra/transport/client.hpp"
-#include "palyra/transport/server.hpp"
+#include "palyra/transport/io/client.hpp"
+#include "palyra/transport/io/server.hpp"
 #include "target.hpp"
 
 namespace palyra::cli::bench {

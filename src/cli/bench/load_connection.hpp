@@ -14,7 +14,7 @@
 #include <unordered_map>
 
 #include "palyra/common/result.hpp"
-#include "palyra/transport/client.hpp"
+#include "palyra/transport/io/client.hpp"
 
 namespace palyra::cli::bench {
 

@@ -11,8 +11,8 @@
 #include "../connection_options.hpp"
 #include "bench.hpp"
 #include "load_connection.hpp"
-#include "palyra/transport/client.hpp"
-#include "palyra/transport/event_loop.hpp"
+#include "palyra/transport/io/client.hpp"
+#include "palyra/transport/io/event_loop.hpp"
 
 namespace palyra::cli::bench {
 

@@ -12,7 +12,7 @@
 #include <memory>
 #include <vector>
 
-#include "test_pki.hpp"
+#include "../test_pki.hpp"
 #include "tls_context.hpp"
 
 namespace palyra::transport {

@@ -12,7 +12,7 @@
 #include <variant>
 
 #include "palyra/common/result.hpp"
-#include "palyra/transport/client.hpp"
+#include "palyra/transport/io/client.hpp"
 
 namespace palyra::transport {
 

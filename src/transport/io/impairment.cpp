@@ -1,4 +1,4 @@
-#include "palyra/transport/impairment.hpp"
+#include "palyra/transport/io/impairment.hpp"
 
 namespace palyra::transport {
 

@@ -1,4 +1,4 @@
-#include "palyra/transport/fallback.hpp"
+#include "palyra/transport/io/fallback.hpp"
 
 #include <fmt/format.h>
 

@@ -6,8 +6,8 @@
 #include <gnutls/gnutls.h>
 #include <gtest/gtest.h>
 
+#include "../test_pki.hpp"
 #include "palyra/identity/revocation.hpp"
-#include "test_pki.hpp"
 
 namespace palyra::transport {
 namespace {

@@ -1,9 +1,9 @@
-#include "palyra/transport/client.hpp"
+#include "palyra/transport/io/client.hpp"
 
 #include <fmt/format.h>
 
 #include "connection_driver.hpp"
-#include "tls_context.hpp"
+#include "core/tls_context.hpp"
 #include "udp_socket.hpp"
 
 namespace palyra::transport {

@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "palyra/transport/connection.hpp"
-#include "palyra/transport/event_loop.hpp"
+#include "palyra/transport/io/event_loop.hpp"
 #include "udp_socket.hpp"
 
 namespace palyra::transport {

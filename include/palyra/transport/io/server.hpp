@@ -16,8 +16,8 @@
 
 #include "palyra/common/result.hpp"
 #include "palyra/transport/connection.hpp"
-#include "palyra/transport/event_loop.hpp"
-#include "palyra/transport/impairment.hpp"
+#include "palyra/transport/io/event_loop.hpp"
+#include "palyra/transport/io/impairment.hpp"
 #include "palyra/transport/limits.hpp"
 #include "palyra/transport/socket_address.hpp"
 #include "palyra/transport/tls_config.hpp"

@@ -1,4 +1,4 @@
-#include "palyra/transport/server.hpp"
+#include "palyra/transport/io/server.hpp"
 
 #include <fmt/format.h>
 #include <ngtcp2/ngtcp2.h>
@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "connection_driver.hpp"
+#include "core/tls_context.hpp"
 #include "palyra/identity/revocation.hpp"
-#include "tls_context.hpp"
 #include "udp_socket.hpp"
 
 namespace palyra::transport {

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "palyra/transport/server.hpp"
+#include "palyra/transport/io/server.hpp"
 
 namespace palyra::transport::testing {
 

@@ -1,4 +1,4 @@
-#include "palyra/transport/event_loop.hpp"
+#include "palyra/transport/io/event_loop.hpp"
 
 #include <fmt/format.h>
 #include <sys/epoll.h>

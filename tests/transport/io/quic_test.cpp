@@ -8,14 +8,14 @@
 #include <fstream>
 #include <thread>
 
-#include "../common/gnutls_time.hpp"
-#include "../common/manual_clock.hpp"
+#include "../../common/gnutls_time.hpp"
+#include "../../common/manual_clock.hpp"
+#include "../test_pki.hpp"
 #include "palyra/identity/certificate.hpp"
 #include "palyra/identity/revocation.hpp"
-#include "palyra/transport/client.hpp"
-#include "palyra/transport/fallback.hpp"
-#include "palyra/transport/server.hpp"
-#include "test_pki.hpp"
+#include "palyra/transport/io/client.hpp"
+#include "palyra/transport/io/fallback.hpp"
+#include "palyra/transport/io/server.hpp"
 #include "test_server.hpp"
 
 namespace palyra::transport {

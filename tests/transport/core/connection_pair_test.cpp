@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "../test_pki.hpp"
 #include "palyra/transport/connection.hpp"
 #include "quic_memory.hpp"
-#include "test_pki.hpp"
 #include "tls_context.hpp"
 #include "verified_chain_cache.hpp"
 
