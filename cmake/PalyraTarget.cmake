@@ -15,16 +15,29 @@ function(palyra_apply_flags target)
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR}/include)
 endfunction()
 
-# palyra_test(name SOURCES... LIBS...): a GoogleTest binary registered with ctest.
+# palyra_test(name SOURCES... LIBS... LABELS... [INTEGRATION_SUITES suite...]):
+# a GoogleTest binary registered with ctest, each TEST a ctest test labelled
+# LABELS. The tests of INTEGRATION_SUITES (those that run the real binaries)
+# are labelled integration instead, so one binary can hold a folder's unit
+# tests and the integration tests that go with the same units.
 function(palyra_test name)
-  cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS;INTEGRATION_SUITES" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   palyra_apply_flags(${name})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
   target_compile_definitions(${name} PRIVATE
     PALYRA_SOURCE_DIR="${PROJECT_SOURCE_DIR}" PALYRA_BINARY_DIR="${PROJECT_BINARY_DIR}")
   include(GoogleTest)
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 PROPERTIES LABELS "${T_LABELS}")
+  if(T_INTEGRATION_SUITES)
+    list(TRANSFORM T_INTEGRATION_SUITES APPEND ".*")
+    list(JOIN T_INTEGRATION_SUITES ":" suites)
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 TEST_FILTER "-${suites}"
+                         PROPERTIES LABELS "${T_LABELS}")
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 TEST_FILTER "${suites}"
+                         PROPERTIES LABELS integration)
+  else()
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 30 PROPERTIES LABELS "${T_LABELS}")
+  endif()
 endfunction()
 
 if(PALYRA_FUZZ)

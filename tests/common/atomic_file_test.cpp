@@ -118,6 +118,17 @@ TEST_F(AtomicFileTest, AnExistingWiderFileEndsWithTheModeAsked) {
   EXPECT_EQ(mode_of(other), 0600u);
 }
 
+TEST_F(AtomicFileTest, AtomicWriteReplacesWithTheRequestedMode) {
+  auto path = dir_ / "secret.key";
+  ASSERT_TRUE(write_file_atomically(path, "one", 0600).ok());
+  ASSERT_TRUE(write_file_atomically(path, "two", 0600).ok());
+  EXPECT_EQ(*read_file(path), "two");
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(write_file_atomically(dir_ / "no" / "dir" / "f", "x").error().code(), Errc::NotFound);
+}
+
 TEST_F(AtomicFileTest, AFailedDirectoryFsyncIsAnErrorNamingTheDirectory) {
   auto path = dir_ / "ledger.json";
   faults.fsync_directory = EIO;

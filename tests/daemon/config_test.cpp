@@ -7,10 +7,13 @@
 #include <fstream>
 #include <vector>
 
+#include "../common/bad_files.hpp"
 #include "../common/temp_dir.hpp"
 
 namespace palyra::daemon {
 namespace {
+
+using palyra::testing::BadFilesTest;
 
 // The path as errors quote it. Appended, not "'" + path.string(): gcc 12 at
 // -O3 warns a false -Wrestrict in operator+(const char*, std::string&&)
@@ -253,6 +256,18 @@ TEST_F(ConfigTest, NonAsciiOnlyInValuesAndComments) {
       load_config(write("state_dir = \"\"\"/srv/\\\n  d\xc3\xa9j\xc3\xa0\\\"\"\"\"\n"), {}, {});
   ASSERT_TRUE(multi.ok()) << multi.error().describe();
   EXPECT_EQ(multi->state_dir, "/srv/d\xc3\xa9j\xc3\xa0\"");
+}
+
+// The daemon refuses a bad configuration file in one line, exit 2.
+TEST_F(BadFilesTest, DaemonConfiguration) {
+  put(dir_ / "palyrad.toml", "[gateway]\nquic_port = \"7444\"\n");
+  auto run = palyra::testing::run_command(
+      {PALYRAD, "--config", (dir_ / "palyrad.toml").string(), "--state-dir", state_.string()},
+      dir_);
+  EXPECT_EQ(run.status, 2) << run.err;
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+  EXPECT_NE(run.err.find("palyrad.toml:2"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("gateway.quic_port"), std::string::npos) << run.err;
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ struct CliRun {
   std::string err;
 };
 
-class CliTest : public palyra::testing::TempDirTest {
+class IdentityCommandsTest : public palyra::testing::TempDirTest {
  protected:
   CliRun palyra(const std::string& args) {
     std::string err_file = (dir_ / "stderr").string();
@@ -44,7 +44,7 @@ int lines(const std::string& s) {
   return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
 }
 
-TEST_F(CliTest, InitCreatesAReadyStateDirectoryAndRefusesToOverwrite) {
+TEST_F(IdentityCommandsTest, InitCreatesAReadyStateDirectoryAndRefusesToOverwrite) {
   auto first = palyra("init");
   ASSERT_EQ(first.status, 0) << first.err;
   auto state = dir_ / "state";
@@ -61,7 +61,7 @@ TEST_F(CliTest, InitCreatesAReadyStateDirectoryAndRefusesToOverwrite) {
   EXPECT_EQ(palyra("init --force").status, 0);
 }
 
-TEST_F(CliTest, DeviceRevokeListAndFingerprint) {
+TEST_F(IdentityCommandsTest, DeviceRevokeListAndFingerprint) {
   ASSERT_EQ(palyra("init").status, 0);
   auto device = palyra("cert device edge-42 --valid-for 2h");
   ASSERT_EQ(device.status, 0) << device.err;
@@ -94,7 +94,7 @@ TEST_F(CliTest, DeviceRevokeListAndFingerprint) {
   EXPECT_NE(row.find("edge-42"), std::string::npos) << row;
 }
 
-TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
+TEST_F(IdentityCommandsTest, BadInputGetsOneLineAndANonZeroExit) {
   ASSERT_EQ(palyra("init").status, 0);
   struct Case {
     std::string args;
@@ -117,7 +117,7 @@ TEST_F(CliTest, BadInputGetsOneLineAndANonZeroExit) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "state/devices/ok"));
 }
 
-TEST_F(CliTest, CommandsWithoutACaSayToRunInit) {
+TEST_F(IdentityCommandsTest, CommandsWithoutACaSayToRunInit) {
   auto run = palyra("cert device node-2");
   EXPECT_EQ(run.status, 1);
   EXPECT_NE(run.err.find("palyra init"), std::string::npos) << run.err;
@@ -125,7 +125,7 @@ TEST_F(CliTest, CommandsWithoutACaSayToRunInit) {
 
 // Each command's help says what it does, shows its own usage line and
 // names every option it takes.
-TEST_F(CliTest, HelpExplainsEveryCommand) {
+TEST_F(IdentityCommandsTest, HelpExplainsEveryCommand) {
   struct Case {
     std::string command;
     std::string does;

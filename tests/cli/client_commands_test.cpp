@@ -1,0 +1,42 @@
+// `palyra events`' cursor file: a bad one is a one-line error naming it,
+// before anything is sent (no daemon is needed).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "../common/bad_files.hpp"
+
+namespace palyra::cli {
+namespace {
+
+using palyra::testing::BadFilesTest;
+
+// The path as errors quote it. Appended, not "'" + path.string(): gcc 12 at
+// -O3 warns a false -Wrestrict in operator+(const char*, std::string&&)
+// (GCC bug 105329).
+std::string quoted(const std::filesystem::path& path) {
+  std::string out = "'";
+  out += path.string();
+  out += '\'';
+  return out;
+}
+
+// The cursor is read before anything is sent: no daemon is needed.
+TEST_F(BadFilesTest, EventsCursor) {
+  put(dir_ / "cursor", "seven\n");
+  expect_one_line(palyra({"events", "--cursor", (dir_ / "cursor").string()}),
+                  {quoted(dir_ / "cursor"), "does not hold a sequence number"});
+  put(dir_ / "cursor", "99999999999999999999999\n");
+  expect_one_line(palyra({"events", "--cursor", (dir_ / "cursor").string()}), {"cursor"});
+  std::filesystem::create_directory(dir_ / "cursor.d");
+  expect_one_line(palyra({"events", "--cursor", (dir_ / "cursor.d").string()}),
+                  {"cursor file", quoted(dir_ / "cursor.d")});
+  // std::filesystem::exists() throws on a loop (ELOOP) rather than say no.
+  std::filesystem::create_symlink(dir_ / "loop", dir_ / "loop");
+  expect_one_line(palyra({"events", "--cursor", (dir_ / "loop").string()}),
+                  {"cursor file", quoted(dir_ / "loop")});
+}
+
+}  // namespace
+}  // namespace palyra::cli
