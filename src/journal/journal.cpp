@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
@@ -93,8 +95,13 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& path
     if (!db) return std::move(db).error();
     writer.db = *db;
   }
-  // Events are the fleet's data: only the daemon's user reads them.
-  ::chmod(path.c_str(), 0600);
+  // Events are the fleet's data: only the daemon's user reads them. A journal
+  // we cannot make private is not opened.
+  if (::chmod(path.c_str(), 0600) != 0) {
+    const int err = errno;
+    return Error(Errc::StorageFailed, "cannot set mode 0600 on the journal " + path.string() +
+                                          ": " + std::strerror(err));
+  }
   PALYRA_TRY(configure_writer(writer.db));
   PALYRA_TRY(create_schema(writer.db));
 
