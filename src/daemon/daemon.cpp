@@ -1,5 +1,6 @@
 #include "daemon.hpp"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
@@ -212,9 +214,33 @@ Status Daemon::run() {
       "journal_newest_seq={}",
       quic, grpc, grpc_enroll, config_.require_client_auth, config_.max_connections,
       journal_->newest_seq());
+  notifier_.ready(serving_status());
+  if (auto interval = notifier_.watchdog_interval()) {
+    spdlog::info("systemd watchdog: pinging every {} ms from the event loop",
+                 interval->count() / 2000);
+    ping_watchdog();
+  }
   auto status = loop_->run();
   spdlog::info("stopped");
   return status;
+}
+
+std::string Daemon::serving_status() const {
+  return fmt::format("serving quic={} grpc={}, journal at seq {}",
+                     quic_ ? quic_->local_address().to_string() : "off",
+                     grpc_ ? grpc_->local_address() : "off", journal_->newest_seq());
+}
+
+// From the loop, so a loop that stops turning stops the pings and systemd
+// restarts the daemon (WatchdogSec=); half the interval, as sd_watchdog_enabled(3)
+// recommends.
+void Daemon::ping_watchdog() {
+  notifier_.watchdog();
+  const auto half = *notifier_.watchdog_interval() / 2;
+  const auto next_ns = transport::monotonic_ns() +
+                       static_cast<std::uint64_t>(
+                           std::chrono::duration_cast<std::chrono::nanoseconds>(half).count());
+  loop_->schedule_at(next_ns, [this] { ping_watchdog(); });
 }
 
 void Daemon::on_signal() {
@@ -222,8 +248,10 @@ void Daemon::on_signal() {
   while (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
     switch (info.ssi_signo) {
       case SIGHUP:
+        notifier_.reloading("reloading the revocation index and the server certificate");
         reload_revocations("SIGHUP");
         reload_server_certificate("SIGHUP");
+        if (!shutting_down_) notifier_.ready(serving_status());
         break;
       case SIGTERM:
         begin_shutdown("SIGTERM");
@@ -244,6 +272,8 @@ void Daemon::begin_shutdown(const char* why) {
   drain_deadline_ns_ = transport::monotonic_ns() + config_.shutdown_grace_ms * kNsPerMs;
   spdlog::info("shutting down on {}: draining {} call(s) for up to {} ms", why,
                service_->calls_in_flight(), config_.shutdown_grace_ms);
+  notifier_.stopping(fmt::format("draining {} call(s) for up to {} ms ({})",
+                                 service_->calls_in_flight(), config_.shutdown_grace_ms, why));
   check_drained();
 }
 

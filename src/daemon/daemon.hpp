@@ -30,6 +30,7 @@
 #include "palyra/runtime/node_service.hpp"
 #include "palyra/runtime/quic_frontend.hpp"
 #include "palyra/transport/io/event_loop.hpp"
+#include "service_notifier.hpp"
 
 namespace palyra::daemon {
 
@@ -61,6 +62,9 @@ class Daemon {
   void watch_revocation_file();
   void reload_server_certificate(const char* why);
   void renew_server_certificate_if_due();
+  // What `systemctl status` shows while serving.
+  std::string serving_status() const;
+  void ping_watchdog();
 
   Config config_;
   // The one place the daemon's time comes from: handed to the journal, the
@@ -79,6 +83,7 @@ class Daemon {
   // it runs on this thread while the loop keeps turning.
   std::thread grpc_shutdown_;
   std::atomic<bool> grpc_stopped_{false};
+  ServiceNotifier notifier_;
   int signal_fd_ = -1;
   bool shutting_down_ = false;
   std::uint64_t drain_deadline_ns_ = 0;
