@@ -163,6 +163,9 @@ const std::vector<Setting>& settings() {
                          "(e.g. 24h, 20s)"));
     t.push_back(text("log", "level", "--log-level", &Config::log_level,
                      "trace, debug, info, warn, error or off"));
+    t.push_back(text("log", "format", "--log-format", &Config::log_format,
+                     "text (one line: time level message key=value...) or json (one object "
+                     "per line: time, level, message, peer, device_id, fingerprint, error)"));
     return t;
   }();
   return table;
@@ -439,6 +442,10 @@ Status validate(const Config& config) {
     return Error(Errc::ConfigInvalid, fmt::format("log.level: '{}' is not one of trace, debug, "
                                                   "info, warn, error, off",
                                                   printable(config.log_level)));
+  }
+  if (config.log_format != "text" && config.log_format != "json") {
+    return Error(Errc::ConfigInvalid, fmt::format("log.format: '{}' is not one of text, json",
+                                                  printable(config.log_format)));
   }
   return {};
 }

@@ -43,6 +43,7 @@ struct Config {
   // Validity of the device certificates issued at enrollment and renewal.
   std::chrono::seconds enrollment_device_validity = std::chrono::hours(24);
   std::string log_level = "info";
+  std::string log_format = "text";  // text (key=value lines) or json (one object per line)
 };
 
 // One setting, for documentation and --help.

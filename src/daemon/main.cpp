@@ -14,6 +14,7 @@
 
 #include "config.hpp"
 #include "daemon.hpp"
+#include "json_log.hpp"
 #include "palyra/identity/state_dir.hpp"
 
 namespace {
@@ -28,10 +29,14 @@ std::vector<std::string> environment() {
   return out;
 }
 
-void configure_logging(const std::string& level) {
+void configure_logging(const std::string& level, const std::string& format) {
   // Logs go to stderr; stdout carries only the "listening" line.
   auto logger = spdlog::stderr_logger_mt("palyrad");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  if (format == "json") {
+    logger->set_formatter(std::make_unique<palyra::daemon::JsonLogFormatter>());
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  }
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
@@ -85,7 +90,7 @@ int run(int argc, char** argv) {
     return kExitUsage;
   }
   if (config->state_dir.empty()) config->state_dir = palyra::identity::default_state_dir();
-  configure_logging(config->log_level);
+  configure_logging(config->log_level, config->log_format);
 
   if (auto blocked = palyra::daemon::Daemon::block_signals(); !blocked) {
     spdlog::critical("cannot start: {}", blocked.error().describe());

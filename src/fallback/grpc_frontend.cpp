@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
+#include "grpc_log.hpp"
 #include "listener_credentials.hpp"
 #include "node_transport_service.hpp"
 #include "palyra/identity/revocation.hpp"
@@ -53,6 +54,7 @@ Result<std::unique_ptr<GrpcFrontend>> GrpcFrontend::start(transport::EventLoop& 
                                                           const std::string& enroll_address,
                                                           const transport::ServerTlsConfig& tls,
                                                           runtime::NodeService& service) {
+  route_grpc_logs_to_spdlog();
   // One authoriser for the handshake and for every call.
   auto authorizer = std::make_shared<const PeerAuthorizer>(tls.revocation, tls.require_client_auth);
   auto credentials = listener_credentials(tls, authorizer);

@@ -1,4 +1,4 @@
-#include "../../src/daemon/server_identity.hpp"
+#include "server_identity.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "daemon_fixture.hpp"
@@ -426,6 +428,34 @@ TEST_F(DaemonTest, TheRunningDaemonReissuesItsExpiringCertificateAndServesTheNew
   EXPECT_THAT(log(), HasSubstr("server certificate reloaded (reissued)"));
   auto fresh = palyra({"health", "--pin-sha256", reissued->fingerprint()});
   EXPECT_EQ(fresh.status, 0) << fresh.err;
+}
+
+TEST_F(DaemonTest, JsonLogFormatWritesOneObjectPerLineWithStableKeys) {
+  ASSERT_TRUE(start_daemon({"--log-format", "json"}));
+  auto client = connect_device();
+  ASSERT_TRUE(client);
+  client.reset();
+  EXPECT_EQ(stop_daemon(), 0);
+
+  std::istringstream lines(log());
+  std::string text;
+  int lines_read = 0;
+  bool saw_accepted = false;
+  while (std::getline(lines, text)) {
+    ++lines_read;
+    const auto line = nlohmann::json::parse(text, nullptr, false);
+    ASSERT_FALSE(line.is_discarded()) << "not JSON: " << text;
+    ASSERT_TRUE(line.contains("time") && line.contains("level") && line.contains("message"))
+        << text;
+    if (line["message"] == "connection accepted") {
+      saw_accepted = true;
+      EXPECT_EQ(line["device_id"], "node-1") << text;
+      EXPECT_EQ(line["fingerprint"].get<std::string>().size(), 64u) << text;
+      EXPECT_TRUE(line.contains("peer")) << text;
+    }
+  }
+  EXPECT_GT(lines_read, 2);
+  EXPECT_TRUE(saw_accepted) << log();
 }
 
 }  // namespace
