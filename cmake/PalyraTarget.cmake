@@ -9,10 +9,13 @@ if(PALYRA_SANITIZE)
   add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=all)
 endif()
 
-# palyra_apply_flags(target): our warnings + the public include directory.
+# palyra_apply_flags(target): our warnings + the public include directory
+# (the source tree's while building, the installed one for the exported
+# libraries: see cmake/PalyraInstall.cmake).
 function(palyra_apply_flags target)
   target_compile_options(${target} PRIVATE ${PALYRA_WARNINGS})
-  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR}/include)
+  target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+                                              $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 endfunction()
 
 # palyra_test(name SOURCES... LIBS... LABELS... [INTEGRATION_SUITES suite...]):
