@@ -42,15 +42,12 @@ string(REGEX REPLACE "/$" "" PALYRA_PC_TO_PREFIX "${PALYRA_PC_TO_PREFIX}")
 configure_file(packaging/palyra.pc.in ${PROJECT_BINARY_DIR}/palyra.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/palyra.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
-# Operator files. The unit goes where Debian's systemd looks for packaged
-# units (/usr/lib/systemd/system with the package's /usr prefix); it is
-# written apart from this file, so a tree without it installs the rest.
-set(PALYRA_SYSTEMD_UNIT ${PROJECT_SOURCE_DIR}/packaging/systemd/palyrad.service)
-if(EXISTS ${PALYRA_SYSTEMD_UNIT})
-  install(FILES ${PALYRA_SYSTEMD_UNIT} DESTINATION lib/systemd/system)
-else()
-  message(STATUS "packaging/systemd/palyrad.service not found: the unit is not installed")
-endif()
+# Operator files. The unit and the user it runs as go where Debian's systemd
+# looks for packaged ones (/usr/lib/systemd/system and /usr/lib/sysusers.d
+# with the package's /usr prefix). The unit names /usr/bin/palyrad: it is the
+# package's unit; an install elsewhere adjusts ExecStart.
+install(FILES packaging/systemd/palyrad.service DESTINATION lib/systemd/system)
+install(FILES packaging/systemd/palyra.sysusers DESTINATION lib/sysusers.d RENAME palyra.conf)
 install(FILES packaging/palyrad.toml.example DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 include(cmake/PalyraManPages.cmake)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `cpack -G DEB` from the build: the package's Depends (dpkg-shlibdeps) name
 # the Debian libraries palyrad links, and it holds the binaries, the example
-# configuration and (when the tree has it) the systemd unit where Debian
-# looks for them.
+# configuration, the systemd unit and its sysusers file where Debian looks for
+# them, and a postinst that creates the user.
 # Usage: deb_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1 source=$2
@@ -23,10 +23,10 @@ done
 
 contents=$(dpkg-deb --contents "$deb")
 expected=(./usr/bin/palyrad ./usr/bin/palyra ./usr/share/doc/palyra/palyrad.toml.example
-  ./usr/include/palyra/transport/io/client.hpp)
-if [[ -f "$source/packaging/systemd/palyrad.service" ]]; then
-  expected+=(./usr/lib/systemd/system/palyrad.service)
-fi
+  ./usr/include/palyra/transport/io/client.hpp ./usr/lib/systemd/system/palyrad.service
+  ./usr/lib/sysusers.d/palyra.conf)
 for path in "${expected[@]}"; do
   grep -q " $path\$" <<<"$contents" || fail "the package lacks $path"
 done
+dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./postinst 2>/dev/null | grep -q 'systemd-sysusers palyra.conf' ||
+  fail "the package's postinst does not create the palyra user"

@@ -29,11 +29,9 @@ expected=(bin/palyra bin/palyrad
   "$libdir"/libpalyra_identity.a "$libdir"/libpalyra_common.a
   "$libdir"/cmake/palyra/palyraConfig.cmake "$libdir"/cmake/palyra/palyraConfigVersion.cmake
   "$libdir"/cmake/palyra/palyraTargets.cmake "$libdir"/pkgconfig/palyra.pc
-  share/doc/palyra/palyrad.toml.example)
+  share/doc/palyra/palyrad.toml.example lib/systemd/system/palyrad.service
+  lib/sysusers.d/palyra.conf)
 if [[ "$man_pages" == ON ]]; then expected+=(share/man/man1/palyra.1 share/man/man8/palyrad.8); fi
-if [[ -f "$source/packaging/systemd/palyrad.service" ]]; then
-  expected+=(lib/systemd/system/palyrad.service)
-fi
 for file in "${expected[@]}"; do
   [[ -f "$prefix/$file" ]] || fail "not installed: $file"
 done
