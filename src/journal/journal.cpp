@@ -121,7 +121,8 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& path
   auto min_seq = query_int(writer.db, "SELECT MIN(seq) FROM events", 0);
   if (!min_seq) return std::move(min_seq).error();
 
-  std::unique_ptr<Journal> journal(new Journal(path, options, writer.release(), reader.release()));
+  std::unique_ptr<Journal> journal(
+      new Journal(path, std::move(options), writer.release(), reader.release()));
   journal->newest_.store(newest);
   journal->oldest_.store(*min_seq > 0 ? static_cast<std::uint64_t>(*min_seq) : newest + 1);
   journal->writer_ = std::thread([j = journal.get()] { j->writer_main(); });
@@ -130,7 +131,10 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::filesystem::path& path
 
 Journal::Journal(std::filesystem::path path, JournalOptions options, sqlite3* writer,
                  sqlite3* reader)
-    : path_(std::move(path)), options_(options), writer_db_(writer), reader_db_(reader) {}
+    : path_(std::move(path)),
+      options_(std::move(options)),
+      writer_db_(writer),
+      reader_db_(reader) {}
 
 Journal::~Journal() {
   {
