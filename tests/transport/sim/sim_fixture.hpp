@@ -42,6 +42,29 @@ inline Limits small_windows() {
   return limits;
 }
 
+// Either side has closed.
+inline bool either_closed(Network& network) {
+  return (network.client() && network.client()->state() == Connection::State::Closed) ||
+         (network.server() && network.server()->state() == Connection::State::Closed);
+}
+
+// Both sides' states and what the links did, for a failure message.
+inline std::string describe(Network& network) {
+  auto side = [](Connection* c) -> std::string {
+    if (c == nullptr) return "none";
+    if (c->close_error()) return c->close_error()->describe();
+    return c->state() == Connection::State::Established ? "established" : "handshaking";
+  };
+  const auto& up = network.to_server().counters();
+  const auto& down = network.to_client().counters();
+  std::string endings;
+  for (const auto& ending : network.server_endings()) endings += " [" + ending + "]";
+  return fmt::format(
+      "client: {}; server: {} (earlier:{}); uplink {} sent {} lost; downlink {} sent {} lost",
+      side(network.client()), side(network.server()), endings, up.sent, up.lost, down.sent,
+      down.lost);
+}
+
 class SimulatedInteropTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -94,29 +117,12 @@ class SimulatedInteropTest : public ::testing::Test {
     network.connect();
     transfer.request(*network.client());
     const bool done = network.run_until(
-        [&] { return transfer.complete() || transfer.failed() || closed(network); }, limit_ns);
+        [&] { return transfer.complete() || transfer.failed() || either_closed(network); },
+        limit_ns);
     EXPECT_TRUE(done && transfer.complete())
         << transfer.failures() << "; " << describe(network) << " after "
         << network.elapsed_ns() / 1e9 << " s simulated";
     return network.elapsed_ns();
-  }
-
-  static bool closed(Network& network) {
-    return (network.client() && network.client()->state() == Connection::State::Closed) ||
-           (network.server() && network.server()->state() == Connection::State::Closed);
-  }
-
-  static std::string describe(Network& network) {
-    auto side = [](Connection* c) -> std::string {
-      if (c == nullptr) return "none";
-      if (c->close_error()) return c->close_error()->describe();
-      return c->state() == Connection::State::Established ? "established" : "handshaking";
-    };
-    const auto& up = network.to_server().counters();
-    const auto& down = network.to_client().counters();
-    return fmt::format("client: {}; server: {}; uplink {} sent {} lost; downlink {} sent {} lost",
-                       side(network.client()), side(network.server()), up.sent, up.lost, down.sent,
-                       down.lost);
   }
 
   testing::TestPki pki_;

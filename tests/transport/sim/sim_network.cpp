@@ -35,6 +35,8 @@ Network::Network(NetworkConfig config, std::shared_ptr<const ClientTlsContext> c
 void Network::connect() {
   server_.reset();
   server_routes_.clear();
+  // The previous pair's datagrams still in flight would reach the new one.
+  in_flight_ = {};
   client_ = std::move(Connection::connect(client_tls_, config_.limits, client_local_,
                                           server_address_, now_))
                 .value();
@@ -103,6 +105,13 @@ void Network::deliver(InFlight datagram) {
   client_->receive(client_local_, datagram.from, datagram.bytes, now_);
 }
 
+void Network::discard_finished_server() {
+  if (!server_ || !server_->finished()) return;
+  server_endings_.push_back(server_->close_error() ? server_->close_error()->describe() : "closed");
+  server_.reset();
+  server_routes_.clear();
+}
+
 void Network::handle_expiries() {
   if (client_ && client_->expiry() <= now_) client_->handle_expiry(now_);
   if (server_ && server_->expiry() <= now_) {
@@ -125,6 +134,7 @@ bool Network::run_until(const std::function<bool()>& done, std::uint64_t limit_n
   while (true) {
     if (client_) flush(*client_, false);
     if (server_) flush(*server_, true);
+    discard_finished_server();
     if (done()) return true;
     const std::uint64_t next = std::max(next_event_ns(), now_);
     if (next == UINT64_MAX || next > deadline) return false;

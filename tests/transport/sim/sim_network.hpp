@@ -6,10 +6,12 @@
 //
 // The server side routes datagrams as the I/O layer's Server does: by
 // destination connection ID, accepting a new connection on an Initial
-// packet with an unknown ID. The client sees every datagram that reaches
-// its address. A NAT rebinding (rebind_client) changes the address the
-// server sees the client's datagrams come from; datagrams the server still
-// sends to the old address are lost, as behind a real NAT.
+// packet with an unknown ID, and discarding a server connection once it has
+// finished (as after NGTCP2_ERR_DROP_CONN for an Initial it could not
+// decrypt), so the client's next Initial starts a fresh one. The client sees every datagram that
+// reaches its address. A NAT rebinding (rebind_client) changes the address the server sees the
+// client's datagrams come from; datagrams the server still sends to the old address are lost, as
+// behind a real NAT.
 #pragma once
 
 #include <cstdint>
@@ -58,6 +60,9 @@ class Network {
   // From now on the client's datagrams reach the server from `address`.
   void rebind_client(const SocketAddress& address);
 
+  // Why each discarded server connection ended, oldest first.
+  const std::vector<std::string>& server_endings() const noexcept { return server_endings_; }
+
   std::uint64_t now_ns() const noexcept { return now_; }
   // Simulated time since the network was made.
   std::uint64_t elapsed_ns() const noexcept { return now_ - start_; }
@@ -84,6 +89,7 @@ class Network {
   void deliver_to_server(const InFlight& datagram);
   void route_new_ids();
   void handle_expiries();
+  void discard_finished_server();
   std::uint64_t next_event_ns() const;
 
   NetworkConfig config_;
@@ -97,6 +103,7 @@ class Network {
   std::unique_ptr<Connection> client_;
   std::unique_ptr<Connection> server_;
   std::set<std::string> server_routes_;  // connection IDs that reach server_
+  std::vector<std::string> server_endings_;
   std::priority_queue<InFlight, std::vector<InFlight>, std::greater<>> in_flight_;
   std::uint64_t order_ = 0;
   std::uint64_t start_;
