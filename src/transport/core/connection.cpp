@@ -10,6 +10,7 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "connection_callbacks.hpp"
 #include "connection_errors.hpp"
@@ -248,7 +249,19 @@ void Connection::receive(const SocketAddress& local, const SocketAddress& remote
   ngtcp2_pkt_info info{};
   int rv = ngtcp2_conn_read_pkt(conn_, &path, &info, datagram.data(), datagram.size(), now_ns);
   if (rv != 0) handle_read_error(rv);
+  follow_current_path();
   dispatch_events();
+}
+
+// The peer's address is the one of the path ngtcp2 uses now: it changes
+// when the peer's address changed (NAT rebinding) and ngtcp2 has moved the
+// connection to the new path.
+void Connection::follow_current_path() {
+  if (state_ == State::Closed) return;
+  const ngtcp2_addr& current = ngtcp2_conn_get_path(conn_)->remote;
+  if (current.addrlen == 0 || current.addrlen > sizeof remote_.storage) return;
+  std::memcpy(&remote_.storage, current.addr, current.addrlen);
+  remote_.length = current.addrlen;
 }
 
 // Once a server connection is established its GnuTLS session only holds

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
+#include <optional>
 #include <utility>
 
 #include "connection_errors.hpp"
@@ -16,6 +18,14 @@
 namespace palyra::transport {
 namespace {
 constexpr std::size_t kMaxVecs = 16;
+
+SocketAddress address_of(const ngtcp2_addr& addr) {
+  SocketAddress address;
+  std::memcpy(&address.storage, addr.addr,
+              std::min<std::size_t>(addr.addrlen, sizeof address.storage));
+  address.length = addr.addrlen;
+  return address;
+}
 }  // namespace
 
 void Connection::write_connection_close(std::uint64_t now_ns, DatagramBatch& batch) {
@@ -60,7 +70,12 @@ void Connection::write_datagrams(std::uint64_t now_ns, DatagramBatch& batch,
   ngtcp2_path_storage path_storage;
   ngtcp2_path_storage_zero(&path_storage);
   ngtcp2_pkt_info info{};
-  GsoBursts bursts(batch, remote_);
+  // Each packet goes where ngtcp2 wrote it for: after the peer's address
+  // changed (NAT rebinding), the path challenge and everything after it go
+  // to the new address, and a burst never mixes destinations.
+  SocketAddress destination = remote_;
+  std::optional<GsoBursts> bursts;
+  bursts.emplace(batch, destination);
 
   // Pacing: after the handshake, send no more than ngtcp2's send quantum at
   // once (pacing during the handshake stalls the second flight).
@@ -128,7 +143,11 @@ void Connection::write_datagrams(std::uint64_t now_ns, DatagramBatch& batch,
       batch.buffer.resize(offset);
       break;  // congestion- or pacing-limited, or nothing left
     }
-    bursts.add(offset, static_cast<std::size_t>(n));
+    if (SocketAddress to = address_of(path_storage.path.remote); !(to == destination)) {
+      destination = to;
+      bursts.emplace(batch, destination);
+    }
+    bursts->add(offset, static_cast<std::size_t>(n));
     ++written;
     if (stream != nullptr) ++send_cursor_;
   }
