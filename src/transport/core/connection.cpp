@@ -10,10 +10,10 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "connection_callbacks.hpp"
 #include "connection_errors.hpp"
+#include "ngtcp2_path.hpp"
 #include "peer_verification.hpp"
 #include "quic_memory.hpp"
 #include "quic_random.hpp"
@@ -38,15 +38,6 @@ ngtcp2_cid random_cid(std::size_t length) {
 
 std::string cid_key(const std::uint8_t* data, std::size_t length) {
   return std::string(reinterpret_cast<const char*>(data), length);
-}
-
-ngtcp2_path make_path(const SocketAddress& local, const SocketAddress& remote) {
-  ngtcp2_path path{};
-  path.local.addr = const_cast<sockaddr*>(local.data());
-  path.local.addrlen = local.length;
-  path.remote.addr = const_cast<sockaddr*>(remote.data());
-  path.remote.addrlen = remote.length;
-  return path;
 }
 
 ngtcp2_settings make_settings(const Limits& limits, std::uint64_t now_ns) {
@@ -258,10 +249,10 @@ void Connection::receive(const SocketAddress& local, const SocketAddress& remote
 // connection to the new path.
 void Connection::follow_current_path() {
   if (state_ == State::Closed) return;
-  const ngtcp2_addr& current = ngtcp2_conn_get_path(conn_)->remote;
-  if (current.addrlen == 0 || current.addrlen > sizeof remote_.storage) return;
-  std::memcpy(&remote_.storage, current.addr, current.addrlen);
-  remote_.length = current.addrlen;
+  if (SocketAddress current = address_of(ngtcp2_conn_get_path(conn_)->remote);
+      current.length != 0) {
+    remote_ = current;
+  }
 }
 
 // Once a server connection is established its GnuTLS session only holds

@@ -7,25 +7,17 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <optional>
 #include <utility>
 
 #include "connection_errors.hpp"
 #include "gso_bursts.hpp"
+#include "ngtcp2_path.hpp"
 #include "palyra/transport/connection.hpp"
 
 namespace palyra::transport {
 namespace {
 constexpr std::size_t kMaxVecs = 16;
-
-SocketAddress address_of(const ngtcp2_addr& addr) {
-  SocketAddress address;
-  std::memcpy(&address.storage, addr.addr,
-              std::min<std::size_t>(addr.addrlen, sizeof address.storage));
-  address.length = addr.addrlen;
-  return address;
-}
 }  // namespace
 
 void Connection::write_connection_close(std::uint64_t now_ns, DatagramBatch& batch) {
@@ -143,7 +135,8 @@ void Connection::write_datagrams(std::uint64_t now_ns, DatagramBatch& batch,
       batch.buffer.resize(offset);
       break;  // congestion- or pacing-limited, or nothing left
     }
-    if (SocketAddress to = address_of(path_storage.path.remote); !(to == destination)) {
+    if (SocketAddress to = address_of(path_storage.path.remote);
+        to.length != 0 && !(to == destination)) {
       destination = to;
       bursts.emplace(batch, destination);
     }
