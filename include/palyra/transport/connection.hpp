@@ -160,6 +160,7 @@ class Connection {
   // Who is speaking and to whom, for error messages.
   ErrorContext error_context() const;
   void release_tls_session();
+  void follow_current_path();
   void dispatch_events();
   void note_stream_readable(Stream& stream);
   void note_stream_writable(Stream& stream);

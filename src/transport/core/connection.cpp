@@ -13,6 +13,7 @@
 
 #include "connection_callbacks.hpp"
 #include "connection_errors.hpp"
+#include "ngtcp2_path.hpp"
 #include "peer_verification.hpp"
 #include "quic_memory.hpp"
 #include "quic_random.hpp"
@@ -37,15 +38,6 @@ ngtcp2_cid random_cid(std::size_t length) {
 
 std::string cid_key(const std::uint8_t* data, std::size_t length) {
   return std::string(reinterpret_cast<const char*>(data), length);
-}
-
-ngtcp2_path make_path(const SocketAddress& local, const SocketAddress& remote) {
-  ngtcp2_path path{};
-  path.local.addr = const_cast<sockaddr*>(local.data());
-  path.local.addrlen = local.length;
-  path.remote.addr = const_cast<sockaddr*>(remote.data());
-  path.remote.addrlen = remote.length;
-  return path;
 }
 
 ngtcp2_settings make_settings(const Limits& limits, std::uint64_t now_ns) {
@@ -248,7 +240,19 @@ void Connection::receive(const SocketAddress& local, const SocketAddress& remote
   ngtcp2_pkt_info info{};
   int rv = ngtcp2_conn_read_pkt(conn_, &path, &info, datagram.data(), datagram.size(), now_ns);
   if (rv != 0) handle_read_error(rv);
+  follow_current_path();
   dispatch_events();
+}
+
+// The peer's address is the one of the path ngtcp2 uses now: it changes
+// when the peer's address changed (NAT rebinding) and ngtcp2 has moved the
+// connection to the new path.
+void Connection::follow_current_path() {
+  if (state_ == State::Closed) return;
+  if (SocketAddress current = address_of(ngtcp2_conn_get_path(conn_)->remote);
+      current.length != 0) {
+    remote_ = current;
+  }
 }
 
 // Once a server connection is established its GnuTLS session only holds

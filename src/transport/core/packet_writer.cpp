@@ -7,10 +7,12 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <utility>
 
 #include "connection_errors.hpp"
 #include "gso_bursts.hpp"
+#include "ngtcp2_path.hpp"
 #include "palyra/transport/connection.hpp"
 
 namespace palyra::transport {
@@ -60,7 +62,12 @@ void Connection::write_datagrams(std::uint64_t now_ns, DatagramBatch& batch,
   ngtcp2_path_storage path_storage;
   ngtcp2_path_storage_zero(&path_storage);
   ngtcp2_pkt_info info{};
-  GsoBursts bursts(batch, remote_);
+  // Each packet goes where ngtcp2 wrote it for: after the peer's address
+  // changed (NAT rebinding), the path challenge and everything after it go
+  // to the new address, and a burst never mixes destinations.
+  SocketAddress destination = remote_;
+  std::optional<GsoBursts> bursts;
+  bursts.emplace(batch, destination);
 
   // Pacing: after the handshake, send no more than ngtcp2's send quantum at
   // once (pacing during the handshake stalls the second flight).
@@ -128,7 +135,12 @@ void Connection::write_datagrams(std::uint64_t now_ns, DatagramBatch& batch,
       batch.buffer.resize(offset);
       break;  // congestion- or pacing-limited, or nothing left
     }
-    bursts.add(offset, static_cast<std::size_t>(n));
+    if (SocketAddress to = address_of(path_storage.path.remote);
+        to.length != 0 && !(to == destination)) {
+      destination = to;
+      bursts.emplace(batch, destination);
+    }
+    bursts->add(offset, static_cast<std::size_t>(n));
     ++written;
     if (stream != nullptr) ++send_cursor_;
   }
