@@ -6,21 +6,14 @@
 #include <string>
 
 #include "../common/bad_files.hpp"
+#include "../common/quoted_path.hpp"
 
 namespace palyra::cli {
 namespace {
 
 using palyra::testing::BadFilesTest;
 
-// The path as errors quote it. Appended, not "'" + path.string(): gcc 12 at
-// -O3 warns a false -Wrestrict in operator+(const char*, std::string&&)
-// (GCC bug 105329).
-std::string quoted(const std::filesystem::path& path) {
-  std::string out = "'";
-  out += path.string();
-  out += '\'';
-  return out;
-}
+using palyra::testing::quoted;
 
 // The cursor is read before anything is sent: no daemon is needed.
 TEST_F(BadFilesTest, EventsCursor) {

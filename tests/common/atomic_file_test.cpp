@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "quoted_path.hpp"
 #include "temp_dir.hpp"
 
 namespace {
@@ -67,15 +68,7 @@ int __wrap_chmod(const char* path, mode_t mode) {
 namespace palyra {
 namespace {
 
-// The path as errors quote it. Appended, not "'" + path.string(): gcc 12 at
-// -O3 warns a false -Wrestrict in operator+(const char*, std::string&&)
-// (GCC bug 105329).
-std::string quoted(const std::filesystem::path& path) {
-  std::string out = "'";
-  out += path.string();
-  out += '\'';
-  return out;
-}
+using palyra::testing::quoted;
 
 mode_t mode_of(const std::filesystem::path& path) {
   struct stat st {};

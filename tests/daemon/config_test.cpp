@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../common/bad_files.hpp"
+#include "../common/quoted_path.hpp"
 #include "../common/temp_dir.hpp"
 
 namespace palyra::daemon {
@@ -15,15 +16,7 @@ namespace {
 
 using palyra::testing::BadFilesTest;
 
-// The path as errors quote it. Appended, not "'" + path.string(): gcc 12 at
-// -O3 warns a false -Wrestrict in operator+(const char*, std::string&&)
-// (GCC bug 105329).
-std::string quoted(const std::filesystem::path& path) {
-  std::string out = "'";
-  out += path.string();
-  out += '\'';
-  return out;
-}
+using palyra::testing::quoted;
 
 class ConfigTest : public palyra::testing::TempDirTest {
  protected:
