@@ -43,6 +43,9 @@ struct Config {
   // Validity of the device certificates issued at enrollment and renewal.
   std::chrono::seconds enrollment_device_validity = std::chrono::hours(24);
   std::string log_level = "info";
+  // The Prometheus endpoint's "HOST:PORT" ("[::1]:9744" for IPv6; port 0:
+  // any free port). Empty: no metrics listener.
+  std::string metrics_listen;
 };
 
 // One setting, for documentation and --help.

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
+#include "call_counting.hpp"
 #include "listener_credentials.hpp"
 #include "node_transport_service.hpp"
 #include "palyra/identity/revocation.hpp"
@@ -75,6 +76,9 @@ Result<std::unique_ptr<GrpcFrontend>> GrpcFrontend::start(transport::EventLoop& 
   // at most 512 KiB (a request message is smaller than its JSON frame).
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 32);
   builder.SetMaxReceiveMessageSize(512 * 1024);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> counting;
+  counting.push_back(call_counting(frontend->call_counts_));
+  builder.experimental().SetInterceptorCreators(std::move(counting));
   frontend->server_ = builder.BuildAndStart();
   if (!frontend->server_ || port == 0 || (!enroll_address.empty() && enroll_port == 0)) {
     const bool enroll_failed = port != 0 && !enroll_address.empty() && enroll_port == 0;
