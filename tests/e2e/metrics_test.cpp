@@ -1,11 +1,12 @@
 // palyrad's /metrics end to end: the real daemon with --metrics-listen,
-// real handshakes (accepted and refused), a health call and a publish, then
-// a scrape over plain HTTP read strictly, and the figures that must have
-// moved.
+// real handshakes (accepted and refused), health calls over QUIC and gRPC
+// and a publish, then a scrape over plain HTTP read strictly, and the
+// figures that must have moved.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <thread>
+#include <utility>
 
 #include "daemon_fixture.hpp"
 #include "palyra/runtime/protocol.hpp"
@@ -84,6 +85,12 @@ TEST_F(MetricsTest, ScrapeShowsHandshakesCallsPublishesAndRefusals) {
   ASSERT_EQ(health.status, 0) << health.err;
   auto published = palyra({"publish", "--device", "node-1", "sensor.reading", "42"});
   ASSERT_EQ(published.status, 0) << published.err;
+  // The CLI's explicit fallback: QUIC to where nothing answers, then gRPC.
+  const std::string quic_address = std::exchange(address_, "127.0.0.1:9");
+  auto over_grpc = palyra({"health", "--device", "node-1", "--timeout", "1000", "--fallback", "tcp",
+                           "--grpc-connect", grpc_address_});
+  address_ = quic_address;
+  ASSERT_EQ(over_grpc.status, 0) << over_grpc.err;
   auto revoked = connect(device_tls("node-2"));
   ASSERT_FALSE(revoked);
   auto unknown = connect(foreign);
@@ -109,6 +116,8 @@ TEST_F(MetricsTest, ScrapeShowsHandshakesCallsPublishesAndRefusals) {
             after.counter("palyra_quic_datagrams_received_total"));
   EXPECT_GT(after.counter("palyra_quic_sent_bytes_total"),
             after.counter("palyra_quic_datagrams_sent_total"));
+
+  EXPECT_EQ(after.counter(R"(palyra_grpc_calls_total{method="Health",status="OK"})"), 1);
 
   EXPECT_EQ(after.value("palyra_journal_newest_seq"), 1.0);
   EXPECT_EQ(after.value("palyra_journal_append_latency_seconds_count"), 1.0);
