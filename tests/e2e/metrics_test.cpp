@@ -154,5 +154,28 @@ TEST_F(MetricsTest, AFollowerAndItsLagAreCounted) {
   EXPECT_EQ(following.value(R"(palyra_quic_connections{state="established"})"), 1.0);
 }
 
+TEST_F(MetricsTest, EnrollmentsAreCountedByResult) {
+  ASSERT_TRUE(start_daemon({"--metrics-listen", "127.0.0.1:0"}));
+  auto created = palyra({"token", "create", "--state-dir", state_.root.string()}, false);
+  ASSERT_EQ(created.status, 0) << created.err;
+  std::string token = created.out.substr(0, created.out.find_last_not_of('\n') + 1);
+  token = token.substr(token.rfind('\n') + 1);  // the last line: the token
+  auto enroll = [&](const std::string& device) {
+    return run({PALYRA_CLI_BINARY, "enroll", token, "--connect", address_, "--state-dir",
+                (dir_ / device).string(), "--device", device});
+  };
+  auto first = enroll("first");
+  ASSERT_EQ(first.status, 0) << first.err;
+  EXPECT_EQ(enroll("second").status, 1) << "a one-use token";
+
+  const Scrape after = scrape();
+  EXPECT_EQ(after.counter(R"(palyra_enrollments_total{result="accepted"})"), 1);
+  EXPECT_EQ(after.counter(R"(palyra_enrollments_total{result="refused"})"), 1);
+  EXPECT_EQ(after.counter(R"(palyra_enrollments_total{result="locked_out"})"), 0);
+  EXPECT_EQ(after.counter(R"(palyra_renewals_total{result="accepted"})"), 0);
+  // The new device's certificate is in the ledger: still more than a day.
+  EXPECT_GT(after.value("palyra_device_certificate_soonest_expiry_seconds").value_or(0), 0.0);
+}
+
 }  // namespace
 }  // namespace palyra::e2e
