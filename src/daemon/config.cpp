@@ -11,6 +11,7 @@
 #include <charconv>
 #include <functional>
 
+#include "listen_address.hpp"
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/identity/certificate.hpp"
 
@@ -164,8 +165,7 @@ const std::vector<Setting>& settings() {
     t.push_back(text("log", "level", "--log-level", &Config::log_level,
                      "trace, debug, info, warn, error or off"));
     t.push_back(text("metrics", "listen", "--metrics-listen", &Config::metrics_listen,
-                     "Prometheus /metrics on HOST:PORT over plain HTTP (port 0: any free port, "
-                     "printed at start); empty: off"));
+                     "Prometheus /metrics on HOST:PORT, plain HTTP (port 0: any); empty: off"));
     return t;
   }();
   return table;
@@ -425,23 +425,6 @@ Status load_file(Config& config, const std::filesystem::path& file) {
   return load_text(config, *text, file);
 }
 
-// "HOST:PORT" with a port number (0 allowed) and a host; IPv6 in brackets.
-bool is_listen_address(std::string_view value) {
-  const auto colon = value.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  const std::string_view host = value.substr(0, colon);
-  const std::string_view port = value.substr(colon + 1);
-  if (host.find(':') != std::string_view::npos &&
-      (host.front() != '[' || host.back() != ']' || host.size() < 3)) {
-    return false;
-  }
-  if (port.empty() || port.size() > 5 ||
-      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return false;
-  }
-  return std::stoul(std::string(port)) <= 65535;
-}
-
 Status validate(const Config& config) {
   if (config.max_connections == 0) {
     return Error(Errc::ConfigInvalid, "gateway.max_connections must be at least 1");
@@ -460,12 +443,7 @@ Status validate(const Config& config) {
                                                   "info, warn, error, off",
                                                   printable(config.log_level)));
   }
-  if (!config.metrics_listen.empty() && !is_listen_address(config.metrics_listen)) {
-    return Error(Errc::ConfigInvalid,
-                 fmt::format("metrics.listen: '{}' is not HOST:PORT (e.g. 127.0.0.1:9744, "
-                             "[::1]:0), or empty for off",
-                             printable(config.metrics_listen)));
-  }
+  PALYRA_TRY(check_listen_address("metrics.listen", config.metrics_listen));
   return {};
 }
 
