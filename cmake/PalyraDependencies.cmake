@@ -14,6 +14,7 @@ find_package(spdlog REQUIRED)
 find_package(fmt REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(gRPC CONFIG REQUIRED)
+find_package(prometheus-cpp CONFIG REQUIRED)  # palyrad's /metrics only
 if(PALYRA_TESTS)
   find_package(GTest REQUIRED)
 endif()

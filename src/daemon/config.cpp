@@ -11,6 +11,7 @@
 #include <charconv>
 #include <functional>
 
+#include "config_validation.hpp"
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/identity/certificate.hpp"
 
@@ -166,6 +167,8 @@ const std::vector<Setting>& settings() {
     t.push_back(text("log", "format", "--log-format", &Config::log_format,
                      "text (one line: time level message key=value...) or json (one object "
                      "per line: time, level, message, peer, device_id, fingerprint, error)"));
+    t.push_back(text("metrics", "listen", "--metrics-listen", &Config::metrics_listen,
+                     "Prometheus /metrics on HOST:PORT, plain HTTP (port 0: any); empty: off"));
     return t;
   }();
   return table;
@@ -178,19 +181,6 @@ std::optional<bool> parse_bool(std::string_view text) {
   if (lower == "true" || lower == "1" || lower == "yes" || lower == "on") return true;
   if (lower == "false" || lower == "0" || lower == "no" || lower == "off") return false;
   return std::nullopt;
-}
-
-// A value quoted in an error, control bytes escaped: errors are one line.
-std::string printable(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 // Applies a textual value (environment or flag) to one setting.
@@ -423,31 +413,6 @@ Status load_file(Config& config, const std::filesystem::path& file) {
   auto text = read_file(file);
   if (!text) return Error(Errc::ConfigInvalid, text.error().message());
   return load_text(config, *text, file);
-}
-
-Status validate(const Config& config) {
-  if (config.max_connections == 0) {
-    return Error(Errc::ConfigInvalid, "gateway.max_connections must be at least 1");
-  }
-  if (config.idle_timeout_ms == 0 || config.idle_timeout_ms <= config.keep_alive_ms) {
-    return Error(Errc::ConfigInvalid,
-                 fmt::format("gateway.idle_timeout_ms ({}) must exceed gateway.keep_alive_ms ({})",
-                             config.idle_timeout_ms, config.keep_alive_ms));
-  }
-  if (config.handshake_timeout_ms == 0) {
-    return Error(Errc::ConfigInvalid, "gateway.handshake_timeout_ms must be positive");
-  }
-  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
-  if (std::find(std::begin(kLevels), std::end(kLevels), config.log_level) == std::end(kLevels)) {
-    return Error(Errc::ConfigInvalid, fmt::format("log.level: '{}' is not one of trace, debug, "
-                                                  "info, warn, error, off",
-                                                  printable(config.log_level)));
-  }
-  if (config.log_format != "text" && config.log_format != "json") {
-    return Error(Errc::ConfigInvalid, fmt::format("log.format: '{}' is not one of text, json",
-                                                  printable(config.log_format)));
-  }
-  return {};
 }
 
 }  // namespace

@@ -44,6 +44,9 @@ struct Config {
   std::chrono::seconds enrollment_device_validity = std::chrono::hours(24);
   std::string log_level = "info";
   std::string log_format = "text";  // text (key=value lines) or json (one object per line)
+  // The Prometheus endpoint's "HOST:PORT" ("[::1]:9744" for IPv6; port 0:
+  // any free port). Empty: no metrics listener.
+  std::string metrics_listen;
 };
 
 // One setting, for documentation and --help.

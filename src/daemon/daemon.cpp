@@ -119,6 +119,12 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   journal_options.retention.max_events = config.journal_retention_max_events;
   journal_options.retention.max_age = std::chrono::seconds(config.journal_retention_max_age_s);
   journal_options.clock = daemon->clock_;
+  if (!config.metrics_listen.empty()) {
+    auto metrics = MetricsEndpoint::start(config.metrics_listen);
+    if (!metrics) return std::move(metrics).error();
+    daemon->metrics_ = std::move(*metrics);
+    journal_options.on_commit_observed = daemon->metrics_->commit_observer();
+  }
   auto journal = journal::Journal::open(dir.journal(), journal_options);
   if (!journal) return std::move(journal).error();
   daemon->journal_ = std::move(*journal);
@@ -179,11 +185,15 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
 
   PALYRA_TRY(daemon->watch_signals());
   daemon->watch_revocation_file();
+  if (daemon->metrics_) {
+    daemon->metrics_->set_collect([d = daemon.get()] { return d->collect_metrics(); });
+  }
   return daemon;
 }
 
 Daemon::~Daemon() {
   // Order matters: nothing may call into a part after it is gone.
+  metrics_.reset();  // no scrape reads the parts below from here on
   if (grpc_shutdown_.joinable()) grpc_shutdown_.join();
   grpc_.reset();
   quic_.reset();
@@ -206,8 +216,10 @@ Status Daemon::run() {
   const std::string quic = quic_ ? quic_->local_address().to_string() : "off";
   const std::string grpc = grpc_ ? grpc_->local_address() : "off";
   const std::string grpc_enroll = grpc_ ? grpc_->enroll_address() : "off";
-  std::printf("palyrad listening quic=%s grpc=%s grpc_enroll=%s state_dir=%s\n", quic.c_str(),
-              grpc.c_str(), grpc_enroll.c_str(), config_.state_dir.c_str());
+  const std::string metrics = metrics_ ? metrics_->local_address() : "off";
+  std::printf("palyrad listening quic=%s grpc=%s grpc_enroll=%s metrics=%s state_dir=%s\n",
+              quic.c_str(), grpc.c_str(), grpc_enroll.c_str(), metrics.c_str(),
+              config_.state_dir.c_str());
   std::fflush(stdout);
   spdlog::info(
       "listening quic={} grpc={} grpc_enroll={} mtls_required={} max_connections={} "

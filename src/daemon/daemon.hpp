@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "metrics_endpoint.hpp"
 #include "palyra/common/clock.hpp"
 #include "palyra/common/result.hpp"
 #include "palyra/fallback/grpc_frontend.hpp"
@@ -65,6 +66,10 @@ class Daemon {
   // What `systemctl status` shows while serving.
   std::string serving_status() const;
   void ping_watchdog();
+  // For /metrics (metrics_collection.cpp): a snapshot taken on the loop,
+  // waited for with a bound, from the endpoint's thread.
+  std::optional<MetricsSnapshot> collect_metrics();
+  MetricsSnapshot metrics_on_loop() const;
 
   Config config_;
   // The one place the daemon's time comes from: handed to the journal, the
@@ -79,6 +84,7 @@ class Daemon {
   std::unique_ptr<runtime::NodeService> service_;
   std::unique_ptr<runtime::QuicFrontend> quic_;   // null when gateway.quic_enabled is false
   std::unique_ptr<fallback::GrpcFrontend> grpc_;  // null when gateway.grpc_enabled is false
+  std::unique_ptr<MetricsEndpoint> metrics_;      // null when metrics.listen is empty
   // gRPC's shutdown blocks until its calls end, and they end on our loop:
   // it runs on this thread while the loop keeps turning.
   std::thread grpc_shutdown_;

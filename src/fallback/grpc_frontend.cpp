@@ -8,6 +8,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "grpc_log.hpp"
+#include "call_counting.hpp"
 #include "listener_credentials.hpp"
 #include "node_transport_service.hpp"
 #include "palyra/identity/revocation.hpp"
@@ -77,6 +78,9 @@ Result<std::unique_ptr<GrpcFrontend>> GrpcFrontend::start(transport::EventLoop& 
   // at most 512 KiB (a request message is smaller than its JSON frame).
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 32);
   builder.SetMaxReceiveMessageSize(512 * 1024);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> counting;
+  counting.push_back(call_counting(frontend->call_counts_));
+  builder.experimental().SetInterceptorCreators(std::move(counting));
   frontend->server_ = builder.BuildAndStart();
   if (!frontend->server_ || port == 0 || (!enroll_address.empty() && enroll_port == 0)) {
     const bool enroll_failed = port != 0 && !enroll_address.empty() && enroll_port == 0;

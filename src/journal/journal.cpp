@@ -156,7 +156,8 @@ Status Journal::append(NewEvent event, AppendCallback on_durable) {
       return Error(Errc::StorageFailed, "journal queue full (" + std::to_string(queue_.size()) +
                                             " appends waiting for the disk); append refused");
     }
-    queue_.push_back(PendingAppend{std::move(event), std::move(on_durable)});
+    queue_.push_back(PendingAppend{std::move(event), std::move(on_durable), {}});
+    if (options_.on_commit_observed) queue_.back().queued_at = std::chrono::steady_clock::now();
   }
   queue_cv_.notify_one();
   return {};
@@ -262,6 +263,12 @@ void Journal::commit_batch(std::vector<PendingAppend>& batch) {
     for (auto& subscriber : subscribers_) subscriber.on_commit(newest);
   }
   for (std::size_t i = 0; i < batch.size(); ++i) batch[i].on_durable(stored[i]->seq);
+  if (options_.on_commit_observed) {
+    const auto now = std::chrono::steady_clock::now();
+    latencies_.clear();
+    for (const auto& pending : batch) latencies_.push_back(now - pending.queued_at);
+    options_.on_commit_observed(batch.size(), latencies_);
+  }
 }
 
 void Journal::add_to_tail(std::vector<EventPtr> events) {
@@ -413,6 +420,7 @@ Result<std::uint64_t> Journal::remove_expired() {
   if (!done) return std::move(done).error();
   const auto removed = static_cast<std::uint64_t>(sqlite3_changes(writer_db_));
   PALYRA_TRY(sqlite::exec(writer_db_, "COMMIT"));
+  removed_by_retention_.fetch_add(removed, std::memory_order_relaxed);
 
   auto min_seq = query_int(writer_db_, "SELECT MIN(seq) FROM events", 0);
   if (!min_seq) return std::move(min_seq).error();

@@ -170,13 +170,15 @@ void EnrollmentService::enroll(const Request& request, const std::string& peer, 
         "enrollment refused peer={} token_id={} reason=\"too many failed attempts from "
         "this address; refused for up to {} s\"",
         peer, token_id_for_log(request.token), options_.failures.lockout.count());
+    ++enrollments_.locked_out;
     done(encode_error(ProtocolError::EnrollRefused));
     return;
   }
   const std::string token_id = token_id_for_log(request.token);
   run_on_worker(
       [this, request] { return enroll_on_worker(dir_, options_, clock_->now(), request); },
-      "enrollment", fmt::format("peer={} token_id={}", peer, token_id), host, std::move(done));
+      "enrollment", enrollments_, fmt::format("peer={} token_id={}", peer, token_id), host,
+      std::move(done));
 }
 
 void EnrollmentService::renew(const Request& request, const std::string& device_id,
@@ -185,22 +187,24 @@ void EnrollmentService::renew(const Request& request, const std::string& device_
       [this, request, device_id] {
         return renew_on_worker(dir_, options_, clock_->now(), request, device_id);
       },
-      "renewal", fmt::format("peer={} device_id={}", peer, device_id), std::nullopt,
+      "renewal", renewals_, fmt::format("peer={} device_id={}", peer, device_id), std::nullopt,
       std::move(done));
 }
 
 void EnrollmentService::run_on_worker(std::function<Outcome()> work, const char* what,
-                                      std::string who, std::optional<std::string> counted_host,
-                                      Done done) {
+                                      IssueStats& counts, std::string who,
+                                      std::optional<std::string> counted_host, Done done) {
   ++in_flight_;
-  worker_->post([this, work = std::move(work), what, who = std::move(who),
+  worker_->post([this, work = std::move(work), what, counts = &counts, who = std::move(who),
                  counted_host = std::move(counted_host), done = std::move(done),
                  lifetime = std::weak_ptr<int>(lifetime_)]() mutable {
     Outcome outcome = work();
-    loop_.post([this, lifetime, what, who = std::move(who), counted_host = std::move(counted_host),
-                outcome = std::move(outcome), done = std::move(done)]() mutable {
+    loop_.post([this, lifetime, what, counts, who = std::move(who),
+                counted_host = std::move(counted_host), outcome = std::move(outcome),
+                done = std::move(done)]() mutable {
       if (!lifetime.lock()) return;
       --in_flight_;
+      ++(outcome.accepted ? counts->accepted : counts->refused);
       if (outcome.accepted) {
         spdlog::info("{} accepted {} {}", what, who, outcome.details);
       } else {

@@ -65,6 +65,19 @@ std::size_t NodeService::calls_in_flight() const noexcept {
   return pending_publishes_ + catching_up + issuing;
 }
 
+NodeService::FollowerStats NodeService::follower_stats() const noexcept {
+  FollowerStats stats;
+  const std::uint64_t newest = journal_.newest_seq();
+  for (const auto& [id, stream] : streams_) {
+    if (!stream->follow) continue;
+    ++stats.followers;
+    if (newest > stream->last_sent) {
+      stats.slowest_lag = std::max(stats.slowest_lag, newest - stream->last_sent);
+    }
+  }
+  return stats;
+}
+
 void NodeService::handle(std::string_view request_frame, const Caller& caller,
                          std::shared_ptr<CallSink> sink) {
   auto parsed = parse_request(request_frame);

@@ -148,6 +148,25 @@ TEST_F(ConfigTest, DeviceValidityIsADurationFromEachSource) {
       << number.error().describe();
 }
 
+TEST_F(ConfigTest, MetricsListenIsOffByDefaultAndMustBeHostAndPort) {
+  auto defaults = load_config(std::nullopt, {}, {});
+  ASSERT_TRUE(defaults.ok()) << defaults.error().describe();
+  EXPECT_EQ(defaults->metrics_listen, "");
+  auto from_env = load_config(std::nullopt, {"PALYRA_METRICS_LISTEN=[::1]:0"}, {});
+  ASSERT_TRUE(from_env.ok()) << from_env.error().describe();
+  EXPECT_EQ(from_env->metrics_listen, "[::1]:0");
+  auto from_flag = load_config(std::nullopt, {}, {{"--metrics-listen", "127.0.0.1:9744"}});
+  ASSERT_TRUE(from_flag.ok()) << from_flag.error().describe();
+  EXPECT_EQ(from_flag->metrics_listen, "127.0.0.1:9744");
+  for (const char* bad :
+       {"9744", "127.0.0.1", "127.0.0.1:", ":9744", "127.0.0.1:70000", "::1:9744", "host:port"}) {
+    auto config = load_config(std::nullopt, {}, {{"--metrics-listen", bad}});
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_NE(config.error().message().find("metrics.listen"), std::string::npos)
+        << config.error().message();
+  }
+}
+
 TEST_F(ConfigTest, ReferenceListsEverySettingWithEnvAndDefault) {
   const auto& reference = settings_reference();
   auto port = std::find_if(reference.begin(), reference.end(),
@@ -156,6 +175,12 @@ TEST_F(ConfigTest, ReferenceListsEverySettingWithEnvAndDefault) {
   EXPECT_EQ(port->env_var, "PALYRA_GATEWAY_QUIC_PORT");
   EXPECT_EQ(port->default_value, "7444");
   EXPECT_EQ(port->flag, "--quic-port");
+  auto metrics = std::find_if(reference.begin(), reference.end(),
+                              [](const SettingInfo& s) { return s.toml_key == "metrics.listen"; });
+  ASSERT_NE(metrics, reference.end());
+  EXPECT_EQ(metrics->env_var, "PALYRA_METRICS_LISTEN");
+  EXPECT_EQ(metrics->flag, "--metrics-listen");
+  EXPECT_EQ(metrics->default_value, "");
 }
 
 // Every bad file is one ConfigInvalid line naming it: never an exception,

@@ -76,6 +76,11 @@ class DaemonTest : public palyra::testing::TempDirTest {
       grpc_enroll_address_ =
           line.substr(enroll_at + 12, line.find(' ', enroll_at) - enroll_at - 12);
     }
+    auto metrics_at = line.find(" metrics=");
+    if (metrics_at != std::string::npos) {
+      metrics_address_ =
+          line.substr(metrics_at + 9, line.find(' ', metrics_at + 1) - metrics_at - 9);
+    }
     return ::testing::AssertionSuccess();
   }
   // SIGTERM and the exit code.
@@ -137,6 +142,7 @@ class DaemonTest : public palyra::testing::TempDirTest {
   std::string grpc_address_;  // "127.0.0.1:PORT" or "off"
   std::uint16_t grpc_port_ = 0;
   std::string grpc_enroll_address_;  // the gRPC enrollment listener, "127.0.0.1:PORT" or "off"
+  std::string metrics_address_;      // the /metrics listener, "127.0.0.1:PORT" or "off"
 };
 
 }  // namespace palyra::e2e

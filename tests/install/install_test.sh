@@ -73,7 +73,7 @@ state=$work/state
 "$prefix/bin/palyra" init --state-dir "$state" >/dev/null
 sed 's/^#\([a-z]\)/\1/' "$prefix/share/doc/palyra/palyrad.toml.example" >"$work/palyrad.toml"
 "$prefix/bin/palyrad" --config "$work/palyrad.toml" --state-dir "$state" --quic-port 0 \
-  --grpc-port 0 --grpc-enroll-port 0 >"$work/stdout" 2>"$work/stderr" &
+  --grpc-port 0 --grpc-enroll-port 0 --metrics-listen 127.0.0.1:0 >"$work/stdout" 2>"$work/stderr" &
 daemon_pid=$!
 for _ in $(seq 100); do
   grep -q '^palyrad listening ' "$work/stdout" && break

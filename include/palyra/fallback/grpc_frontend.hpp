@@ -28,6 +28,7 @@
 #include <unordered_set>
 
 #include "palyra/common/result.hpp"
+#include "palyra/fallback/call_counts.hpp"
 #include "palyra/runtime/node_service.hpp"
 #include "palyra/transport/tls_config.hpp"
 
@@ -69,6 +70,8 @@ class GrpcFrontend {
   // until calls waiting on the event loop are answered: do not call it on
   // the loop's thread while calls are in flight.
   void shutdown();
+  // Calls by method and status so far; any thread.
+  CallCounts::Tally call_counts() const { return call_counts_->snapshot(); }
 
   // The calls in progress, by client certificate fingerprint.
   class CallRegistry {
@@ -88,6 +91,7 @@ class GrpcFrontend {
 
   std::shared_ptr<const identity::RevocationIndex> revocation_;
   std::shared_ptr<CallRegistry> registry_ = std::make_shared<CallRegistry>();
+  std::shared_ptr<CallCounts> call_counts_ = std::make_shared<CallCounts>();
   std::unique_ptr<NodeTransportService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::string local_address_;

@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -80,6 +81,12 @@ struct JournalOptions {
   std::chrono::milliseconds retention_interval{1000};
   // What events are stamped with and retention by age is judged by.
   std::shared_ptr<const Clock> clock = system_clock();
+  // Called on the writer thread after each successful commit with the
+  // batch's size and, per append, the time from append() to durable
+  // (monotonic). For metrics; keep it short. Empty: not measured.
+  using CommitObserver =
+      std::function<void(std::size_t batch_size, std::span<const std::chrono::nanoseconds>)>;
+  CommitObserver on_commit_observed;
 };
 
 class Subscription;
@@ -138,6 +145,10 @@ class Journal {
   Result<std::uint64_t> enforce_retention();
 
   std::size_t queued_appends() const;
+  // How many events retention has removed since open.
+  std::uint64_t removed_by_retention() const noexcept {
+    return removed_by_retention_.load(std::memory_order_relaxed);
+  }
   // How often the writer thread has woken up: for tests that it sleeps
   // while there is nothing to do.
   std::uint64_t writer_wakeups() const noexcept {
@@ -149,6 +160,7 @@ class Journal {
   struct PendingAppend {
     NewEvent event;
     AppendCallback on_durable;
+    std::chrono::steady_clock::time_point queued_at{};  // set when observed
   };
   struct Subscriber {
     std::uint64_t id;
@@ -176,6 +188,8 @@ class Journal {
   std::atomic<std::uint64_t> newest_{0};
   std::atomic<std::uint64_t> writer_wakeups_{0};
   std::atomic<std::uint64_t> oldest_{1};
+  std::atomic<std::uint64_t> removed_by_retention_{0};
+  std::vector<std::chrono::nanoseconds> latencies_;  // writer thread: for on_commit_observed
 
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_cv_;

@@ -32,6 +32,13 @@ struct EnrollmentOptions {
   FailureLimiter::Policy failures;
 };
 
+// How issuing calls ended, counted on the loop's thread.
+struct IssueStats {
+  std::uint64_t accepted = 0;
+  std::uint64_t refused = 0;     // the worker said no (bad token, CSR, revoked device...)
+  std::uint64_t locked_out = 0;  // refused unseen: the address failed too often
+};
+
 class EnrollmentService {
  public:
   // The answer to one call: the response frame to send.
@@ -56,12 +63,15 @@ class EnrollmentService {
              Done done);
 
   std::size_t calls_in_flight() const noexcept { return in_flight_; }
+  // node.enroll and node.renew_certificate calls by result (loop thread).
+  const IssueStats& enrollments() const noexcept { return enrollments_; }
+  const IssueStats& renewals() const noexcept { return renewals_; }
 
  private:
   // Runs `work` on the worker, then on the loop: logs "<what> accepted|refused
   // <who> ...", counts a refusal against `counted_host` if given, and answers.
-  void run_on_worker(std::function<IssueOutcome()> work, const char* what, std::string who,
-                     std::optional<std::string> counted_host, Done done);
+  void run_on_worker(std::function<IssueOutcome()> work, const char* what, IssueStats& counts,
+                     std::string who, std::optional<std::string> counted_host, Done done);
 
   transport::EventLoop& loop_;
   identity::StateDir dir_;
@@ -69,6 +79,8 @@ class EnrollmentService {
   std::shared_ptr<const palyra::Clock> clock_;
   FailureLimiter failures_;  // loop thread only
   std::size_t in_flight_ = 0;
+  IssueStats enrollments_;
+  IssueStats renewals_;
   std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);
   std::unique_ptr<WorkerThread> worker_;  // last: joined first
 };

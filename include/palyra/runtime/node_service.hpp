@@ -83,6 +83,13 @@ class NodeService {
   std::size_t calls_in_flight() const noexcept;
   std::size_t active_streams() const noexcept { return streams_.size(); }
   std::size_t pending_publishes() const noexcept { return pending_publishes_; }
+  // Event streams with `follow`, and how many events the one furthest
+  // behind the journal's newest has yet to receive. On the loop's thread.
+  struct FollowerStats {
+    std::size_t followers = 0;
+    std::uint64_t slowest_lag = 0;
+  };
+  FollowerStats follower_stats() const noexcept;
 
  private:
   struct EventStream;

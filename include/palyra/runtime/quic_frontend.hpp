@@ -30,7 +30,7 @@ class QuicFrontend {
 
   const transport::SocketAddress& local_address() const noexcept;
   std::size_t connection_count() const noexcept { return server_->connection_count(); }
-  const transport::ServerStats& stats() const noexcept { return server_->stats(); }
+  transport::ServerStats stats() const { return server_->stats(); }
 
   // After the revocation index was reloaded: closes the connections of
   // devices that are now revoked (application error 0x11).

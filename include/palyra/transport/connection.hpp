@@ -22,6 +22,7 @@
 
 #include "palyra/common/result.hpp"
 #include "palyra/transport/datagram.hpp"
+#include "palyra/transport/handshake_result.hpp"
 #include "palyra/transport/limits.hpp"
 #include "palyra/transport/socket_address.hpp"
 #include "palyra/transport/stream.hpp"
@@ -114,6 +115,9 @@ class Connection {
   const SocketAddress& remote_address() const noexcept { return remote_; }
   // Why the connection closed, once it has.
   const std::optional<Error>& close_error() const noexcept { return close_error_; }
+  // For a connection that closed before it was established: why, in the
+  // words an operator counts. Ok otherwise.
+  HandshakeResult handshake_result() const noexcept { return handshake_result_; }
   // Whether the GnuTLS session is still held: servers drop it once
   // established to save memory per idle connection.
   bool holds_tls_session() const noexcept { return tls_session_ != nullptr; }
@@ -204,6 +208,7 @@ class Connection {
   bool close_pending_ = false;  // CONNECTION_CLOSE still to be written
   CloseReason close_reason_;    // what it says
   std::optional<Error> close_error_;
+  HandshakeResult handshake_result_ = HandshakeResult::Ok;
   // An ending decided inside a callback, acted on once ngtcp2 has returned.
   std::optional<ConnectionEnding> pending_ending_;
   bool closed_notified_ = false;

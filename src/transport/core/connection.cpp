@@ -288,6 +288,11 @@ ErrorContext Connection::error_context() const {
 
 void Connection::end(ConnectionEnding ending) {
   if (state_ == State::Closed) return;
+  if (state_ == State::Handshaking) {
+    // Before the session goes: its verify status says why a chain was refused.
+    const unsigned status = tls_session_ ? peer_check_of(tls_session_->get()).status : 0;
+    handshake_result_ = handshake_result_of(ending.error.code(), ending.close.tls_alert, status);
+  }
   if (ending.notify_peer) {
     close_pending_ = true;
     close_reason_ = std::move(ending.close);

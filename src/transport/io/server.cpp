@@ -67,6 +67,22 @@ Connection* Server::find_connection(std::uint64_t id) noexcept {
   return it == connections_.end() ? nullptr : it->second->connection.get();
 }
 
+ServerStats Server::stats() const {
+  ServerStats stats = stats_;
+  for (const auto& [id, entry] : connections_) {
+    const Connection& c = *entry->connection;
+    if (c.state() == Connection::State::Handshaking) ++stats.connections_handshaking;
+    if (c.state() == Connection::State::Established) ++stats.connections_established;
+    stats.streams_open += c.open_stream_count();
+  }
+  const UdpSocket::Traffic& traffic = socket_->traffic();
+  stats.datagrams_in = traffic.datagrams_in;
+  stats.bytes_in = traffic.bytes_in;
+  stats.datagrams_out = traffic.datagrams_out;
+  stats.bytes_out = traffic.bytes_out;
+  return stats;
+}
+
 void Server::set_impairment(const NetworkImpairment& impairment) {
   impairer_ = std::make_unique<DatagramImpairer>(impairment);
 }
@@ -116,6 +132,7 @@ void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> dat
   c.user_tag = id;
   c.events.on_established = [this](Connection& conn) {
     ++stats_.accepted;
+    ++stats_.handshakes[static_cast<std::size_t>(HandshakeResult::Ok)];
     connections_.at(conn.user_tag)->was_established = true;
     if (events_.on_connection) events_.on_connection(conn);
   };
@@ -127,9 +144,11 @@ void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> dat
   };
   c.events.on_closed = [this](Connection& conn, const Error& error) {
     if (connections_.at(conn.user_tag)->was_established) {
+      ++stats_.closes[error.code()];
       if (events_.on_connection_closed) events_.on_connection_closed(conn, error);
     } else {
       ++stats_.failed_handshakes;
+      ++stats_.handshakes[static_cast<std::size_t>(conn.handshake_result())];
       if (events_.on_refused) events_.on_refused(conn.remote_address(), error);
     }
   };
@@ -145,6 +164,7 @@ void Server::refuse(const SocketAddress& from, std::span<const std::uint8_t> dat
   ngtcp2_pkt_hd header{};
   if (ngtcp2_accept(&header, datagram.data(), datagram.size()) != 0) return;
   ++stats_.refused_over_capacity;
+  ++stats_.handshakes[static_cast<std::size_t>(HandshakeResult::RefusedAtCap)];
   std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> buffer{};
   auto n = ngtcp2_crypto_write_connection_close(buffer.data(), buffer.size(), header.version,
                                                 &header.scid, &header.dcid,

@@ -105,7 +105,8 @@ UdpSocket::UdpSocket(UdpSocket&& other) noexcept
       local_(other.local_),
       gso_(other.gso_),
       gro_(other.gro_),
-      connected_(other.connected_) {
+      connected_(other.connected_),
+      traffic_(other.traffic_) {
   other.fd_ = -1;
 }
 
@@ -117,6 +118,7 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
     gso_ = other.gso_;
     gro_ = other.gro_;
     connected_ = other.connected_;
+    traffic_ = other.traffic_;
     other.fd_ = -1;
   }
   return *this;
@@ -196,6 +198,8 @@ std::size_t UdpSocket::receive(const DatagramSink& sink, std::size_t max_datagra
       if (segment == 0) segment = data.size();
       while (!data.empty()) {
         std::size_t length = std::min(segment, data.size());
+        ++traffic_.datagrams_in;
+        traffic_.bytes_in += length;
         sink(from, data.first(length));
         data = data.subspan(length);
         ++delivered;
@@ -208,6 +212,8 @@ std::size_t UdpSocket::receive(const DatagramSink& sink, std::size_t max_datagra
 
 void UdpSocket::send(const DatagramBatch& batch) {
   for (const auto& burst : batch.bursts) {
+    traffic_.datagrams_out += (burst.length + burst.segment_size - 1) / burst.segment_size;
+    traffic_.bytes_out += burst.length;
     if (gso_ && burst.length > burst.segment_size) {
       send_burst_gso(batch, burst);
     } else {

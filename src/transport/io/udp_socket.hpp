@@ -41,6 +41,16 @@ class UdpSocket {
   // dropped, as a network would drop them: QUIC recovers.
   void send(const DatagramBatch& batch);
 
+  // What went through this socket: datagrams delivered by receive() and
+  // handed to the kernel by send() (including any it then dropped).
+  struct Traffic {
+    std::uint64_t datagrams_in = 0;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t datagrams_out = 0;
+    std::uint64_t bytes_out = 0;
+  };
+  const Traffic& traffic() const noexcept { return traffic_; }
+
  private:
   UdpSocket(int fd, SocketAddress local, bool use_gso);
   static Result<UdpSocket> open(const SocketAddress& address, bool use_gso, bool connect);
@@ -52,6 +62,7 @@ class UdpSocket {
   bool gso_ = false;
   bool gro_ = false;
   bool connected_ = false;
+  Traffic traffic_;
 };
 
 // The segment size of a coalesced read, from its UDP_GRO control message;

@@ -7,8 +7,10 @@
 // on the loop's thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -16,6 +18,7 @@
 
 #include "palyra/common/result.hpp"
 #include "palyra/transport/connection.hpp"
+#include "palyra/transport/handshake_result.hpp"
 #include "palyra/transport/io/event_loop.hpp"
 #include "palyra/transport/io/impairment.hpp"
 #include "palyra/transport/limits.hpp"
@@ -40,10 +43,26 @@ struct ServerEvents {
   std::function<void(const SocketAddress&, const Error&)> on_refused;
 };
 
+// Plain numbers, kept on the loop's thread; read them there (palyrad's
+// metrics post a snapshot request to the loop).
 struct ServerStats {
   std::uint64_t accepted = 0;
   std::uint64_t refused_over_capacity = 0;
   std::uint64_t failed_handshakes = 0;
+  // Every handshake by how it ended (accepted ones are Ok, refused ones
+  // RefusedAtCap), indexed by HandshakeResult.
+  std::array<std::uint64_t, kHandshakeResultCount> handshakes{};
+  // Established connections that ended, by the code of their close error.
+  std::map<Errc, std::uint64_t> closes;
+  // Gauges, as of the call to stats().
+  std::size_t connections_handshaking = 0;
+  std::size_t connections_established = 0;
+  std::size_t streams_open = 0;
+  // The UDP socket's traffic (every connection, and refusals).
+  std::uint64_t datagrams_in = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t datagrams_out = 0;
+  std::uint64_t bytes_out = 0;
 };
 
 class Server {
@@ -58,7 +77,8 @@ class Server {
 
   const SocketAddress& local_address() const noexcept;
   std::size_t connection_count() const noexcept { return connections_.size(); }
-  const ServerStats& stats() const noexcept { return stats_; }
+  // The counters, with the gauges and the socket's traffic as of now.
+  ServerStats stats() const;
 
   // Connection ids are Connection::user_tag; a connection may be gone when a
   // posted completion comes back, so look it up instead of keeping a pointer.

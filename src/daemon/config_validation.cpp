@@ -1,0 +1,50 @@
+#include "config_validation.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+
+#include "listen_address.hpp"
+
+namespace palyra::daemon {
+
+std::string printable(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+Status validate(const Config& config) {
+  if (config.max_connections == 0) {
+    return Error(Errc::ConfigInvalid, "gateway.max_connections must be at least 1");
+  }
+  if (config.idle_timeout_ms == 0 || config.idle_timeout_ms <= config.keep_alive_ms) {
+    return Error(Errc::ConfigInvalid,
+                 fmt::format("gateway.idle_timeout_ms ({}) must exceed gateway.keep_alive_ms ({})",
+                             config.idle_timeout_ms, config.keep_alive_ms));
+  }
+  if (config.handshake_timeout_ms == 0) {
+    return Error(Errc::ConfigInvalid, "gateway.handshake_timeout_ms must be positive");
+  }
+  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+  if (std::find(std::begin(kLevels), std::end(kLevels), config.log_level) == std::end(kLevels)) {
+    return Error(Errc::ConfigInvalid, fmt::format("log.level: '{}' is not one of trace, debug, "
+                                                  "info, warn, error, off",
+                                                  printable(config.log_level)));
+  }
+  if (config.log_format != "text" && config.log_format != "json") {
+    return Error(Errc::ConfigInvalid, fmt::format("log.format: '{}' is not one of text, json",
+                                                  printable(config.log_format)));
+  }
+  PALYRA_TRY(check_listen_address("metrics.listen", config.metrics_listen));
+  return {};
+}
+
+}  // namespace palyra::daemon

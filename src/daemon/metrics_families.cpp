@@ -1,0 +1,128 @@
+// Names follow Prometheus practice: the palyra_ prefix, base units (seconds,
+// bytes), _total on counters, and labels with a handful of values only
+// (never a peer address or a device id).
+#include "metrics_families.hpp"
+
+#include <string>
+#include <utility>
+
+namespace palyra::daemon {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+class Families {
+ public:
+  void counter(const char* name, const char* help, double value, Labels labels = {}) {
+    ClientMetric metric;
+    metric.label = std::move(labels);
+    metric.counter.value = value;
+    family(name, help, MetricType::Counter).metric.push_back(std::move(metric));
+  }
+  void gauge(const char* name, const char* help, double value, Labels labels = {}) {
+    ClientMetric metric;
+    metric.label = std::move(labels);
+    metric.gauge.value = value;
+    family(name, help, MetricType::Gauge).metric.push_back(std::move(metric));
+  }
+  std::vector<MetricFamily> take() { return std::move(families_); }
+
+ private:
+  // Samples of one name share a family (consecutive calls).
+  MetricFamily& family(const char* name, const char* help, MetricType type) {
+    if (families_.empty() || families_.back().name != name) {
+      families_.push_back(MetricFamily{name, help, type, {}});
+    }
+    return families_.back();
+  }
+  std::vector<MetricFamily> families_;
+};
+
+void add_quic(Families& f, const transport::ServerStats& quic) {
+  f.gauge("palyra_quic_connections", "QUIC connections by state",
+          static_cast<double>(quic.connections_handshaking), {{"state", "handshaking"}});
+  f.gauge("palyra_quic_connections", "QUIC connections by state",
+          static_cast<double>(quic.connections_established), {{"state", "established"}});
+  for (std::size_t i = 0; i < transport::kHandshakeResultCount; ++i) {
+    const auto result = static_cast<transport::HandshakeResult>(i);
+    f.counter("palyra_quic_handshakes_total", "QUIC handshakes by how they ended",
+              static_cast<double>(quic.handshakes[i]),
+              {{"result", std::string(transport::handshake_result_name(result))}});
+  }
+  for (const auto& [code, count] : quic.closes) {
+    f.counter("palyra_quic_connection_closes_total",
+              "established QUIC connections that ended, by the code of their close error",
+              static_cast<double>(count), {{"code", std::string(errc_name(code))}});
+  }
+  f.gauge("palyra_quic_streams_open", "open QUIC streams across all connections",
+          static_cast<double>(quic.streams_open));
+  f.counter("palyra_quic_datagrams_received_total", "UDP datagrams received by the QUIC listener",
+            static_cast<double>(quic.datagrams_in));
+  f.counter("palyra_quic_datagrams_sent_total", "UDP datagrams sent by the QUIC listener",
+            static_cast<double>(quic.datagrams_out));
+  f.counter("palyra_quic_received_bytes_total", "UDP payload bytes received by the QUIC listener",
+            static_cast<double>(quic.bytes_in));
+  f.counter("palyra_quic_sent_bytes_total", "UDP payload bytes sent by the QUIC listener",
+            static_cast<double>(quic.bytes_out));
+}
+
+void add_grpc(Families& f, const fallback::CallCounts::Tally& calls) {
+  for (const auto& [key, count] : calls) {
+    f.counter("palyra_grpc_calls_total", "gRPC fallback calls that ended, by method and status",
+              static_cast<double>(count), {{"method", key.first}, {"status", key.second}});
+  }
+}
+
+void add_issuing(Families& f, const char* name, const char* help, const runtime::IssueStats& s,
+                 bool with_lockout) {
+  f.counter(name, help, static_cast<double>(s.accepted), {{"result", "accepted"}});
+  f.counter(name, help, static_cast<double>(s.refused), {{"result", "refused"}});
+  // Only enrollment locks an address out (renewals come from known devices).
+  if (with_lockout) {
+    f.counter(name, help, static_cast<double>(s.locked_out), {{"result", "locked_out"}});
+  }
+}
+
+void add_expiry(Families& f, const char* name, const char* help,
+                const std::optional<double>& seconds) {
+  if (seconds) f.gauge(name, help, *seconds);
+}
+
+}  // namespace
+
+std::vector<MetricFamily> metric_families(const MetricsSnapshot& s, std::string_view version) {
+  Families f;
+  f.gauge("palyra_build_info", "always 1; the version label says which palyrad this is", 1,
+          {{"version", std::string(version)}});
+  if (s.quic) add_quic(f, *s.quic);
+  if (s.grpc_calls) add_grpc(f, *s.grpc_calls);
+  f.gauge("palyra_journal_newest_seq", "sequence number of the newest durable event",
+          static_cast<double>(s.journal_newest_seq));
+  f.gauge("palyra_journal_append_queue_depth", "appends waiting for the journal's writer",
+          static_cast<double>(s.journal_queue_depth));
+  f.counter("palyra_journal_retention_removed_events_total",
+            "events removed by the retention policy since start",
+            static_cast<double>(s.journal_retention_removed));
+  f.gauge("palyra_journal_followers", "event streams following the journal (follow=true)",
+          static_cast<double>(s.followers.followers));
+  f.gauge("palyra_journal_slowest_follower_lag_events",
+          "events the follower furthest behind has yet to receive",
+          static_cast<double>(s.followers.slowest_lag));
+  add_issuing(f, "palyra_enrollments_total", "node.enroll calls by result", s.enrollments, true);
+  add_issuing(f, "palyra_renewals_total", "node.renew_certificate calls by result", s.renewals,
+              false);
+  add_expiry(f, "palyra_server_certificate_expiry_seconds",
+             "seconds until the server certificate expires", s.server_certificate_expiry_s);
+  add_expiry(f, "palyra_ca_certificate_expiry_seconds", "seconds until the gateway CA expires",
+             s.ca_expiry_s);
+  add_expiry(f, "palyra_device_certificate_soonest_expiry_seconds",
+             "seconds until the first unrevoked device certificate expires (a device's newest "
+             "certificate; negative when already expired)",
+             s.soonest_device_certificate_expiry_s);
+  return f.take();
+}
+
+}  // namespace palyra::daemon
