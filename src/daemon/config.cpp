@@ -143,6 +143,20 @@ const std::vector<Setting>& settings() {
                         "mandatory mutual TLS; false is the explicit insecure opt-out"));
     t.push_back(count("gateway", "max_connections", "--max-connections", &Config::max_connections,
                       "concurrent QUIC connections; the next is refused (CONNECTION_REFUSED)"));
+    t.push_back(text("gateway", "retry", "--retry", &Config::retry,
+                     "address validation with a Retry: auto (once retry_threshold handshakes "
+                     "are in progress, or max_handshakes_per_address from one address), "
+                     "always, or never"));
+    t.push_back(count("gateway", "max_handshakes", "", &Config::max_handshakes,
+                      "QUIC handshakes in progress, apart from established connections; the "
+                      "next Initial is refused (CONNECTION_REFUSED)"));
+    t.push_back(count("gateway", "retry_threshold", "", &Config::retry_threshold,
+                      "with retry = auto: handshakes in progress from which new clients get a "
+                      "Retry first (at most max_handshakes)"));
+    t.push_back(count("gateway", "max_handshakes_per_address", "",
+                      &Config::max_handshakes_per_address,
+                      "handshakes in progress from one IP address not yet proven by a Retry; "
+                      "past it a Retry (retry = never: refused)"));
     t.push_back(count("gateway", "handshake_timeout_ms", "", &Config::handshake_timeout_ms,
                       "handshakes that take longer are dropped"));
     t.push_back(count("gateway", "idle_timeout_ms", "", &Config::idle_timeout_ms,
@@ -433,6 +447,11 @@ Status validate(const Config& config) {
   }
   if (config.handshake_timeout_ms == 0) {
     return Error(Errc::ConfigInvalid, "gateway.handshake_timeout_ms must be positive");
+  }
+  if (config.retry != "auto" && config.retry != "always" && config.retry != "never") {
+    return Error(Errc::ConfigInvalid,
+                 fmt::format("gateway.retry: '{}' is not one of auto, always, never",
+                             printable(config.retry)));
   }
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   if (std::find(std::begin(kLevels), std::end(kLevels), config.log_level) == std::end(kLevels)) {
