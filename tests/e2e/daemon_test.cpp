@@ -342,6 +342,34 @@ TEST_F(DaemonTest, FollowingCliSurvivesADaemonRestartWithEveryEventOnce) {
   EXPECT_EQ(lines_of(next.out).size(), 1u);
 }
 
+// kill -9: no CONNECTION_CLOSE reaches the follower. The restarted daemon
+// (same state directory, so the same QUIC secret) answers the follower's
+// next packet with a Stateless Reset, and the follower reconnects at once
+// instead of at its 30 s idle timeout, with every event exactly once.
+TEST_F(DaemonTest, FollowerResumesPromptlyAfterKillNineThroughAStatelessReset) {
+  ASSERT_TRUE(start_daemon());
+  ASSERT_EQ(palyra({"publish", "one"}).status, 0);
+  const auto cursor = dir_ / "cursor";
+  palyra::testing::ChildProcess follower(
+      {PALYRA_CLI_BINARY, "events", "--follow", "--cursor", cursor.string(), "--state-dir",
+       state_.root.string(), "--connect", address_},
+      dir_ / "follower.stderr");
+  EXPECT_THAT(follower.read_line(10s), StartsWith("seq=1 name=one"));
+  daemon_->signal(SIGKILL);
+  daemon_->wait(5s);
+  daemon_.reset();
+  ASSERT_TRUE(start_daemon());  // same port, same state directory
+  ASSERT_EQ(palyra({"publish", "two"}).status, 0);
+  // Well inside the 30 s idle timeout the follower would otherwise wait for.
+  EXPECT_THAT(follower.read_line(10s), StartsWith("seq=2 name=two"));
+  follower.signal(SIGINT);
+  EXPECT_EQ(follower.wait(5s), 0);
+  EXPECT_EQ(follower.read_rest(), "");  // nothing printed twice
+  auto stderr_text =
+      palyra::testing::run_command({"/bin/cat", (dir_ / "follower.stderr").string()}, dir_);
+  EXPECT_THAT(stderr_text.out, HasSubstr("stateless reset"));
+}
+
 TEST_F(DaemonTest, InvalidConfigurationIsRefusedNamingTheKeyAndSource) {
   auto bad_port =
       run({PALYRAD_BINARY, "--state-dir", state_.root.string(), "--quic-port", "70000"});

@@ -83,6 +83,27 @@ TEST_F(StatelessResetTest, RestartedServerResetsItsPreviousConnections) {
   EXPECT_GE(second.on_loop([](Server& s) { return s.stats().stateless_resets_sent; }), 1u);
 }
 
+// An idle client says nothing but its keep-alive PING, the smallest packet
+// there is: that alone must be enough to be reset.
+TEST_F(StatelessResetTest, IdleClientIsResetByItsKeepAlive) {
+  auto first = std::make_unique<EchoServer>(server_tls(secret_), limits());
+  ASSERT_TRUE(first->ok());
+  const std::string address = first->address().to_string();
+  Limits idle = limits();
+  idle.keep_alive_interval = 200ms;
+  auto client = Client::connect(first->address(), client_tls(), idle);
+  ASSERT_TRUE(client.ok()) << client.error().describe();
+  first.reset();
+
+  EchoServer second(server_tls(secret_), limits(), nullptr, address);
+  ASSERT_TRUE(second.ok()) << second.bind_error();
+  auto ended = (*client)->run_until([] { return false; }, 5s);
+  ASSERT_FALSE(ended);
+  EXPECT_EQ(ended.error().code(), Errc::ConnectionClosed) << ended.error().describe();
+  EXPECT_NE(ended.error().message().find("stateless reset"), std::string::npos)
+      << ended.error().describe();
+}
+
 // The reset token is bound to the secret: a server with another secret
 // cannot end the connection (its resets do not match), so the client waits.
 TEST_F(StatelessResetTest, ServerWithAnotherSecretCannotResetTheConnection) {
