@@ -53,7 +53,7 @@ Result<std::unique_ptr<Server>> Server::bind(EventLoop& loop, const SocketAddres
   server->tls_ = std::move(*context);
   auto keys = ServerKeys::derive(tls.secret ? *tls.secret : generate_server_secret());
   if (!keys) return std::move(keys).error();
-  server->keys_ = std::make_shared<const ServerKeys>(std::move(*keys));
+  server->keys_ = std::make_shared<const ServerKeys>(*keys);
   server->reset_budget_ = std::make_unique<TokenBucket>(limits.stateless_resets_per_second,
                                                         limits.stateless_resets_per_second);
   PALYRA_TRY(loop.watch_readable(server->socket_->fd(), [s = server.get()] { s->on_readable(); }));
