@@ -3,6 +3,7 @@
 // the configuration errors.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <set>
@@ -368,6 +369,21 @@ TEST_F(DaemonTest, FollowerResumesPromptlyAfterKillNineThroughAStatelessReset) {
   auto stderr_text =
       palyra::testing::run_command({"/bin/cat", (dir_ / "follower.stderr").string()}, dir_);
   EXPECT_THAT(stderr_text.out, HasSubstr("stateless reset"));
+}
+
+// The QUIC secret is made at the first start (0600) and refused, in one
+// line, once it is open to others.
+TEST_F(DaemonTest, QuicSecretIsPrivateAndATooOpenOneIsRefused) {
+  ASSERT_TRUE(start_daemon());
+  EXPECT_EQ(stop_daemon(), 0);
+  struct stat st {};
+  ASSERT_EQ(::stat(state_.server_secret().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  ASSERT_EQ(::chmod(state_.server_secret().c_str(), 0644), 0);
+  auto refused = run({PALYRAD_BINARY, "--state-dir", state_.root.string(), "--quic-port", "0"});
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_THAT(refused.err, HasSubstr("chmod 600"));
+  EXPECT_EQ(lines_of(refused.err).size(), 1u) << refused.err;
 }
 
 TEST_F(DaemonTest, InvalidConfigurationIsRefusedNamingTheKeyAndSource) {
