@@ -153,6 +153,10 @@ class EventsCommand {
   int run() {
     auto connection = resolve(options_.connection);
     if (!connection) return report(connection.error(), "events");
+    // A follower is idle by design: its PING each second is what a restarted
+    // daemon answers with a Stateless Reset (PROTOCOL.md §8), so it
+    // reconnects within about a second instead of at the next 5 s PING.
+    if (options_.follow) connection->limits.keep_alive_interval = std::chrono::seconds(1);
     auto cursor = read_cursor(options_.cursor);
     if (!cursor) return report(cursor.error(), "events");
     // An explicit --resume-from wins over the cursor file.

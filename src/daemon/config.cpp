@@ -11,6 +11,7 @@
 #include <charconv>
 #include <functional>
 
+#include "config_setting.hpp"
 #include "config_validation.hpp"
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/identity/certificate.hpp"
@@ -18,99 +19,7 @@
 namespace palyra::daemon {
 namespace {
 
-enum class Kind { Bool, Port, Count, Text, Duration };
-
-struct Setting {
-  const char* section;  // TOML table, "" for the top level
-  const char* key;
-  const char* flag;  // "" when there is no flag
-  Kind kind;
-  const char* description;
-  // Stores a parsed value; only one of these is used, by kind.
-  std::function<void(Config&, bool)> set_bool;
-  std::function<void(Config&, std::uint64_t)> set_number;
-  std::function<void(Config&, std::string)> set_text;
-  std::function<std::string(const Config&)> show;
-};
-
-std::string env_name(const Setting& s) {
-  std::string name = "PALYRA_";
-  if (*s.section != '\0') name += std::string(s.section) + "_";
-  name += s.key;
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return std::toupper(c); });
-  return name;
-}
-
-std::string toml_key(const Setting& s) {
-  return *s.section != '\0' ? fmt::format("{}.{}", s.section, s.key) : std::string(s.key);
-}
-
-Setting boolean(const char* section, const char* key, const char* flag, bool Config::*member,
-                const char* description) {
-  return {section,
-          key,
-          flag,
-          Kind::Bool,
-          description,
-          [member](Config& c, bool v) { c.*member = v; },
-          {},
-          {},
-          [member](const Config& c) { return std::string(c.*member ? "true" : "false"); }};
-}
-
-Setting port(const char* section, const char* key, const char* flag, std::uint16_t Config::*member,
-             const char* description) {
-  return {section,
-          key,
-          flag,
-          Kind::Port,
-          description,
-          {},
-          [member](Config& c, std::uint64_t v) { c.*member = static_cast<std::uint16_t>(v); },
-          {},
-          [member](const Config& c) { return std::to_string(c.*member); }};
-}
-
-Setting count(const char* section, const char* key, const char* flag, std::uint64_t Config::*member,
-              const char* description) {
-  return {section,
-          key,
-          flag,
-          Kind::Count,
-          description,
-          {},
-          [member](Config& c, std::uint64_t v) { c.*member = v; },
-          {},
-          [member](const Config& c) { return std::to_string(c.*member); }};
-}
-
-// A duration written "20s", "12h", "1d12h" (identity::parse_duration), > 0.
-Setting duration(const char* section, const char* key, const char* flag,
-                 std::chrono::seconds Config::*member, const char* description) {
-  return {section,
-          key,
-          flag,
-          Kind::Duration,
-          description,
-          {},
-          [member](Config& c, std::uint64_t v) { c.*member = std::chrono::seconds(v); },
-          {},
-          [member](const Config& c) { return fmt::format("{}s", (c.*member).count()); }};
-}
-
-Setting text(const char* section, const char* key, const char* flag, std::string Config::*member,
-             const char* description) {
-  return {section,
-          key,
-          flag,
-          Kind::Text,
-          description,
-          {},
-          {},
-          [member](Config& c, std::string v) { c.*member = std::move(v); },
-          [member](const Config& c) { return c.*member; }};
-}
+using namespace config_setting;
 
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> table = [] {
@@ -144,6 +53,15 @@ const std::vector<Setting>& settings() {
                         "mandatory mutual TLS; false is the explicit insecure opt-out"));
     t.push_back(count("gateway", "max_connections", "--max-connections", &Config::max_connections,
                       "concurrent QUIC connections; the next is refused (CONNECTION_REFUSED)"));
+    t.push_back(text("gateway", "retry", "--retry", &Config::retry,
+                     "Retry before any state: auto (when busy), always, never"));
+    t.push_back(count("gateway", "max_handshakes", "", &Config::max_handshakes,
+                      "QUIC handshakes in progress; the next Initial is refused"));
+    t.push_back(count("gateway", "retry_threshold", "", &Config::retry_threshold,
+                      "retry = auto: handshakes in progress from which clients get a Retry"));
+    t.push_back(count("gateway", "max_handshakes_per_address", "",
+                      &Config::max_handshakes_per_address,
+                      "handshakes in progress from one unproven IP address; then a Retry"));
     t.push_back(count("gateway", "handshake_timeout_ms", "", &Config::handshake_timeout_ms,
                       "handshakes that take longer are dropped"));
     t.push_back(count("gateway", "idle_timeout_ms", "", &Config::idle_timeout_ms,

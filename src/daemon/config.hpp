@@ -31,6 +31,13 @@ struct Config {
 
   bool require_client_auth = true;  // false only as an explicit insecure opt-out
   std::uint64_t max_connections = 256;
+  // Address validation (PROTOCOL.md §8): "auto" (Retry once retry_threshold
+  // handshakes are in progress, or max_handshakes_per_address from one
+  // address), "always" or "never".
+  std::string retry = "auto";
+  std::uint64_t max_handshakes = 64;
+  std::uint64_t retry_threshold = 16;
+  std::uint64_t max_handshakes_per_address = 8;
   std::uint64_t handshake_timeout_ms = 10'000;
   std::uint64_t idle_timeout_ms = 30'000;
   std::uint64_t keep_alive_ms = 5'000;

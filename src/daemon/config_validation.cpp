@@ -33,6 +33,11 @@ Status validate(const Config& config) {
   if (config.handshake_timeout_ms == 0) {
     return Error(Errc::ConfigInvalid, "gateway.handshake_timeout_ms must be positive");
   }
+  if (config.retry != "auto" && config.retry != "always" && config.retry != "never") {
+    return Error(Errc::ConfigInvalid,
+                 fmt::format("gateway.retry: '{}' is not one of auto, always, never",
+                             printable(config.retry)));
+  }
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
   if (std::find(std::begin(kLevels), std::end(kLevels), config.log_level) == std::end(kLevels)) {
     return Error(Errc::ConfigInvalid, fmt::format("log.level: '{}' is not one of trace, debug, "

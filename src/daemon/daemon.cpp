@@ -17,6 +17,7 @@
 #include "palyra/identity/state_dir.hpp"
 #include "palyra/transport/stream.hpp"
 #include "server_identity.hpp"
+#include "server_secret.hpp"
 
 namespace palyra::daemon {
 namespace {
@@ -74,6 +75,12 @@ std::uint64_t next_certificate_check_ns(SystemTime not_after, std::chrono::secon
 Result<transport::Limits> limits_from(const Config& config) {
   transport::Limits limits;
   limits.max_connections = static_cast<std::size_t>(config.max_connections);
+  limits.retry = config.retry == "always"  ? transport::RetryPolicy::Always
+                 : config.retry == "never" ? transport::RetryPolicy::Never
+                                           : transport::RetryPolicy::Auto;
+  limits.max_handshakes = static_cast<std::size_t>(config.max_handshakes);
+  limits.retry_threshold = static_cast<std::size_t>(config.retry_threshold);
+  limits.max_handshakes_per_address = static_cast<std::size_t>(config.max_handshakes_per_address);
   limits.handshake_timeout = std::chrono::milliseconds(config.handshake_timeout_ms);
   limits.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   limits.keep_alive_interval = std::chrono::milliseconds(config.keep_alive_ms);
@@ -156,6 +163,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
                                  daemon->revocations_,
                                  /*serve_enrollment=*/true,
                                  daemon->clock_};
+  // Stateless resets and Retry tokens outlive this process (PROTOCOL.md §8).
+  auto secret = load_or_create_server_secret(dir.server_secret());
+  if (!secret) return std::move(secret).error();
+  tls.secret = *secret;
   daemon->tls_ = tls;
   daemon->tls_files_version_ = tls_files_version(tls);
   daemon->next_server_certificate_check_ns_ = next_certificate_check_ns(

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "config_validation.hpp"
+
 namespace palyra::daemon {
 namespace {
 
@@ -22,19 +24,6 @@ bool is_listen_address(std::string_view value) {
     return false;
   }
   return std::stoul(std::string(port)) <= 65535;
-}
-
-// Control bytes escaped: an error is one line.
-std::string printable(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace

@@ -64,6 +64,30 @@ TEST_F(ConfigTest, EnvironmentNamesFromTheIssue) {
   EXPECT_EQ(config->state_dir, "/tmp/x");
 }
 
+// gateway.retry (PROTOCOL.md §8): auto by default, from each source, and
+// nothing but auto, always or never.
+TEST_F(ConfigTest, RetrySetting) {
+  auto defaults = load_config(std::nullopt, {}, {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->retry, "auto");
+  EXPECT_EQ(defaults->max_handshakes, 64u);
+  auto file = load_config(write("[gateway]\nretry = \"never\"\n"), {}, {});
+  ASSERT_TRUE(file.ok()) << file.error().describe();
+  EXPECT_EQ(file->retry, "never");
+  auto env = load_config(std::nullopt, {"PALYRA_GATEWAY_RETRY=always"}, {});
+  ASSERT_TRUE(env.ok()) << env.error().describe();
+  EXPECT_EQ(env->retry, "always");
+  auto flag = load_config(std::nullopt, {"PALYRA_GATEWAY_RETRY=always"}, {{"--retry", "never"}});
+  ASSERT_TRUE(flag.ok()) << flag.error().describe();
+  EXPECT_EQ(flag->retry, "never");
+  auto bad = load_config(std::nullopt, {"PALYRA_GATEWAY_RETRY=sometimes"}, {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), Errc::ConfigInvalid);
+  EXPECT_NE(bad.error().message().find("gateway.retry: 'sometimes' is not one of"),
+            std::string::npos)
+      << bad.error().message();
+}
+
 TEST_F(ConfigTest, UnknownKeyInFileNamesKeyAndLine) {
   auto file = write("[gateway]\nquic_port = 8000\nquic_prot = 1\n");
   auto config = load_config(file, {}, {});

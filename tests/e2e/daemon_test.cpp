@@ -3,6 +3,7 @@
 // the configuration errors.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -342,6 +343,49 @@ TEST_F(DaemonTest, FollowingCliSurvivesADaemonRestartWithEveryEventOnce) {
   auto next = palyra({"events", "--cursor", cursor.string()});
   EXPECT_THAT(next.out, StartsWith("seq=4 name=four"));
   EXPECT_EQ(lines_of(next.out).size(), 1u);
+}
+
+// kill -9: no CONNECTION_CLOSE reaches the follower. The restarted daemon
+// (same state directory, so the same QUIC secret) answers the follower's
+// next packet with a Stateless Reset, and the follower reconnects at once
+// instead of at its 30 s idle timeout, with every event exactly once.
+TEST_F(DaemonTest, FollowerResumesPromptlyAfterKillNineThroughAStatelessReset) {
+  ASSERT_TRUE(start_daemon());
+  ASSERT_EQ(palyra({"publish", "one"}).status, 0);
+  const auto cursor = dir_ / "cursor";
+  palyra::testing::ChildProcess follower(
+      {PALYRA_CLI_BINARY, "events", "--follow", "--cursor", cursor.string(), "--state-dir",
+       state_.root.string(), "--connect", address_},
+      dir_ / "follower.stderr");
+  EXPECT_THAT(follower.read_line(10s), StartsWith("seq=1 name=one"));
+  daemon_->signal(SIGKILL);
+  daemon_->wait(5s);
+  daemon_.reset();
+  ASSERT_TRUE(start_daemon());  // same port, same state directory
+  ASSERT_EQ(palyra({"publish", "two"}).status, 0);
+  // Well inside the 30 s idle timeout the follower would otherwise wait for.
+  EXPECT_THAT(follower.read_line(10s), StartsWith("seq=2 name=two"));
+  follower.signal(SIGINT);
+  EXPECT_EQ(follower.wait(5s), 0);
+  EXPECT_EQ(follower.read_rest(), "");  // nothing printed twice
+  auto stderr_text =
+      palyra::testing::run_command({"/bin/cat", (dir_ / "follower.stderr").string()}, dir_);
+  EXPECT_THAT(stderr_text.out, HasSubstr("stateless reset"));
+}
+
+// The QUIC secret is made at the first start (0600) and refused, in one
+// line, once it is open to others.
+TEST_F(DaemonTest, QuicSecretIsPrivateAndATooOpenOneIsRefused) {
+  ASSERT_TRUE(start_daemon());
+  EXPECT_EQ(stop_daemon(), 0);
+  struct stat st {};
+  ASSERT_EQ(::stat(state_.server_secret().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  ASSERT_EQ(::chmod(state_.server_secret().c_str(), 0644), 0);
+  auto refused = run({PALYRAD_BINARY, "--state-dir", state_.root.string(), "--quic-port", "0"});
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_THAT(refused.err, HasSubstr("chmod 600"));
+  EXPECT_EQ(lines_of(refused.err).size(), 1u) << refused.err;
 }
 
 TEST_F(DaemonTest, InvalidConfigurationIsRefusedNamingTheKeyAndSource) {

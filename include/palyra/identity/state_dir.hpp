@@ -9,6 +9,8 @@
 //   <state>/ca/retired.pem                       a rotation's old CA (stage Promoted)
 //   <state>/server/server.pem, server-chain.pem  the daemon's certificate (+ CA)
 //   <state>/server/server.key
+//   <state>/server/quic-secret                    the daemon's QUIC secret (0600, 32 bytes):
+//                                                stateless reset and Retry tokens
 //   <state>/devices/<device_id>/device.pem, device.key
 //                                                <device_id> may be a symlink to a
 //                                                generation directory .<device_id>.<serial>
@@ -43,6 +45,7 @@ struct StateDir {
   std::filesystem::path server_cert() const { return root / "server" / "server.pem"; }
   std::filesystem::path server_chain() const { return root / "server" / "server-chain.pem"; }
   std::filesystem::path server_key() const { return root / "server" / "server.key"; }
+  std::filesystem::path server_secret() const { return root / "server" / "quic-secret"; }
   std::filesystem::path device_dir(std::string_view device_id) const {
     return root / "devices" / std::string(device_id);
   }

@@ -24,6 +24,7 @@
 #include "palyra/transport/datagram.hpp"
 #include "palyra/transport/handshake_result.hpp"
 #include "palyra/transport/limits.hpp"
+#include "palyra/transport/server_secret.hpp"
 #include "palyra/transport/socket_address.hpp"
 #include "palyra/transport/stream.hpp"
 
@@ -77,6 +78,21 @@ struct ConnectionEnding {
   CloseReason close;
 };
 
+// What a server endpoint knows about a new connection beyond its first packet.
+struct AcceptOptions {
+  // Stateless reset tokens of the connection IDs we issue are derived from
+  // these keys (so they survive a restart); null: random tokens.
+  std::shared_ptr<const ServerKeys> keys;
+  // Set when the Initial carried a valid Retry token (RFC 9000 §7.3): the
+  // DCID of the client's first Initial, and the SCID of our Retry (the DCID
+  // of this Initial). The client checks both in our transport parameters.
+  struct Retried {
+    std::string original_dcid;
+    std::string retry_scid;
+  };
+  std::optional<Retried> retried;
+};
+
 class Connection {
  public:
   enum class State { Handshaking, Established, Closed };
@@ -90,12 +106,10 @@ class Connection {
   // A server connection for the Initial packet in `first_datagram` (which the
   // caller then passes to receive()). InvalidArgument when the datagram is not
   // an acceptable first packet.
-  static Result<std::unique_ptr<Connection>> accept(std::shared_ptr<const ServerTlsContext> tls,
-                                                    const Limits& limits,
-                                                    const SocketAddress& local,
-                                                    const SocketAddress& remote,
-                                                    std::span<const std::uint8_t> first_datagram,
-                                                    std::uint64_t now_ns);
+  static Result<std::unique_ptr<Connection>> accept(
+      std::shared_ptr<const ServerTlsContext> tls, const Limits& limits, const SocketAddress& local,
+      const SocketAddress& remote, std::span<const std::uint8_t> first_datagram,
+      std::uint64_t now_ns, const AcceptOptions& options = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -191,6 +205,9 @@ class Connection {
   int on_acked(std::int64_t id, std::uint64_t offset, std::uint64_t length);
   void on_new_connection_id(const std::uint8_t* cid, std::size_t length);
   void on_retired_connection_id(const std::uint8_t* cid, std::size_t length);
+  // The token of a connection ID we issue (derived when we have keys).
+  void make_stateless_reset_token(const std::uint8_t* cid, std::size_t length,
+                                  std::uint8_t* token) const;
 
   bool is_server_;
   Limits limits_;
@@ -201,6 +218,9 @@ class Connection {
   std::unique_ptr<TlsSession> tls_session_;  // servers release it once established
   std::shared_ptr<const ServerTlsContext> server_tls_;
   std::shared_ptr<const ClientTlsContext> client_tls_;
+  std::shared_ptr<const ServerKeys> server_keys_;
+  // The peer sent a Stateless Reset: it no longer knows this connection.
+  bool stateless_reset_received_ = false;
 
   State state_ = State::Handshaking;
   bool handshake_completed_ = false;

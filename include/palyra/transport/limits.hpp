@@ -16,6 +16,15 @@ inline constexpr const char* kAlpn = "palyra-quic-v1";
 // port, no client certificate requested, one method (node.enroll).
 inline constexpr const char* kEnrollAlpn = "palyra-enroll-v1";
 
+// When a server answers a token-less Initial with a Retry (RFC 9000 §8.1),
+// proving the client's address before it keeps any state for it.
+enum class RetryPolicy {
+  Auto,    // once Limits::retry_threshold handshakes are in progress, or
+           // max_handshakes_per_address from the sender's address
+  Always,  // every new client pays one round trip
+  Never,   // never; past the per-address limit the Initial is refused
+};
+
 struct Limits {
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds idle_timeout{30'000};
@@ -23,6 +32,20 @@ struct Limits {
   std::uint64_t max_streams_bidi = 32;
   std::uint64_t max_streams_uni = 32;
   std::size_t max_connections = 256;  // server only
+  // Server only (PROTOCOL.md §8). Handshakes in progress have their own
+  // limits, apart from established connections: a flood of Initials fills
+  // at most these, never evicts an established node, and frees a slot at
+  // the handshake timeout. Past max_handshakes a new Initial is refused
+  // (CONNECTION_REFUSED, no state kept).
+  RetryPolicy retry = RetryPolicy::Auto;
+  std::size_t max_handshakes = 64;
+  std::size_t retry_threshold = 16;  // RetryPolicy::Auto: handshakes in progress
+  // Handshakes in progress from one IP address whose address is not proven
+  // (no Retry token): what one sender can hold without answering a Retry.
+  std::size_t max_handshakes_per_address = 8;
+  // Stateless Resets for packets of unknown connections: at most this many
+  // per second (and this many at once), however many such packets arrive.
+  std::uint64_t stateless_resets_per_second = 100;
   std::size_t max_frame_bytes = 524'288;
   // Receive windows: how much a peer may send before we consume it. A stream
   // window must hold one maximal frame and its header.

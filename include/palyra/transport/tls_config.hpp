@@ -7,6 +7,7 @@
 #include <string>
 
 #include "palyra/common/clock.hpp"
+#include "palyra/transport/server_secret.hpp"
 
 namespace palyra::identity {
 class RevocationIndex;
@@ -30,6 +31,11 @@ struct ServerTlsConfig {
   // process-wide time (gnutls_global_set_time_function), which is this
   // clock's only when it is the system clock or a test installed it there.
   std::shared_ptr<const palyra::Clock> clock = system_clock();
+  // The endpoint's long-term secret (PROTOCOL.md §8), key material beside
+  // the TLS key: stateless reset tokens and Retry tokens are derived from it.
+  // The daemon keeps it in its state directory so both survive a restart;
+  // without one the server makes a fresh secret for its lifetime.
+  std::optional<ServerSecret> secret;
 };
 
 struct ClientTlsConfig {

@@ -40,6 +40,13 @@ std::string cid_key(const std::uint8_t* data, std::size_t length) {
   return std::string(reinterpret_cast<const char*>(data), length);
 }
 
+ngtcp2_cid cid_of(const std::string& key) {
+  ngtcp2_cid cid{};
+  cid.datalen = std::min(key.size(), sizeof cid.data);
+  std::copy_n(key.data(), cid.datalen, reinterpret_cast<char*>(cid.data));
+  return cid;
+}
+
 ngtcp2_settings make_settings(const Limits& limits, std::uint64_t now_ns) {
   ngtcp2_settings settings;
   ngtcp2_settings_default(&settings);
@@ -111,12 +118,10 @@ Result<std::unique_ptr<Connection>> Connection::connect(std::shared_ptr<const Cl
   return c;
 }
 
-Result<std::unique_ptr<Connection>> Connection::accept(std::shared_ptr<const ServerTlsContext> tls,
-                                                       const Limits& limits,
-                                                       const SocketAddress& local,
-                                                       const SocketAddress& remote,
-                                                       std::span<const std::uint8_t> first_datagram,
-                                                       std::uint64_t now_ns) {
+Result<std::unique_ptr<Connection>> Connection::accept(
+    std::shared_ptr<const ServerTlsContext> tls, const Limits& limits, const SocketAddress& local,
+    const SocketAddress& remote, std::span<const std::uint8_t> first_datagram, std::uint64_t now_ns,
+    const AcceptOptions& options) {
   ngtcp2_pkt_hd header{};
   if (ngtcp2_accept(&header, first_datagram.data(), first_datagram.size()) != 0) {
     return Error(Errc::InvalidArgument,
@@ -125,12 +130,23 @@ Result<std::unique_ptr<Connection>> Connection::accept(std::shared_ptr<const Ser
   }
   std::unique_ptr<Connection> c(new Connection(true, limits, local, remote));
   c->server_tls_ = std::move(tls);
+  c->server_keys_ = options.keys;
   ngtcp2_cid scid = random_cid(kServerCidLength);
   ngtcp2_settings settings = make_settings(limits, now_ns);
   ngtcp2_transport_params params = make_params(limits);
   params.original_dcid = header.dcid;
+  if (options.retried) {
+    // RFC 9000 §7.3: after a Retry the client's first DCID is the original
+    // one, and the DCID it uses now is the SCID of our Retry.
+    params.original_dcid = cid_of(options.retried->original_dcid);
+    params.retry_scid = cid_of(options.retried->retry_scid);
+    params.retry_scid_present = 1;
+    // The token proved the address: no amplification limit from here on.
+    settings.token.base = const_cast<std::uint8_t*>(header.token.base);
+    settings.token.len = header.token.len;
+  }
   params.stateless_reset_token_present = 1;
-  random_bytes(params.stateless_reset_token, sizeof params.stateless_reset_token);
+  c->make_stateless_reset_token(scid.data, scid.datalen, params.stateless_reset_token);
   ngtcp2_callbacks callbacks = connection_callbacks(true);
   ngtcp2_path path = make_path(c->local_, c->remote_);
   int rv = ngtcp2_conn_server_new(&c->conn_, &header.scid, &scid, &path, header.version, &callbacks,
@@ -218,6 +234,15 @@ void Connection::on_retired_connection_id(const std::uint8_t* cid, std::size_t l
   retired_cids_.push_back(cid_key(cid, length));
 }
 
+void Connection::make_stateless_reset_token(const std::uint8_t* cid, std::size_t length,
+                                            std::uint8_t* token) const {
+  if (server_keys_) {
+    server_keys_->stateless_reset_token({cid, length}, token);
+  } else {
+    random_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
+  }
+}
+
 std::vector<std::string> Connection::take_new_connection_ids() {
   std::vector<std::string> out;
   out.swap(new_cids_);
@@ -275,6 +300,7 @@ void Connection::handle_read_error(int rv) {
   }
   ReadFailure failure;
   failure.rv = rv;
+  failure.stateless_reset = stateless_reset_received_;
   ngtcp2_conn_get_connection_close_error(conn_, &failure.peer_close);
   failure.tls_alert = ngtcp2_conn_get_tls_alert(conn_);
   if (tls_session_) failure.verify_failure = describe_verify_failure(tls_session_->get());

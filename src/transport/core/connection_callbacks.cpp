@@ -29,8 +29,14 @@ struct ConnectionCallbacks {
                                    std::size_t length, void* user_data) {
     random_bytes(cid->data, length);
     cid->datalen = length;
-    random_bytes(token, NGTCP2_STATELESS_RESET_TOKENLEN);
+    self(user_data).make_stateless_reset_token(cid->data, cid->datalen, token);
     self(user_data).on_new_connection_id(cid->data, cid->datalen);
+    return 0;
+  }
+  // ngtcp2 checked the token; its read then returns NGTCP2_ERR_DRAINING.
+  static int recv_stateless_reset(ngtcp2_conn*, const ngtcp2_pkt_stateless_reset*,
+                                  void* user_data) {
+    self(user_data).stateless_reset_received_ = true;
     return 0;
   }
   static int remove_connection_id(ngtcp2_conn*, const ngtcp2_cid* cid, void* user_data) {
@@ -107,6 +113,7 @@ struct ConnectionCallbacks {
     cb.rand = rand;
     cb.get_new_connection_id = get_new_connection_id;
     cb.remove_connection_id = remove_connection_id;
+    cb.recv_stateless_reset = recv_stateless_reset;
     cb.handshake_completed = handshake_completed;
     cb.recv_stream_data = recv_stream_data;
     cb.stream_reset = stream_reset;

@@ -12,6 +12,18 @@ std::optional<ConnectionEnding> ending_after_read(const ReadFailure& failure,
                                                   const ErrorContext& context) {
   switch (failure.rv) {
     case NGTCP2_ERR_DRAINING: {  // the peer closed the connection: it knows
+      if (failure.stateless_reset) {
+        // RFC 9000 §10.3: the peer has no state for this connection any
+        // more (typically it restarted); waiting for the idle timeout
+        // would only delay the reconnect.
+        return ConnectionEnding{
+            Error(Errc::ConnectionClosed,
+                  fmt::format("{} reset the connection (stateless reset): it no longer knows it, "
+                              "e.g. after a restart",
+                              context.remote)),
+            false,
+            {}};
+      }
       std::string what = describe_peer_close(failure.peer_close);
       if (!context.is_server && context.handshaking) {
         return ConnectionEnding{

@@ -33,6 +33,7 @@ struct ReadFailure {
   ngtcp2_connection_close_error peer_close{};  // what the peer's CONNECTION_CLOSE said
   std::uint8_t tls_alert = 0;                  // the alert of a failed TLS handshake
   std::string verify_failure;                  // why our verify function refused the chain
+  bool stateless_reset = false;                // the peer answered with a Stateless Reset
 };
 
 // After ngtcp2_conn_read_pkt failed; nothing when the connection is already

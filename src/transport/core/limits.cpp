@@ -21,6 +21,15 @@ Status Limits::validate() const {
   if (max_connections == 0) {
     return Error(Errc::InvalidArgument, "the connection limit must be at least 1");
   }
+  if (max_handshakes == 0 || max_handshakes_per_address == 0) {
+    return Error(Errc::InvalidArgument,
+                 "the handshake limits (overall and per address) must be at least 1");
+  }
+  if (retry_threshold > max_handshakes) {
+    return Error(Errc::InvalidArgument,
+                 fmt::format("the retry threshold ({}) cannot exceed the handshake limit ({})",
+                             retry_threshold, max_handshakes));
+  }
   if (stream_receive_window < max_frame_bytes + 4) {
     return Error(Errc::InvalidArgument,
                  fmt::format("stream receive window of {} bytes cannot hold a {}-byte frame",

@@ -14,4 +14,9 @@ inline void random_bytes(std::uint8_t* out, std::size_t length) {
   (void)gnutls_rnd(GNUTLS_RND_NONCE, out, length);
 }
 
+// For long-term keys (the server secret): GnuTLS's key-grade generator.
+inline void random_key_bytes(std::uint8_t* out, std::size_t length) {
+  (void)gnutls_rnd(GNUTLS_RND_KEY, out, length);
+}
+
 }  // namespace palyra::transport

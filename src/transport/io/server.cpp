@@ -8,14 +8,24 @@
 #include <vector>
 
 #include "connection_driver.hpp"
+#include "core/stateless_packets.hpp"
 #include "core/tls_context.hpp"
+#include "core/token_bucket.hpp"
 #include "palyra/identity/revocation.hpp"
 #include "udp_socket.hpp"
 
 namespace palyra::transport {
 namespace {
 constexpr std::size_t kServerCidLength = 16;  // as Connection::accept chooses
+
+std::string cid_key(const ngtcp2_cid& cid) {
+  return std::string(reinterpret_cast<const char*>(cid.data), cid.datalen);
 }
+
+bool is_long_header(std::span<const std::uint8_t> datagram) {
+  return !datagram.empty() && (datagram[0] & 0x80) != 0;
+}
+}  // namespace
 
 struct Server::Entry {
   Entry(EventLoop& loop, UdpSocket& socket, std::unique_ptr<Connection> c)
@@ -24,6 +34,10 @@ struct Server::Entry {
   ConnectionDriver driver;
   std::vector<std::string> routes;
   bool was_established = false;
+  bool in_handshake = true;
+  // The sender's IP address while its handshake counts against
+  // max_handshakes_per_address (no Retry token proved it); empty otherwise.
+  std::string unvalidated_host;
 };
 
 Result<std::unique_ptr<Server>> Server::bind(EventLoop& loop, const SocketAddress& address,
@@ -37,6 +51,11 @@ Result<std::unique_ptr<Server>> Server::bind(EventLoop& loop, const SocketAddres
   std::unique_ptr<Server> server(
       new Server(loop, std::make_unique<UdpSocket>(std::move(*socket)), limits, std::move(events)));
   server->tls_ = std::move(*context);
+  auto keys = ServerKeys::derive(tls.secret ? *tls.secret : generate_server_secret());
+  if (!keys) return std::move(keys).error();
+  server->keys_ = std::make_shared<const ServerKeys>(*keys);
+  server->reset_budget_ = std::make_unique<TokenBucket>(limits.stateless_resets_per_second,
+                                                        limits.stateless_resets_per_second);
   PALYRA_TRY(loop.watch_readable(server->socket_->fd(), [s = server.get()] { s->on_readable(); }));
   return server;
 }
@@ -115,17 +134,61 @@ void Server::on_datagram(const SocketAddress& from, std::span<const std::uint8_t
     mark_dirty(route->second);
     return;
   }
-  if (!accepting_) return;
-  if (connections_.size() >= limits_.max_connections) {
-    refuse(from, datagram);
+  if (!is_long_header(datagram)) {
+    answer_unknown_connection(from, {version_cid.dcid, version_cid.dcidlen}, datagram.size());
     return;
   }
-  accept(from, datagram);
+  if (!accepting_) return;
+  admit_initial(from, datagram);
 }
 
-void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
-  auto connection =
-      Connection::accept(tls_, limits_, socket_->local_address(), from, datagram, monotonic_ns());
+// A new client's Initial: refused at the limits, sent a Retry when its
+// address is to be proven first, refused when its token is bad; otherwise
+// it becomes a connection. Nothing but the connection keeps state.
+void Server::admit_initial(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
+  ngtcp2_pkt_hd header{};
+  // Not an Initial we could accept (0-RTT, a short Initial, ...): drop it.
+  if (ngtcp2_accept(&header, datagram.data(), datagram.size()) != 0) return;
+  const std::uint64_t now = monotonic_ns();
+  AcceptOptions options;
+  options.keys = keys_;
+  if (is_retry_token(header)) {
+    auto original_dcid = verify_retry_token(header, from, *keys_, now);
+    if (!original_dcid) {
+      reject_token(from, header);
+      return;
+    }
+    options.retried = AcceptOptions::Retried{cid_key(*original_dcid), cid_key(header.dcid)};
+  }
+  // (A token of another kind is not ours to honour: the Initial counts as
+  // token-less.)
+  if (connections_.size() >= limits_.max_connections || handshakes_ >= limits_.max_handshakes) {
+    refuse(from, header);
+    return;
+  }
+  std::string host;
+  if (!options.retried) {
+    host = from.host();
+    auto it = unvalidated_by_host_.find(host);
+    const bool host_at_limit =
+        it != unvalidated_by_host_.end() && it->second >= limits_.max_handshakes_per_address;
+    const bool busy = handshakes_ >= limits_.retry_threshold || host_at_limit;
+    if (limits_.retry == RetryPolicy::Always || (limits_.retry == RetryPolicy::Auto && busy)) {
+      send_retry(from, header);
+      return;
+    }
+    if (host_at_limit) {
+      refuse(from, header);
+      return;
+    }
+  }
+  accept(from, datagram, options, std::move(host));
+}
+
+void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> datagram,
+                    const AcceptOptions& options, std::string unvalidated_host) {
+  auto connection = Connection::accept(tls_, limits_, socket_->local_address(), from, datagram,
+                                       monotonic_ns(), options);
   if (!connection) return;  // not an Initial packet: nothing to answer
   std::uint64_t id = next_id_++;
   Connection& c = **connection;
@@ -133,7 +196,9 @@ void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> dat
   c.events.on_established = [this](Connection& conn) {
     ++stats_.accepted;
     ++stats_.handshakes[static_cast<std::size_t>(HandshakeResult::Ok)];
-    connections_.at(conn.user_tag)->was_established = true;
+    Entry& entry = *connections_.at(conn.user_tag);
+    entry.was_established = true;
+    end_handshake(entry);
     if (events_.on_connection) events_.on_connection(conn);
   };
   c.events.on_stream_readable = [this](Connection& conn, Stream& stream) {
@@ -153,33 +218,83 @@ void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> dat
     }
   };
   c.on_output_pending = [this](Connection& conn) { mark_dirty(conn.user_tag); };
-  connections_.emplace(id, std::make_unique<Entry>(loop_, *socket_, std::move(*connection)));
+  auto entry = std::make_unique<Entry>(loop_, *socket_, std::move(*connection));
+  ++handshakes_;
+  if (!unvalidated_host.empty()) ++unvalidated_by_host_[unvalidated_host];
+  entry->unvalidated_host = std::move(unvalidated_host);
+  connections_.emplace(id, std::move(entry));
   c.receive(socket_->local_address(), from, datagram, monotonic_ns());
   mark_dirty(id);
 }
 
-// Over capacity: answer the Initial with CONNECTION_CLOSE(CONNECTION_REFUSED)
+void Server::end_handshake(Entry& entry) {
+  if (!entry.in_handshake) return;
+  entry.in_handshake = false;
+  --handshakes_;
+  if (entry.unvalidated_host.empty()) return;
+  auto it = unvalidated_by_host_.find(entry.unvalidated_host);
+  if (it != unvalidated_by_host_.end() && --it->second == 0) unvalidated_by_host_.erase(it);
+}
+
+// At a limit: answer the Initial with CONNECTION_CLOSE(CONNECTION_REFUSED)
 // without creating any state.
-void Server::refuse(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
-  ngtcp2_pkt_hd header{};
-  if (ngtcp2_accept(&header, datagram.data(), datagram.size()) != 0) return;
+void Server::refuse(const SocketAddress& from, const ngtcp2_pkt_hd& header) {
   ++stats_.refused_over_capacity;
   ++stats_.handshakes[static_cast<std::size_t>(HandshakeResult::RefusedAtCap)];
   std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> buffer{};
-  auto n = ngtcp2_crypto_write_connection_close(buffer.data(), buffer.size(), header.version,
-                                                &header.scid, &header.dcid,
-                                                NGTCP2_CONNECTION_REFUSED, nullptr, 0);
-  if (n <= 0) return;
-  DatagramBatch& batch = thread_send_batch();
-  batch.clear();
-  batch.buffer.assign(buffer.begin(), buffer.begin() + n);
-  batch.bursts.push_back({from, 0, static_cast<std::size_t>(n), static_cast<std::size_t>(n)});
-  socket_->send(batch);
+  send_stateless(from,
+                 {buffer.data(), write_initial_close(buffer, header, NGTCP2_CONNECTION_REFUSED)});
   if (events_.on_refused) {
     events_.on_refused(
         from, Error(Errc::ConnectionClosed,
-                    fmt::format("refused: {} connections is the limit", limits_.max_connections)));
+                    fmt::format("refused: {} connections or {} handshakes in progress is the limit",
+                                limits_.max_connections, limits_.max_handshakes)));
   }
+}
+
+void Server::send_retry(const SocketAddress& from, const ngtcp2_pkt_hd& header) {
+  ++stats_.retries_sent;
+  std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> buffer{};
+  send_stateless(from, {buffer.data(), write_retry(buffer, header, from, *keys_, monotonic_ns())});
+}
+
+// A Retry token that is forged, expired, or from another address: RFC 9000
+// §8.1.3 lets us close at once, and we keep nothing.
+void Server::reject_token(const SocketAddress& from, const ngtcp2_pkt_hd& header) {
+  ++stats_.invalid_tokens;
+  std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> buffer{};
+  send_stateless(from, {buffer.data(), write_initial_close(buffer, header, NGTCP2_INVALID_TOKEN)});
+  if (events_.on_refused) {
+    events_.on_refused(
+        from, Error(Errc::ConnectFailed, "refused: invalid or expired address validation token"));
+  }
+}
+
+// A short-header packet for a connection we do not know (one of a previous
+// life, or long gone): a Stateless Reset tells its sender at once, within
+// the rate limit.
+void Server::answer_unknown_connection(const SocketAddress& from,
+                                       std::span<const std::uint8_t> dcid,
+                                       std::size_t datagram_size) {
+  if (datagram_size < kMinStatelessResetTrigger) return;
+  if (!reset_budget_->take(monotonic_ns())) {
+    ++stats_.stateless_resets_suppressed;
+    return;
+  }
+  std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> buffer{};
+  std::size_t n = write_stateless_reset(buffer, dcid, datagram_size, *keys_);
+  if (n == 0) return;
+  ++stats_.stateless_resets_sent;
+  send_stateless(from, {buffer.data(), n});
+}
+
+void Server::send_stateless(const SocketAddress& to, std::span<const std::uint8_t> packet) {
+  if (packet.empty()) return;
+  DatagramBatch& batch = thread_send_batch();
+  batch.clear();
+  batch.buffer.assign(packet.begin(), packet.end());
+  batch.bursts.push_back({to, 0, packet.size(), packet.size()});
+  socket_->send(batch);
 }
 
 void Server::mark_dirty(std::uint64_t id) {
@@ -239,6 +354,7 @@ void Server::destroy(std::uint64_t id) {
     auto route = routes_.find(cid);
     if (route != routes_.end() && route->second == id) routes_.erase(route);
   }
+  end_handshake(*it->second);
   dirty_.erase(id);
   // Deferred: we may be inside this connection's own timer callback chain.
   loop_.post([entry = std::shared_ptr<Entry>(std::move(it->second))] {});

@@ -1,10 +1,13 @@
 // The QUIC server endpoint: one UDP socket, many connections, on one loop.
 //
 // It demultiplexes datagrams by connection ID, accepts new connections up
-// to Limits::max_connections (refusing the next with CONNECTION_REFUSED and
-// leaving existing ones untouched), and hands established connections and
-// their streams to the application through ServerEvents. All callbacks run
-// on the loop's thread.
+// to Limits::max_connections and Limits::max_handshakes in progress
+// (refusing the next with CONNECTION_REFUSED and leaving existing ones
+// untouched), proves a client's address with a Retry first when
+// Limits::retry says so, answers packets of connections it does not know
+// with a rate-limited Stateless Reset, and hands established connections
+// and their streams to the application through ServerEvents. All callbacks
+// run on the loop's thread.
 #pragma once
 
 #include <array>
@@ -22,14 +25,18 @@
 #include "palyra/transport/io/event_loop.hpp"
 #include "palyra/transport/io/impairment.hpp"
 #include "palyra/transport/limits.hpp"
+#include "palyra/transport/server_secret.hpp"
 #include "palyra/transport/socket_address.hpp"
 #include "palyra/transport/tls_config.hpp"
+
+struct ngtcp2_pkt_hd;
 
 namespace palyra::transport {
 
 class UdpSocket;
 class ConnectionDriver;
 class DatagramImpairer;
+class TokenBucket;
 
 struct ServerEvents {
   // A client passed the handshake (its identity is in connection.peer()).
@@ -47,7 +54,7 @@ struct ServerEvents {
 // metrics post a snapshot request to the loop).
 struct ServerStats {
   std::uint64_t accepted = 0;
-  std::uint64_t refused_over_capacity = 0;
+  std::uint64_t refused_over_capacity = 0;  // connection or handshake limits
   std::uint64_t failed_handshakes = 0;
   // Every handshake by how it ended (accepted ones are Ok, refused ones
   // RefusedAtCap), indexed by HandshakeResult.
@@ -63,6 +70,11 @@ struct ServerStats {
   std::uint64_t bytes_in = 0;
   std::uint64_t datagrams_out = 0;
   std::uint64_t bytes_out = 0;
+  // Address validation and stateless answers (PROTOCOL.md §8).
+  std::uint64_t retries_sent = 0;
+  std::uint64_t invalid_tokens = 0;  // answered with CONNECTION_CLOSE(INVALID_TOKEN)
+  std::uint64_t stateless_resets_sent = 0;
+  std::uint64_t stateless_resets_suppressed = 0;  // over the rate limit
 };
 
 class Server {
@@ -77,6 +89,8 @@ class Server {
 
   const SocketAddress& local_address() const noexcept;
   std::size_t connection_count() const noexcept { return connections_.size(); }
+  // Connections whose handshake has not completed yet.
+  std::size_t handshake_count() const noexcept { return handshakes_; }
   // The counters, with the gauges and the socket's traffic as of now.
   ServerStats stats() const;
 
@@ -106,8 +120,16 @@ class Server {
 
   void on_readable();
   void on_datagram(const SocketAddress& from, std::span<const std::uint8_t> datagram);
-  void accept(const SocketAddress& from, std::span<const std::uint8_t> datagram);
-  void refuse(const SocketAddress& from, std::span<const std::uint8_t> datagram);
+  void admit_initial(const SocketAddress& from, std::span<const std::uint8_t> datagram);
+  void accept(const SocketAddress& from, std::span<const std::uint8_t> datagram,
+              const AcceptOptions& options, std::string unvalidated_host);
+  void refuse(const SocketAddress& from, const ngtcp2_pkt_hd& header);
+  void send_retry(const SocketAddress& from, const ngtcp2_pkt_hd& header);
+  void reject_token(const SocketAddress& from, const ngtcp2_pkt_hd& header);
+  void answer_unknown_connection(const SocketAddress& from, std::span<const std::uint8_t> dcid,
+                                 std::size_t datagram_size);
+  void send_stateless(const SocketAddress& to, std::span<const std::uint8_t> packet);
+  void end_handshake(Entry& entry);
   void mark_dirty(std::uint64_t id);
   void process_dirty();
   void flush(Entry& entry);
@@ -122,6 +144,10 @@ class Server {
   bool accepting_ = true;
   ServerStats stats_;
   std::unique_ptr<DatagramImpairer> impairer_;
+  std::shared_ptr<const ServerKeys> keys_;
+  std::unique_ptr<TokenBucket> reset_budget_;
+  std::size_t handshakes_ = 0;
+  std::unordered_map<std::string, std::size_t> unvalidated_by_host_;  // handshakes in progress
 
   std::unordered_map<std::uint64_t, std::unique_ptr<Entry>> connections_;
   std::unordered_map<std::string, std::uint64_t> routes_;  // connection ID -> connection
