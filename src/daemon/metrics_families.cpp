@@ -57,6 +57,24 @@ void add_quic(Families& f, const transport::ServerStats& quic) {
               "established QUIC connections that ended, by the code of their close error",
               static_cast<double>(count), {{"code", std::string(errc_name(code))}});
   }
+  f.counter("palyra_quic_retries_sent_total",
+            "Retry packets sent (address validation under load, or gateway.retry = always)",
+            static_cast<double>(quic.retries_sent));
+  f.counter("palyra_quic_retry_tokens_validated_total",
+            "Initials that came back with a valid Retry token",
+            static_cast<double>(quic.retry_tokens_validated));
+  f.counter(
+      "palyra_quic_invalid_tokens_total",
+      "Initials with a forged, expired or other address's token (CONNECTION_CLOSE INVALID_TOKEN)",
+      static_cast<double>(quic.invalid_tokens));
+  f.counter(
+      "palyra_quic_stateless_resets_total",
+      "stateless resets for packets of unknown connections, by whether the rate limit let them out",
+      static_cast<double>(quic.stateless_resets_sent), {{"result", "sent"}});
+  f.counter(
+      "palyra_quic_stateless_resets_total",
+      "stateless resets for packets of unknown connections, by whether the rate limit let them out",
+      static_cast<double>(quic.stateless_resets_suppressed), {{"result", "suppressed"}});
   f.gauge("palyra_quic_streams_open", "open QUIC streams across all connections",
           static_cast<double>(quic.streams_open));
   f.counter("palyra_quic_datagrams_received_total", "UDP datagrams received by the QUIC listener",

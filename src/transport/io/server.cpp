@@ -159,6 +159,7 @@ void Server::admit_initial(const SocketAddress& from, std::span<const std::uint8
       return;
     }
     options.retried = AcceptOptions::Retried{cid_key(*original_dcid), cid_key(header.dcid)};
+    ++stats_.retry_tokens_validated;
   }
   // (A token of another kind is not ours to honour: the Initial counts as
   // token-less.)

@@ -72,7 +72,8 @@ struct ServerStats {
   std::uint64_t bytes_out = 0;
   // Address validation and stateless answers (PROTOCOL.md §8).
   std::uint64_t retries_sent = 0;
-  std::uint64_t invalid_tokens = 0;  // answered with CONNECTION_CLOSE(INVALID_TOKEN)
+  std::uint64_t retry_tokens_validated = 0;  // Initials that came back with a good token
+  std::uint64_t invalid_tokens = 0;          // answered with CONNECTION_CLOSE(INVALID_TOKEN)
   std::uint64_t stateless_resets_sent = 0;
   std::uint64_t stateless_resets_suppressed = 0;  // over the rate limit
 };
