@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../common/process.hpp"
@@ -94,6 +95,17 @@ class DaemonTest : public palyra::testing::TempDirTest {
   std::string log() const {
     auto text = palyra::testing::run_command({"/bin/cat", daemon_log().string()}, dir_);
     return text.out;
+  }
+  // The log once it holds `text`, or as it is after `timeout`: the daemon
+  // logs a refused handshake after the client may already have exited.
+  std::string log_with(const std::string& text, std::chrono::milliseconds timeout = 5s) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string current = log();
+    while (current.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+      current = log();
+    }
+    return current;
   }
 
   // The palyra CLI; with `connect`, pointed at our daemon and state dir.

@@ -117,7 +117,7 @@ TEST_F(QuinnClientTest, RefusedWithoutCertificateOrFromAnotherCa) {
                         (other / "devices/node-1/device.key").string()},
                        false);
   EXPECT_EQ(stranger.status, 1) << stranger.out;
-  EXPECT_THAT(log(), HasSubstr("connection refused"));
+  EXPECT_THAT(log_with("connection refused"), HasSubstr("connection refused"));
 }
 
 }  // namespace
