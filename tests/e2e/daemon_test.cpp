@@ -502,5 +502,24 @@ TEST_F(DaemonTest, JsonLogFormatWritesOneObjectPerLineWithStableKeys) {
   EXPECT_TRUE(saw_accepted) << log();
 }
 
+// Debugging the wire (OPERATIONS.md): GnuTLS writes the TLS 1.3 secrets to
+// SSLKEYLOGFILE for both the CLI and the daemon, so a capture can be decrypted.
+TEST_F(DaemonTest, SslKeyLogFileReceivesTheHandshakeSecretsOfBothSides) {
+  const auto server_keys = dir_ / "server-keys.txt";
+  ASSERT_TRUE(start_daemon({}, {{"SSLKEYLOGFILE", server_keys.string()}}));
+  const auto client_keys = dir_ / "client-keys.txt";
+  auto health = palyra::testing::run_command(
+      {PALYRA_CLI_BINARY, "health", "--state-dir", state_.root.string(), "--connect", address_},
+      dir_, {{"SSLKEYLOGFILE", client_keys.string()}});
+  ASSERT_EQ(health.status, 0) << health.err;
+  EXPECT_EQ(stop_daemon(), 0);
+  for (const auto& file : {client_keys, server_keys}) {
+    std::ifstream in(file);
+    const std::string keys((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_THAT(keys, HasSubstr("CLIENT_HANDSHAKE_TRAFFIC_SECRET ")) << file;
+    EXPECT_THAT(keys, HasSubstr("SERVER_TRAFFIC_SECRET_0 ")) << file;
+  }
+}
+
 }  // namespace
 }  // namespace palyra::e2e
