@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
-#include "grpc_log.hpp"
 #include "call_counting.hpp"
+#include "grpc_log.hpp"
 #include "listener_credentials.hpp"
 #include "node_transport_service.hpp"
 #include "palyra/identity/revocation.hpp"
