@@ -187,6 +187,9 @@ class Connection {
   void reset_stream(Stream& stream, std::uint64_t app_error_code);
   void erase_closed_streams();
   void request_output();
+  // Keep-alive at Limits::in_flight_probe_interval while packets are in
+  // flight, at keep_alive_interval otherwise (packet_writer.cpp).
+  void update_keep_alive();
   Stream& create_stream(std::int64_t id);
   // Opens Stream's methods for the connection (Stream::ConnectionKey).
   static Stream::ConnectionKey stream_key() noexcept { return {}; }
@@ -224,6 +227,7 @@ class Connection {
 
   State state_ = State::Handshaking;
   bool handshake_completed_ = false;
+  bool probing_in_flight_ = false;  // keep-alive at in_flight_probe_interval
   std::string alpn_;
   bool close_pending_ = false;  // CONNECTION_CLOSE still to be written
   CloseReason close_reason_;    // what it says

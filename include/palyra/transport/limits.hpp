@@ -29,6 +29,14 @@ struct Limits {
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds idle_timeout{30'000};
   std::chrono::milliseconds keep_alive_interval{5'000};
+  // While packets of ours are unacknowledged, a PING after this long without
+  // traffic either way (and never sooner than the probe timeout): after an
+  // outage the peer acknowledges it within a round trip of the path's
+  // return, and that acknowledgement recovers everything lost meanwhile,
+  // instead of the backed-off probe timer deciding (RFC 9002 §6.2 doubles it
+  // per probe, to several seconds after 20 s of darkness). One small packet
+  // per interval, only while data waits. 0: no such PINGs.
+  std::chrono::milliseconds in_flight_probe_interval{500};
   std::uint64_t max_streams_bidi = 32;
   std::uint64_t max_streams_uni = 32;
   std::size_t max_connections = 256;  // server only

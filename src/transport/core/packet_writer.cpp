@@ -144,7 +144,29 @@ void Connection::write_datagrams(std::uint64_t now_ns, DatagramBatch& batch,
     ++written;
     if (stream != nullptr) ++send_cursor_;
   }
-  if (handshake_completed_) ngtcp2_conn_update_pkt_tx_time(conn_, now_ns);
+  if (handshake_completed_) {
+    ngtcp2_conn_update_pkt_tx_time(conn_, now_ns);
+    update_keep_alive();
+  }
+}
+
+void Connection::update_keep_alive() {
+  if (limits_.in_flight_probe_interval.count() == 0) return;
+  ngtcp2_conn_stat stat;
+  ngtcp2_conn_get_conn_stat(conn_, &stat);
+  const bool in_flight = stat.bytes_in_flight > 0;
+  if (in_flight == probing_in_flight_) return;
+  probing_in_flight_ = in_flight;
+  const auto to_ns = [](std::chrono::milliseconds ms) {
+    return static_cast<std::uint64_t>(std::chrono::nanoseconds(ms).count());
+  };
+  std::uint64_t timeout = to_ns(limits_.keep_alive_interval);  // 0: none
+  if (in_flight) {
+    const std::uint64_t probe =
+        std::max(to_ns(limits_.in_flight_probe_interval), ngtcp2_conn_get_pto(conn_));
+    timeout = timeout == 0 ? probe : std::min(timeout, probe);
+  }
+  ngtcp2_conn_set_keep_alive_timeout(conn_, timeout);
 }
 
 }  // namespace palyra::transport

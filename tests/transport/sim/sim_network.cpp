@@ -37,9 +37,10 @@ void Network::connect() {
   server_routes_.clear();
   // The previous pair's datagrams still in flight would reach the new one.
   in_flight_ = {};
-  client_ = std::move(Connection::connect(client_tls_, config_.limits, client_local_,
-                                          server_address_, now_))
-                .value();
+  client_ =
+      std::move(Connection::connect(client_tls_, config_.client_limits.value_or(config_.limits),
+                                    client_local_, server_address_, now_))
+          .value();
 }
 
 void Network::rebind_client(const SocketAddress& address) {
@@ -153,6 +154,12 @@ bool Network::run_until(const std::function<bool()>& done, std::uint64_t limit_n
     }
     handle_expiries();
   }
+}
+
+void Network::run_for(std::uint64_t duration_ns) {
+  const std::uint64_t until = now_ + duration_ns;
+  run_until([] { return false; }, duration_ns);
+  now_ = until;  // nothing was due before it: run_until stopped at the next event after it
 }
 
 }  // namespace palyra::transport::sim

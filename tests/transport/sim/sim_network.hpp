@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <set>
 #include <string>
@@ -32,7 +33,8 @@ struct NetworkConfig {
   std::uint64_t seed = 1;
   LinkConfig to_server;  // the client's uplink
   LinkConfig to_client;  // the server's downlink
-  Limits limits;
+  Limits limits;         // the server's, and the client's unless client_limits is set
+  std::optional<Limits> client_limits;
 };
 
 class Network {
@@ -57,6 +59,9 @@ class Network {
   // Runs until `done` holds (true) or until the simulated clock passes
   // `limit_ns` from now or nothing is left to happen (false).
   bool run_until(const std::function<bool()>& done, std::uint64_t limit_ns);
+  // Runs whatever happens in the next `duration_ns`; the clock then reads
+  // exactly that much later.
+  void run_for(std::uint64_t duration_ns);
   // From now on the client's datagrams reach the server from `address`.
   void rebind_client(const SocketAddress& address);
 
