@@ -52,10 +52,15 @@ void add_quic(Families& f, const transport::ServerStats& quic) {
               static_cast<double>(quic.handshakes[i]),
               {{"result", std::string(transport::handshake_result_name(result))}});
   }
-  for (const auto& [code, count] : quic.closes) {
-    f.counter("palyra_quic_connection_closes_total",
-              "established QUIC connections that ended, by the code of their close error",
-              static_cast<double>(count), {{"code", std::string(errc_name(code))}});
+  for (std::size_t i = 0; i < transport::kCloseCauseCount; ++i) {
+    const std::string cause(transport::close_cause_name(static_cast<transport::CloseCause>(i)));
+    for (const bool by_peer : {false, true}) {
+      const auto count = by_peer ? quic.closes_by_peer[i] : quic.closes_by_us[i];
+      f.counter("palyra_quic_connection_closes_total",
+                "established QUIC connections that ended, by cause and by who ended them "
+                "(local: this daemon or a timeout; peer: the peer's CONNECTION_CLOSE or reset)",
+                static_cast<double>(count), {{"cause", cause}, {"by", by_peer ? "peer" : "local"}});
+    }
   }
   f.counter("palyra_quic_retries_sent_total",
             "Retry packets sent (address validation under load, or gateway.retry = always)",

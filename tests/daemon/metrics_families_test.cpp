@@ -15,8 +15,8 @@ MetricsSnapshot full_snapshot() {
   MetricsSnapshot s;
   transport::ServerStats quic;
   quic.handshakes[static_cast<std::size_t>(transport::HandshakeResult::Revoked)] = 3;
-  quic.closes[Errc::ConnectionClosed] = 2;
-  quic.closes[Errc::HandshakeTimeout] = 1;
+  quic.closes_by_peer[static_cast<std::size_t>(transport::CloseCause::NoError)] = 2;
+  quic.closes_by_us[static_cast<std::size_t>(transport::CloseCause::IdleTimeout)] = 1;
   quic.connections_established = 5;
   quic.bytes_out = 1200;
   s.quic = quic;
@@ -47,8 +47,8 @@ double value_of(const std::vector<prometheus::MetricFamily>& families, const std
 TEST(MetricFamiliesTest, NamesFollowPrometheusPractice) {
   const auto families = metric_families(full_snapshot(), "9.9.9");
   const std::regex name("palyra_[a-z_]+");
-  const std::set<std::string> allowed_labels = {"version", "state",  "result",
-                                                "code",    "method", "status"};
+  const std::set<std::string> allowed_labels = {"version", "state",  "result", "cause",
+                                                "by",      "method", "status"};
   std::set<std::string> names;
   for (const auto& family : families) {
     EXPECT_TRUE(std::regex_match(family.name, name)) << family.name;
@@ -71,8 +71,16 @@ TEST(MetricFamiliesTest, TheSnapshotsNumbersLandOnTheirSamples) {
   EXPECT_EQ(value_of(f, "palyra_build_info", {{"version", "9.9.9"}}), 1);
   EXPECT_EQ(value_of(f, "palyra_quic_handshakes_total", {{"result", "revoked"}}), 3);
   EXPECT_EQ(value_of(f, "palyra_quic_handshakes_total", {{"result", "ok"}}), 0);
-  EXPECT_EQ(value_of(f, "palyra_quic_connection_closes_total", {{"code", "ConnectionClosed"}}), 2);
-  EXPECT_EQ(value_of(f, "palyra_quic_connection_closes_total", {{"code", "HandshakeTimeout"}}), 1);
+  EXPECT_EQ(
+      value_of(f, "palyra_quic_connection_closes_total", {{"cause", "no_error"}, {"by", "peer"}}),
+      2);
+  EXPECT_EQ(value_of(f, "palyra_quic_connection_closes_total",
+                     {{"cause", "idle_timeout"}, {"by", "local"}}),
+            1);
+  EXPECT_EQ(
+      value_of(f, "palyra_quic_connection_closes_total", {{"cause", "revoked"}, {"by", "local"}}),
+      0)
+      << "every cause is shown, zero or not, so rates start from the first scrape";
   EXPECT_EQ(value_of(f, "palyra_quic_connections", {{"state", "established"}}), 5);
   EXPECT_EQ(value_of(f, "palyra_quic_sent_bytes_total"), 1200);
   EXPECT_EQ(value_of(f, "palyra_grpc_calls_total", {{"method", "Health"}, {"status", "OK"}}), 4);

@@ -53,7 +53,8 @@ class MetricsTest : public DaemonTest {
 const std::string kOk = R"(palyra_quic_handshakes_total{result="ok"})";
 const std::string kRevoked = R"(palyra_quic_handshakes_total{result="revoked"})";
 const std::string kUnknownCa = R"(palyra_quic_handshakes_total{result="unknown_ca"})";
-const std::string kClosed = R"(palyra_quic_connection_closes_total{code="ConnectionClosed"})";
+// The CLI ends its connection with NO_ERROR.
+const std::string kClosed = R"(palyra_quic_connection_closes_total{cause="no_error",by="peer"})";
 
 TEST_F(MetricsTest, OffUnlessConfigured) {
   ASSERT_TRUE(start_daemon());

@@ -70,12 +70,33 @@ struct CloseReason {
   int library_error = 0;                          // the transport error for an ngtcp2 error
 };
 
-// How a connection ends: what the application is told, and whether the peer
-// is (false when it already knows: it closed, or the connection timed out).
+// Why a connection ended, in the few words an operator counts by
+// (palyra_quic_connection_closes_total{cause, by}): a fixed, small set,
+// unlike the error's message. Application codes are ours (app_error in
+// stream.hpp).
+enum class CloseCause : std::uint8_t {
+  NoError,           // an orderly close: NO_ERROR, or application code 0
+  IdleTimeout,       // nothing heard from the peer for the idle timeout
+  StatelessReset,    // the peer no longer knew the connection (RFC 9000 §10.3)
+  ShuttingDown,      // application code 0x10: the daemon is stopping
+  Revoked,           // application code 0x11: the peer's certificate was revoked
+  ApplicationError,  // any other application code
+  TlsAlert,          // CRYPTO_ERROR: TLS refused something
+  TransportError,    // any other QUIC transport error, or ngtcp2's own
+};
+inline constexpr std::size_t kCloseCauseCount = 8;
+// The label value: "no_error", "idle_timeout", "stateless_reset", ...
+std::string_view close_cause_name(CloseCause cause) noexcept;
+
+// How a connection ends: what the application is told, whether the peer
+// is (false when it already knows: it closed, or the connection timed out),
+// and, for the counters, why and on whose word.
 struct ConnectionEnding {
   Error error;
   bool notify_peer = true;
   CloseReason close;
+  CloseCause cause = CloseCause::TransportError;
+  bool by_peer = false;  // the peer's CONNECTION_CLOSE or Stateless Reset ended it
 };
 
 // What a server endpoint knows about a new connection beyond its first packet.
@@ -129,6 +150,9 @@ class Connection {
   const SocketAddress& remote_address() const noexcept { return remote_; }
   // Why the connection closed, once it has.
   const std::optional<Error>& close_error() const noexcept { return close_error_; }
+  // Once closed: why, in the counters' words, and whether the peer ended it.
+  CloseCause close_cause() const noexcept { return close_cause_; }
+  bool closed_by_peer() const noexcept { return closed_by_peer_; }
   // For a connection that closed before it was established: why, in the
   // words an operator counts. Ok otherwise.
   HandshakeResult handshake_result() const noexcept { return handshake_result_; }
@@ -232,6 +256,8 @@ class Connection {
   bool close_pending_ = false;  // CONNECTION_CLOSE still to be written
   CloseReason close_reason_;    // what it says
   std::optional<Error> close_error_;
+  CloseCause close_cause_ = CloseCause::NoError;
+  bool closed_by_peer_ = false;
   HandshakeResult handshake_result_ = HandshakeResult::Ok;
   // An ending decided inside a callback, acted on once ngtcp2 has returned.
   std::optional<ConnectionEnding> pending_ending_;

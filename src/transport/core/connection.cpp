@@ -325,6 +325,8 @@ void Connection::end(ConnectionEnding ending) {
   }
   state_ = State::Closed;
   close_error_ = std::move(ending.error);
+  close_cause_ = ending.cause;
+  closed_by_peer_ = ending.by_peer;
 }
 
 void Connection::dispatch_events() {

@@ -8,6 +8,55 @@
 
 namespace palyra::transport {
 
+std::string_view close_cause_name(CloseCause cause) noexcept {
+  switch (cause) {
+    case CloseCause::NoError:
+      return "no_error";
+    case CloseCause::IdleTimeout:
+      return "idle_timeout";
+    case CloseCause::StatelessReset:
+      return "stateless_reset";
+    case CloseCause::ShuttingDown:
+      return "shutting_down";
+    case CloseCause::Revoked:
+      return "revoked";
+    case CloseCause::ApplicationError:
+      return "application_error";
+    case CloseCause::TlsAlert:
+      return "tls_alert";
+    case CloseCause::TransportError:
+      return "transport_error";
+  }
+  return "transport_error";
+}
+
+CloseCause cause_of_application_code(std::uint64_t code) noexcept {
+  switch (code) {
+    case app_error::kNoError:
+      return CloseCause::NoError;
+    case app_error::kShuttingDown:
+      return CloseCause::ShuttingDown;
+    case app_error::kRevoked:
+      return CloseCause::Revoked;
+    default:
+      return CloseCause::ApplicationError;
+  }
+}
+
+CloseCause cause_of_peer_close(const ngtcp2_connection_close_error& close) noexcept {
+  if (close.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION) {
+    return cause_of_application_code(close.error_code);
+  }
+  if (close.type != NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT) {
+    return CloseCause::TransportError;
+  }
+  if (close.error_code == NGTCP2_NO_ERROR) return CloseCause::NoError;
+  if (close.error_code >= NGTCP2_CRYPTO_ERROR && close.error_code <= 0x1ff) {
+    return CloseCause::TlsAlert;
+  }
+  return CloseCause::TransportError;
+}
+
 std::optional<ConnectionEnding> ending_after_read(const ReadFailure& failure,
                                                   const ErrorContext& context) {
   switch (failure.rv) {
@@ -22,26 +71,35 @@ std::optional<ConnectionEnding> ending_after_read(const ReadFailure& failure,
                               "e.g. after a restart",
                               context.remote)),
             false,
-            {}};
+            {},
+            CloseCause::StatelessReset,
+            true};
       }
       std::string what = describe_peer_close(failure.peer_close);
+      const CloseCause cause = cause_of_peer_close(failure.peer_close);
       if (!context.is_server && context.handshaking) {
         return ConnectionEnding{
             Error(Errc::ConnectFailed,
                   fmt::format("the server at {} refused the handshake: {}", context.remote, what)),
             false,
-            {}};
+            {},
+            cause,
+            true};
       }
       return ConnectionEnding{
           Error(Errc::ConnectionClosed, fmt::format("the peer closed the connection: {}", what)),
           false,
-          {}};
+          {},
+          cause,
+          true};
     }
     case NGTCP2_ERR_CLOSING:
       return std::nullopt;
     case NGTCP2_ERR_DROP_CONN:
-      return ConnectionEnding{
-          Error(Errc::ConnectionClosed, "connection dropped by the QUIC stack"), false, {}};
+      return ConnectionEnding{Error(Errc::ConnectionClosed, "connection dropped by the QUIC stack"),
+                              false,
+                              {},
+                              CloseCause::TransportError};
     case NGTCP2_ERR_CRYPTO: {
       const std::string& why = failure.verify_failure;
       CloseReason close;
@@ -51,14 +109,14 @@ std::optional<ConnectionEnding> ending_after_read(const ReadFailure& failure,
             Error(Errc::ConnectFailed, fmt::format("handshake with {} failed: {}{}", context.remote,
                                                    describe_tls_alert(failure.tls_alert),
                                                    why.empty() ? "" : ": " + why)),
-            true, std::move(close)};
+            true, std::move(close), CloseCause::TlsAlert};
       }
       return ConnectionEnding{
           Error(Errc::ConnectFailed,
                 fmt::format("we refused the server at {} ({}): {}", context.remote,
                             context.server_name,
                             why.empty() ? describe_tls_alert(failure.tls_alert) : why)),
-          true, std::move(close)};
+          true, std::move(close), CloseCause::TlsAlert};
     }
     default:
       break;
@@ -69,7 +127,7 @@ std::optional<ConnectionEnding> ending_after_read(const ReadFailure& failure,
       Error(
           context.is_server || !context.handshaking ? Errc::ConnectionClosed : Errc::ConnectFailed,
           fmt::format("QUIC error with {}: {}", context.remote, ngtcp2_strerror(failure.rv))),
-      true, std::move(close)};
+      true, std::move(close), CloseCause::TransportError};
 }
 
 ConnectionEnding ending_after_expiry(int rv, const ErrorContext& context, const Limits& limits) {
@@ -78,21 +136,23 @@ ConnectionEnding ending_after_expiry(int rv, const ErrorContext& context, const 
         Error(Errc::ConnectionClosed, fmt::format("idle timeout: nothing heard from {} for {} ms",
                                                   context.remote, limits.idle_timeout.count())),
         false,
-        {}};
+        {},
+        CloseCause::IdleTimeout};
   }
   if (rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
     return ConnectionEnding{Error(Errc::HandshakeTimeout,
                                   fmt::format("no QUIC handshake with {} within {} ms",
                                               context.remote, limits.handshake_timeout.count())),
                             false,
-                            {}};
+                            {},
+                            CloseCause::TransportError};
   }
   CloseReason close;
   close.library_error = rv;
   return ConnectionEnding{
       Error(Errc::ConnectionClosed,
             fmt::format("QUIC timer error with {}: {}", context.remote, ngtcp2_strerror(rv))),
-      true, std::move(close)};
+      true, std::move(close), CloseCause::TransportError};
 }
 
 ConnectionEnding ending_after_write(int rv, const ErrorContext& context) {
@@ -101,7 +161,7 @@ ConnectionEnding ending_after_write(int rv, const ErrorContext& context) {
   return ConnectionEnding{
       Error(Errc::ConnectionClosed,
             fmt::format("QUIC write error with {}: {}", context.remote, ngtcp2_strerror(rv))),
-      true, std::move(close)};
+      true, std::move(close), CloseCause::TransportError};
 }
 
 ConnectionEnding ending_by_application(std::uint64_t app_error_code, std::string_view reason) {
@@ -111,7 +171,7 @@ ConnectionEnding ending_by_application(std::uint64_t app_error_code, std::string
   return ConnectionEnding{Error(Errc::ConnectionClosed,
                                 fmt::format("closed locally with application error 0x{:x} \"{}\"",
                                             app_error_code, reason)),
-                          true, std::move(close)};
+                          true, std::move(close), cause_of_application_code(app_error_code)};
 }
 
 ngtcp2_connection_close_error to_ngtcp2(const CloseReason& reason) {

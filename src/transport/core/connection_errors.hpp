@@ -61,6 +61,10 @@ Error stream_open_error(int rv, std::size_t open_streams);
 
 // What a CONNECTION_CLOSE from the peer said, in words.
 std::string describe_peer_close(const ngtcp2_connection_close_error& close);
+// The counters' words for the peer's CONNECTION_CLOSE, and for an
+// application error code (ours or the peer's).
+CloseCause cause_of_peer_close(const ngtcp2_connection_close_error& close) noexcept;
+CloseCause cause_of_application_code(std::uint64_t code) noexcept;
 
 // "certificate_revoked (0x12c)" for a TLS alert carried in a QUIC CRYPTO_ERROR.
 std::string describe_tls_alert(std::uint8_t alert);

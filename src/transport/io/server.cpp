@@ -210,7 +210,8 @@ void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> dat
   };
   c.events.on_closed = [this](Connection& conn, const Error& error) {
     if (connections_.at(conn.user_tag)->was_established) {
-      ++stats_.closes[error.code()];
+      auto& closes = conn.closed_by_peer() ? stats_.closes_by_peer : stats_.closes_by_us;
+      ++closes[static_cast<std::size_t>(conn.close_cause())];
       if (events_.on_connection_closed) events_.on_connection_closed(conn, error);
     } else {
       ++stats_.failed_handshakes;

@@ -156,6 +156,44 @@ TEST(ConnectionErrorsTest, OurCloseReasonInNgtcp2sForm) {
             ngtcp2_err_infer_quic_transport_error_code(NGTCP2_ERR_PROTO));
 }
 
+TEST(ConnectionErrorsTest, EveryEndingNamesItsCauseAndWhoseWordItWas) {
+  ReadFailure failure;
+  failure.rv = NGTCP2_ERR_DRAINING;
+  failure.peer_close = application_close(0x11, "revoked");
+  auto revoked = ending_after_read(failure, client(false));
+  EXPECT_EQ(revoked->cause, CloseCause::Revoked);
+  EXPECT_TRUE(revoked->by_peer);
+  failure.peer_close = application_close(0x10, "shutting down");
+  EXPECT_EQ(ending_after_read(failure, client(false))->cause, CloseCause::ShuttingDown);
+  failure.peer_close = application_close(0x0, "");
+  EXPECT_EQ(ending_after_read(failure, server())->cause, CloseCause::NoError);
+  failure.peer_close = application_close(0x7, "");
+  EXPECT_EQ(ending_after_read(failure, server())->cause, CloseCause::ApplicationError);
+  failure.peer_close = alert_close(GNUTLS_A_BAD_CERTIFICATE);
+  EXPECT_EQ(ending_after_read(failure, server())->cause, CloseCause::TlsAlert);
+  ngtcp2_connection_close_error_set_transport_error(&failure.peer_close, NGTCP2_NO_ERROR, nullptr,
+                                                    0);
+  EXPECT_EQ(ending_after_read(failure, server())->cause, CloseCause::NoError);
+  ngtcp2_connection_close_error_set_transport_error(&failure.peer_close, NGTCP2_PROTOCOL_VIOLATION,
+                                                    nullptr, 0);
+  EXPECT_EQ(ending_after_read(failure, server())->cause, CloseCause::TransportError);
+  failure.stateless_reset = true;
+  auto reset = ending_after_read(failure, client(false));
+  EXPECT_EQ(reset->cause, CloseCause::StatelessReset);
+  EXPECT_TRUE(reset->by_peer);
+
+  auto idle = ending_after_expiry(NGTCP2_ERR_IDLE_CLOSE, server(), Limits{});
+  EXPECT_EQ(idle.cause, CloseCause::IdleTimeout);
+  EXPECT_FALSE(idle.by_peer) << "a timeout is ours";
+  auto ours = ending_by_application(0x11, "revoked");
+  EXPECT_EQ(ours.cause, CloseCause::Revoked);
+  EXPECT_FALSE(ours.by_peer);
+  EXPECT_EQ(ending_by_application(0x10, "").cause, CloseCause::ShuttingDown);
+  EXPECT_EQ(ending_after_write(NGTCP2_ERR_NOMEM, server()).cause, CloseCause::TransportError);
+  EXPECT_EQ(close_cause_name(CloseCause::IdleTimeout), "idle_timeout");
+  EXPECT_EQ(close_cause_name(CloseCause::StatelessReset), "stateless_reset");
+}
+
 TEST(ConnectionErrorsTest, StartAndStreamErrors) {
   EXPECT_EQ(stream_open_error(NGTCP2_ERR_STREAM_ID_BLOCKED, 100).code(), Errc::StreamLimitReached);
   EXPECT_TRUE(contains(stream_open_error(NGTCP2_ERR_STREAM_ID_BLOCKED, 100).message(), "100 open"));

@@ -59,8 +59,10 @@ struct ServerStats {
   // Every handshake by how it ended (accepted ones are Ok, refused ones
   // RefusedAtCap), indexed by HandshakeResult.
   std::array<std::uint64_t, kHandshakeResultCount> handshakes{};
-  // Established connections that ended, by the code of their close error.
-  std::map<Errc, std::uint64_t> closes;
+  // Established connections that ended, indexed by CloseCause: those we
+  // (or a timeout) ended, and those the peer ended.
+  std::array<std::uint64_t, kCloseCauseCount> closes_by_us{};
+  std::array<std::uint64_t, kCloseCauseCount> closes_by_peer{};
   // Gauges, as of the call to stats().
   std::size_t connections_handshaking = 0;
   std::size_t connections_established = 0;
