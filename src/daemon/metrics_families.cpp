@@ -80,6 +80,21 @@ void add_quic(Families& f, const transport::ServerStats& quic) {
       "palyra_quic_stateless_resets_total",
       "stateless resets for packets of unknown connections, by whether the rate limit let them out",
       static_cast<double>(quic.stateless_resets_suppressed), {{"result", "suppressed"}});
+  f.counter("palyra_quic_version_negotiations_total",
+            "Version Negotiation answers to other QUIC versions, by whether the rate limit let "
+            "them out",
+            static_cast<double>(quic.version_negotiations_sent), {{"result", "sent"}});
+  f.counter("palyra_quic_version_negotiations_total",
+            "Version Negotiation answers to other QUIC versions, by whether the rate limit let "
+            "them out",
+            static_cast<double>(quic.version_negotiations_suppressed), {{"result", "suppressed"}});
+  for (std::size_t i = 0; i < transport::kDropReasonCount; ++i) {
+    const auto reason = static_cast<transport::DropReason>(i);
+    f.counter("palyra_quic_datagrams_dropped_total",
+              "datagrams that reached no connection and left no state, by why",
+              static_cast<double>(quic.datagrams_dropped[i]),
+              {{"reason", std::string(transport::drop_reason_name(reason))}});
+  }
   f.gauge("palyra_quic_streams_open", "open QUIC streams across all connections",
           static_cast<double>(quic.streams_open));
   f.counter("palyra_quic_datagrams_received_total", "UDP datagrams received by the QUIC listener",

@@ -19,6 +19,8 @@ MetricsSnapshot full_snapshot() {
   quic.closes_by_us[static_cast<std::size_t>(transport::CloseCause::IdleTimeout)] = 1;
   quic.connections_established = 5;
   quic.bytes_out = 1200;
+  quic.datagrams_dropped[static_cast<std::size_t>(transport::DropReason::UnknownConnection)] = 7;
+  quic.version_negotiations_suppressed = 4;
   s.quic = quic;
   s.grpc_calls = fallback::CallCounts::Tally{{{"Health", "OK"}, 4}};
   s.journal_newest_seq = 42;
@@ -48,7 +50,7 @@ TEST(MetricFamiliesTest, NamesFollowPrometheusPractice) {
   const auto families = metric_families(full_snapshot(), "9.9.9");
   const std::regex name("palyra_[a-z_]+");
   const std::set<std::string> allowed_labels = {"version", "state",  "result", "cause",
-                                                "by",      "method", "status"};
+                                                "by",      "method", "status", "reason"};
   std::set<std::string> names;
   for (const auto& family : families) {
     EXPECT_TRUE(std::regex_match(family.name, name)) << family.name;
@@ -83,6 +85,10 @@ TEST(MetricFamiliesTest, TheSnapshotsNumbersLandOnTheirSamples) {
       << "every cause is shown, zero or not, so rates start from the first scrape";
   EXPECT_EQ(value_of(f, "palyra_quic_connections", {{"state", "established"}}), 5);
   EXPECT_EQ(value_of(f, "palyra_quic_sent_bytes_total"), 1200);
+  EXPECT_EQ(value_of(f, "palyra_quic_datagrams_dropped_total", {{"reason", "unknown_connection"}}),
+            7);
+  EXPECT_EQ(value_of(f, "palyra_quic_datagrams_dropped_total", {{"reason", "malformed"}}), 0);
+  EXPECT_EQ(value_of(f, "palyra_quic_version_negotiations_total", {{"result", "suppressed"}}), 4);
   EXPECT_EQ(value_of(f, "palyra_grpc_calls_total", {{"method", "Health"}, {"status", "OK"}}), 4);
   EXPECT_EQ(value_of(f, "palyra_journal_newest_seq"), 42);
   EXPECT_EQ(value_of(f, "palyra_journal_followers"), 2);

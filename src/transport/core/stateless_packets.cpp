@@ -1,10 +1,12 @@
-// Retry, Initial CONNECTION_CLOSE and Stateless Reset: see stateless_packets.hpp.
+// Retry, Initial CONNECTION_CLOSE, Stateless Reset and Version Negotiation: see
+// stateless_packets.hpp.
 #include "stateless_packets.hpp"
 
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 
 #include "quic_random.hpp"
 
@@ -70,6 +72,20 @@ std::size_t write_stateless_reset(std::span<std::uint8_t> out, std::span<const s
   random_bytes(unpredictable.data(), random_length);
   return length_or_zero(ngtcp2_pkt_write_stateless_reset(out.data(), out.size(), token.data(),
                                                          unpredictable.data(), random_length));
+}
+
+std::size_t write_version_negotiation(std::span<std::uint8_t> out,
+                                      std::span<const std::uint8_t> client_dcid,
+                                      std::span<const std::uint8_t> client_scid,
+                                      std::size_t trigger_size) {
+  if (trigger_size < NGTCP2_MAX_UDP_PAYLOAD_SIZE) return 0;
+  std::uint8_t unused = 0;
+  random_bytes(&unused, 1);
+  const std::uint32_t versions[] = {NGTCP2_PROTO_VER_V1};
+  // Our SCID is the client's DCID and the other way round (RFC 8999 §6).
+  return length_or_zero(ngtcp2_pkt_write_version_negotiation(
+      out.data(), out.size(), unused, client_scid.data(), client_scid.size(), client_dcid.data(),
+      client_dcid.size(), versions, std::size(versions)));
 }
 
 }  // namespace palyra::transport

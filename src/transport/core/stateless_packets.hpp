@@ -1,6 +1,6 @@
 // Packets a server sends without keeping any state (PROTOCOL.md §8): Retry,
-// the CONNECTION_CLOSE that answers a bad token or a full house, and the
-// Stateless Reset. Each writes into `out` and returns the length, or 0 when
+// the CONNECTION_CLOSE that answers a bad token or a full house, the
+// Stateless Reset and Version Negotiation. Each writes into `out` and returns the length, or 0 when
 // nothing is to be sent.
 #pragma once
 
@@ -55,5 +55,14 @@ std::size_t write_initial_close(std::span<std::uint8_t> out, const ngtcp2_pkt_hd
 // kMinStatelessResetTrigger.
 std::size_t write_stateless_reset(std::span<std::uint8_t> out, std::span<const std::uint8_t> dcid,
                                   std::size_t trigger_size, const ServerKeys& keys);
+
+// RFC 9000 §6: a Version Negotiation (listing QUIC v1) for a long-header
+// packet of another version. Only a datagram of an Initial's minimum size
+// (1200 bytes) earns one, so the answer is always far smaller than its
+// trigger; nothing for a smaller one.
+std::size_t write_version_negotiation(std::span<std::uint8_t> out,
+                                      std::span<const std::uint8_t> client_dcid,
+                                      std::span<const std::uint8_t> client_scid,
+                                      std::size_t trigger_size);
 
 }  // namespace palyra::transport

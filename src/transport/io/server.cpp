@@ -8,24 +8,12 @@
 #include <vector>
 
 #include "connection_driver.hpp"
-#include "core/stateless_packets.hpp"
+#include "core/datagram_dispatcher.hpp"
 #include "core/tls_context.hpp"
-#include "core/token_bucket.hpp"
 #include "palyra/identity/revocation.hpp"
 #include "udp_socket.hpp"
 
 namespace palyra::transport {
-namespace {
-constexpr std::size_t kServerCidLength = 16;  // as Connection::accept chooses
-
-std::string cid_key(const ngtcp2_cid& cid) {
-  return std::string(reinterpret_cast<const char*>(cid.data), cid.datalen);
-}
-
-bool is_long_header(std::span<const std::uint8_t> datagram) {
-  return !datagram.empty() && (datagram[0] & 0x80) != 0;
-}
-}  // namespace
 
 struct Server::Entry {
   Entry(EventLoop& loop, UdpSocket& socket, std::unique_ptr<Connection> c)
@@ -53,9 +41,8 @@ Result<std::unique_ptr<Server>> Server::bind(EventLoop& loop, const SocketAddres
   server->tls_ = std::move(*context);
   auto keys = ServerKeys::derive(tls.secret ? *tls.secret : generate_server_secret());
   if (!keys) return std::move(keys).error();
-  server->keys_ = std::make_shared<const ServerKeys>(*keys);
-  server->reset_budget_ = std::make_unique<TokenBucket>(limits.stateless_resets_per_second,
-                                                        limits.stateless_resets_per_second);
+  server->dispatcher_ =
+      std::make_unique<DatagramDispatcher>(limits, std::make_shared<const ServerKeys>(*keys));
   PALYRA_TRY(loop.watch_readable(server->socket_->fd(), [s = server.get()] { s->on_readable(); }));
   return server;
 }
@@ -77,6 +64,14 @@ Server::~Server() {
   connections_.clear();
 }
 
+std::size_t Server::handshake_count() const noexcept {
+  return dispatcher_->handshakes();
+}
+
+void Server::stop_accepting() noexcept {
+  dispatcher_->stop_accepting();
+}
+
 const SocketAddress& Server::local_address() const noexcept {
   return socket_->local_address();
 }
@@ -94,6 +89,16 @@ ServerStats Server::stats() const {
     if (c.state() == Connection::State::Established) ++stats.connections_established;
     stats.streams_open += c.open_stream_count();
   }
+  const DatagramDispatcher::Counters& counters = dispatcher_->counters();
+  stats.datagrams_dropped = counters.dropped;
+  stats.refused_over_capacity = counters.refused_over_capacity;
+  stats.retries_sent = counters.retries_sent;
+  stats.retry_tokens_validated = counters.retry_tokens_validated;
+  stats.invalid_tokens = counters.invalid_tokens;
+  stats.stateless_resets_sent = counters.stateless_resets_sent;
+  stats.stateless_resets_suppressed = counters.stateless_resets_suppressed;
+  stats.version_negotiations_sent = counters.version_negotiations_sent;
+  stats.version_negotiations_suppressed = counters.version_negotiations_suppressed;
   const UdpSocket::Traffic& traffic = socket_->traffic();
   stats.datagrams_in = traffic.datagrams_in;
   stats.bytes_in = traffic.bytes_in;
@@ -121,69 +126,42 @@ void Server::on_readable() {
   process_dirty();
 }
 
+// The dispatcher decides each datagram's fate (core/datagram_dispatcher.hpp);
+// this carries it out on the socket and the connection table.
 void Server::on_datagram(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
-  ngtcp2_version_cid version_cid{};
-  int rv = ngtcp2_pkt_decode_version_cid(&version_cid, datagram.data(), datagram.size(),
-                                         kServerCidLength);
-  if (rv != 0) return;  // not QUIC v1 (or garbage): ignore, as RFC 9000 allows
-  auto route = routes_.find(
-      std::string(reinterpret_cast<const char*>(version_cid.dcid), version_cid.dcidlen));
-  if (route != routes_.end()) {
-    auto& entry = *connections_.at(route->second);
-    entry.connection->receive(socket_->local_address(), from, datagram, monotonic_ns());
-    mark_dirty(route->second);
-    return;
-  }
-  if (!is_long_header(datagram)) {
-    answer_unknown_connection(from, {version_cid.dcid, version_cid.dcidlen}, datagram.size());
-    return;
-  }
-  if (!accepting_) return;
-  admit_initial(from, datagram);
-}
-
-// A new client's Initial: refused at the limits, sent a Retry when its
-// address is to be proven first, refused when its token is bad; otherwise
-// it becomes a connection. Nothing but the connection keeps state.
-void Server::admit_initial(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
-  ngtcp2_pkt_hd header{};
-  // Not an Initial we could accept (0-RTT, a short Initial, ...): drop it.
-  if (ngtcp2_accept(&header, datagram.data(), datagram.size()) != 0) return;
-  const std::uint64_t now = monotonic_ns();
-  AcceptOptions options;
-  options.keys = keys_;
-  if (is_retry_token(header)) {
-    auto original_dcid = verify_retry_token(header, from, *keys_, now);
-    if (!original_dcid) {
-      reject_token(from, header);
+  std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> answer;  // written before it is read
+  auto verdict = dispatcher_->dispatch(from, datagram, monotonic_ns(), connections_.size(), answer);
+  switch (verdict.action) {
+    case DatagramDispatcher::Action::Deliver: {
+      auto& entry = *connections_.at(verdict.connection_id);
+      entry.connection->receive(socket_->local_address(), from, datagram, monotonic_ns());
+      mark_dirty(verdict.connection_id);
       return;
     }
-    options.retried = AcceptOptions::Retried{cid_key(*original_dcid), cid_key(header.dcid)};
-    ++stats_.retry_tokens_validated;
-  }
-  // (A token of another kind is not ours to honour: the Initial counts as
-  // token-less.)
-  if (connections_.size() >= limits_.max_connections || handshakes_ >= limits_.max_handshakes) {
-    refuse(from, header);
-    return;
-  }
-  std::string host;
-  if (!options.retried) {
-    host = from.host();
-    auto it = unvalidated_by_host_.find(host);
-    const bool host_at_limit =
-        it != unvalidated_by_host_.end() && it->second >= limits_.max_handshakes_per_address;
-    const bool busy = handshakes_ >= limits_.retry_threshold || host_at_limit;
-    if (limits_.retry == RetryPolicy::Always || (limits_.retry == RetryPolicy::Auto && busy)) {
-      send_retry(from, header);
+    case DatagramDispatcher::Action::Accept:
+      accept(from, datagram, verdict.accept_options, std::move(verdict.unvalidated_host));
       return;
-    }
-    if (host_at_limit) {
-      refuse(from, header);
-      return;
-    }
+    case DatagramDispatcher::Action::Refuse:
+      ++stats_.handshakes[static_cast<std::size_t>(HandshakeResult::RefusedAtCap)];
+      if (events_.on_refused) {
+        events_.on_refused(from,
+                           Error(Errc::ConnectionClosed,
+                                 fmt::format("refused: {} connections or {} handshakes in "
+                                             "progress is the limit",
+                                             limits_.max_connections, limits_.max_handshakes)));
+      }
+      break;
+    case DatagramDispatcher::Action::RejectToken:
+      if (events_.on_refused) {
+        events_.on_refused(from, Error(Errc::ConnectFailed,
+                                       "refused: invalid or expired address validation token"));
+      }
+      break;
+    case DatagramDispatcher::Action::Retry:
+    case DatagramDispatcher::Action::Drop:
+      break;
   }
-  accept(from, datagram, options, std::move(host));
+  send_stateless(from, {answer.data(), verdict.answer_length});
 }
 
 void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> datagram,
@@ -221,8 +199,7 @@ void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> dat
   };
   c.on_output_pending = [this](Connection& conn) { mark_dirty(conn.user_tag); };
   auto entry = std::make_unique<Entry>(loop_, *socket_, std::move(*connection));
-  ++handshakes_;
-  if (!unvalidated_host.empty()) ++unvalidated_by_host_[unvalidated_host];
+  dispatcher_->handshake_began(unvalidated_host);
   entry->unvalidated_host = std::move(unvalidated_host);
   connections_.emplace(id, std::move(entry));
   c.receive(socket_->local_address(), from, datagram, monotonic_ns());
@@ -232,62 +209,7 @@ void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> dat
 void Server::end_handshake(Entry& entry) {
   if (!entry.in_handshake) return;
   entry.in_handshake = false;
-  --handshakes_;
-  if (entry.unvalidated_host.empty()) return;
-  auto it = unvalidated_by_host_.find(entry.unvalidated_host);
-  if (it != unvalidated_by_host_.end() && --it->second == 0) unvalidated_by_host_.erase(it);
-}
-
-// At a limit: answer the Initial with CONNECTION_CLOSE(CONNECTION_REFUSED)
-// without creating any state.
-void Server::refuse(const SocketAddress& from, const ngtcp2_pkt_hd& header) {
-  ++stats_.refused_over_capacity;
-  ++stats_.handshakes[static_cast<std::size_t>(HandshakeResult::RefusedAtCap)];
-  std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> buffer{};
-  send_stateless(from,
-                 {buffer.data(), write_initial_close(buffer, header, NGTCP2_CONNECTION_REFUSED)});
-  if (events_.on_refused) {
-    events_.on_refused(
-        from, Error(Errc::ConnectionClosed,
-                    fmt::format("refused: {} connections or {} handshakes in progress is the limit",
-                                limits_.max_connections, limits_.max_handshakes)));
-  }
-}
-
-void Server::send_retry(const SocketAddress& from, const ngtcp2_pkt_hd& header) {
-  ++stats_.retries_sent;
-  std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> buffer{};
-  send_stateless(from, {buffer.data(), write_retry(buffer, header, from, *keys_, monotonic_ns())});
-}
-
-// A Retry token that is forged, expired, or from another address: RFC 9000
-// §8.1.3 lets us close at once, and we keep nothing.
-void Server::reject_token(const SocketAddress& from, const ngtcp2_pkt_hd& header) {
-  ++stats_.invalid_tokens;
-  std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> buffer{};
-  send_stateless(from, {buffer.data(), write_initial_close(buffer, header, NGTCP2_INVALID_TOKEN)});
-  if (events_.on_refused) {
-    events_.on_refused(
-        from, Error(Errc::ConnectFailed, "refused: invalid or expired address validation token"));
-  }
-}
-
-// A short-header packet for a connection we do not know (one of a previous
-// life, or long gone): a Stateless Reset tells its sender at once, within
-// the rate limit.
-void Server::answer_unknown_connection(const SocketAddress& from,
-                                       std::span<const std::uint8_t> dcid,
-                                       std::size_t datagram_size) {
-  if (datagram_size < kMinStatelessResetTrigger) return;
-  if (!reset_budget_->take(monotonic_ns())) {
-    ++stats_.stateless_resets_suppressed;
-    return;
-  }
-  std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> buffer{};
-  std::size_t n = write_stateless_reset(buffer, dcid, datagram_size, *keys_);
-  if (n == 0) return;
-  ++stats_.stateless_resets_sent;
-  send_stateless(from, {buffer.data(), n});
+  dispatcher_->handshake_ended(entry.unvalidated_host);
 }
 
 void Server::send_stateless(const SocketAddress& to, std::span<const std::uint8_t> packet) {
@@ -343,19 +265,17 @@ void Server::flush(Entry& entry) {
 void Server::update_routes(Entry& entry) {
   Connection& c = *entry.connection;
   for (auto& cid : c.take_new_connection_ids()) {
-    routes_[cid] = c.user_tag;
+    dispatcher_->add_route(cid, c.user_tag);
     entry.routes.push_back(std::move(cid));
   }
-  for (auto& cid : c.take_retired_connection_ids()) routes_.erase(cid);
+  for (const auto& cid : c.take_retired_connection_ids())
+    dispatcher_->remove_route(cid, c.user_tag);
 }
 
 void Server::destroy(std::uint64_t id) {
   auto it = connections_.find(id);
   if (it == connections_.end()) return;
-  for (const auto& cid : it->second->routes) {
-    auto route = routes_.find(cid);
-    if (route != routes_.end() && route->second == id) routes_.erase(route);
-  }
+  for (const auto& cid : it->second->routes) dispatcher_->remove_route(cid, id);
   end_handshake(*it->second);
   dirty_.erase(id);
   // Deferred: we may be inside this connection's own timer callback chain.

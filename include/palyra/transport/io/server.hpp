@@ -5,9 +5,12 @@
 // (refusing the next with CONNECTION_REFUSED and leaving existing ones
 // untouched), proves a client's address with a Retry first when
 // Limits::retry says so, answers packets of connections it does not know
-// with a rate-limited Stateless Reset, and hands established connections
-// and their streams to the application through ServerEvents. All callbacks
-// run on the loop's thread.
+// with a rate-limited Stateless Reset (and other QUIC versions with a
+// Version Negotiation), drops garbage without allocating, and hands
+// established connections and their streams to the application through
+// ServerEvents. Each datagram's fate is decided by the sans-I/O
+// DatagramDispatcher (src/transport/core). All callbacks run on the loop's
+// thread.
 #pragma once
 
 #include <array>
@@ -21,6 +24,7 @@
 
 #include "palyra/common/result.hpp"
 #include "palyra/transport/connection.hpp"
+#include "palyra/transport/drop_reason.hpp"
 #include "palyra/transport/handshake_result.hpp"
 #include "palyra/transport/io/event_loop.hpp"
 #include "palyra/transport/io/impairment.hpp"
@@ -29,14 +33,12 @@
 #include "palyra/transport/socket_address.hpp"
 #include "palyra/transport/tls_config.hpp"
 
-struct ngtcp2_pkt_hd;
-
 namespace palyra::transport {
 
 class UdpSocket;
 class ConnectionDriver;
 class DatagramImpairer;
-class TokenBucket;
+class DatagramDispatcher;
 
 struct ServerEvents {
   // A client passed the handshake (its identity is in connection.peer()).
@@ -78,6 +80,10 @@ struct ServerStats {
   std::uint64_t invalid_tokens = 0;          // answered with CONNECTION_CLOSE(INVALID_TOKEN)
   std::uint64_t stateless_resets_sent = 0;
   std::uint64_t stateless_resets_suppressed = 0;  // over the rate limit
+  std::uint64_t version_negotiations_sent = 0;
+  std::uint64_t version_negotiations_suppressed = 0;  // over the rate limit
+  // Datagrams that reached no connection and left no state, by why.
+  std::array<std::uint64_t, kDropReasonCount> datagrams_dropped{};
 };
 
 class Server {
@@ -93,7 +99,7 @@ class Server {
   const SocketAddress& local_address() const noexcept;
   std::size_t connection_count() const noexcept { return connections_.size(); }
   // Connections whose handshake has not completed yet.
-  std::size_t handshake_count() const noexcept { return handshakes_; }
+  std::size_t handshake_count() const noexcept;
   // The counters, with the gauges and the socket's traffic as of now.
   ServerStats stats() const;
 
@@ -109,7 +115,7 @@ class Server {
   // file) the previous configuration stays.
   Status reload_tls(const ServerTlsConfig& tls);
   // New handshakes are ignored from now on (draining for shutdown).
-  void stop_accepting() noexcept { accepting_ = false; }
+  void stop_accepting() noexcept;
   // Closes every connection with an application error code.
   void close_all(std::uint64_t app_error_code, std::string_view reason);
 
@@ -123,14 +129,8 @@ class Server {
 
   void on_readable();
   void on_datagram(const SocketAddress& from, std::span<const std::uint8_t> datagram);
-  void admit_initial(const SocketAddress& from, std::span<const std::uint8_t> datagram);
   void accept(const SocketAddress& from, std::span<const std::uint8_t> datagram,
               const AcceptOptions& options, std::string unvalidated_host);
-  void refuse(const SocketAddress& from, const ngtcp2_pkt_hd& header);
-  void send_retry(const SocketAddress& from, const ngtcp2_pkt_hd& header);
-  void reject_token(const SocketAddress& from, const ngtcp2_pkt_hd& header);
-  void answer_unknown_connection(const SocketAddress& from, std::span<const std::uint8_t> dcid,
-                                 std::size_t datagram_size);
   void send_stateless(const SocketAddress& to, std::span<const std::uint8_t> packet);
   void end_handshake(Entry& entry);
   void mark_dirty(std::uint64_t id);
@@ -144,16 +144,12 @@ class Server {
   std::shared_ptr<const class ServerTlsContext> tls_;
   Limits limits_;
   ServerEvents events_;
-  bool accepting_ = true;
   ServerStats stats_;
   std::unique_ptr<DatagramImpairer> impairer_;
-  std::shared_ptr<const ServerKeys> keys_;
-  std::unique_ptr<TokenBucket> reset_budget_;
-  std::size_t handshakes_ = 0;
-  std::unordered_map<std::string, std::size_t> unvalidated_by_host_;  // handshakes in progress
+  // Routes, the handshake limits and stateless answers: each datagram's fate.
+  std::unique_ptr<DatagramDispatcher> dispatcher_;
 
   std::unordered_map<std::uint64_t, std::unique_ptr<Entry>> connections_;
-  std::unordered_map<std::string, std::uint64_t> routes_;  // connection ID -> connection
   std::uint64_t next_id_ = 1;
   std::unordered_set<std::uint64_t> dirty_;
   bool flush_posted_ = false;

@@ -1,0 +1,113 @@
+// The server's front door, sans I/O: every datagram that reaches the
+// server's socket goes through dispatch() first, which decides its fate
+// from its header, the routes and the limits — deliver it to a known
+// connection, let it start a new one, answer it without keeping state
+// (Retry, CONNECTION_CLOSE, Stateless Reset, Version Negotiation), or drop
+// it. Garbage is classified and dropped before anything is allocated (the
+// route lookup uses a key on the stack), and every stateless answer is
+// smaller than what triggered it. The I/O layer's Server and the fuzz
+// target drive the same object.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "connection_id_key.hpp"
+#include "palyra/transport/connection.hpp"
+#include "palyra/transport/drop_reason.hpp"
+#include "palyra/transport/limits.hpp"
+#include "palyra/transport/server_secret.hpp"
+#include "palyra/transport/socket_address.hpp"
+#include "token_bucket.hpp"
+
+struct ngtcp2_pkt_hd;
+
+namespace palyra::transport {
+
+class DatagramDispatcher {
+ public:
+  enum class Action : std::uint8_t {
+    Deliver,      // to the connection `connection_id`
+    Accept,       // a new client: Connection::accept with `accept_options`
+    Retry,        // answered with a Retry (in the answer buffer)
+    Refuse,       // at a limit: answered with CONNECTION_CLOSE(CONNECTION_REFUSED)
+    RejectToken,  // a bad token: answered with CONNECTION_CLOSE(INVALID_TOKEN)
+    Drop,         // for `drop_reason`; the answer buffer may hold a reset or a VN
+  };
+  struct Verdict {
+    Action action = Action::Drop;
+    DropReason drop_reason = DropReason::Malformed;
+    std::uint64_t connection_id = 0;
+    AcceptOptions accept_options;
+    // Accept: the sender's IP address when no Retry proved it (its
+    // handshake counts against max_handshakes_per_address); empty otherwise.
+    std::string unvalidated_host;
+    // Bytes of the answer buffer to send back to the datagram's sender.
+    std::size_t answer_length = 0;
+  };
+  // What the dispatcher decided since it was made (ServerStats copies them).
+  struct Counters {
+    std::array<std::uint64_t, kDropReasonCount> dropped{};
+    std::uint64_t refused_over_capacity = 0;
+    std::uint64_t retries_sent = 0;
+    std::uint64_t retry_tokens_validated = 0;
+    std::uint64_t invalid_tokens = 0;
+    std::uint64_t stateless_resets_sent = 0;
+    std::uint64_t stateless_resets_suppressed = 0;
+    std::uint64_t version_negotiations_sent = 0;
+    std::uint64_t version_negotiations_suppressed = 0;
+  };
+
+  DatagramDispatcher(const Limits& limits, std::shared_ptr<const ServerKeys> keys);
+
+  // The fate of `datagram` from `from` at `now_ns`, with `open_connections`
+  // connections alive. Any answer is written to `answer` (room for
+  // NGTCP2_MAX_UDP_PAYLOAD_SIZE bytes is enough).
+  Verdict dispatch(const SocketAddress& from, std::span<const std::uint8_t> datagram,
+                   std::uint64_t now_ns, std::size_t open_connections,
+                   std::span<std::uint8_t> answer);
+
+  // Datagrams to these connection IDs go to connection `id`.
+  void add_route(std::string_view cid, std::uint64_t id);
+  // Forgets the route when it still leads to connection `id`.
+  void remove_route(std::string_view cid, std::uint64_t id);
+
+  // The server made a connection of an Accept verdict / its handshake ended
+  // (established, failed or destroyed): the handshake limits count these.
+  void handshake_began(const std::string& unvalidated_host);
+  void handshake_ended(const std::string& unvalidated_host);
+  std::size_t handshakes() const noexcept { return handshakes_; }
+
+  // New clients' Initials are dropped from now on (draining for shutdown).
+  void stop_accepting() noexcept { accepting_ = false; }
+  const Counters& counters() const noexcept { return counters_; }
+
+ private:
+  Verdict drop(DropReason reason, std::size_t answer_length = 0);
+  Verdict answer_unknown_connection(std::span<const std::uint8_t> dcid, std::size_t size,
+                                    std::uint64_t now_ns, std::span<std::uint8_t> answer);
+  Verdict answer_unsupported_version(std::span<const std::uint8_t> dcid,
+                                     std::span<const std::uint8_t> scid, std::size_t size,
+                                     std::uint64_t now_ns, std::span<std::uint8_t> answer);
+  Verdict admit_initial(const SocketAddress& from, std::span<const std::uint8_t> datagram,
+                        std::uint64_t now_ns, std::size_t open_connections,
+                        std::span<std::uint8_t> answer);
+
+  Limits limits_;
+  std::shared_ptr<const ServerKeys> keys_;
+  TokenBucket reset_budget_;
+  TokenBucket version_negotiation_budget_;
+  bool accepting_ = true;
+  std::size_t handshakes_ = 0;
+  std::unordered_map<std::string, std::size_t> unvalidated_by_host_;  // handshakes in progress
+  std::unordered_map<ConnectionIdKey, std::uint64_t, ConnectionIdKey::Hash> routes_;
+  Counters counters_;
+};
+
+}  // namespace palyra::transport
