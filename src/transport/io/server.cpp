@@ -93,6 +93,10 @@ ServerStats Server::stats() const {
     if (c.state() == Connection::State::Handshaking) ++stats.connections_handshaking;
     if (c.state() == Connection::State::Established) ++stats.connections_established;
     stats.streams_open += c.open_stream_count();
+    const IncompleteFrameStats frames = c.incomplete_frames();
+    stats.incomplete_frame_bytes += frames.held_bytes;
+    stats.request_streams_stopped_over_budget += frames.stopped_over_budget;
+    stats.request_streams_stopped_stalled += frames.stopped_stalled;
   }
   const UdpSocket::Traffic& traffic = socket_->traffic();
   stats.datagrams_in = traffic.datagrams_in;
@@ -356,6 +360,10 @@ void Server::destroy(std::uint64_t id) {
     if (route != routes_.end() && route->second == id) routes_.erase(route);
   }
   end_handshake(*it->second);
+  // Its counters outlive it in ours.
+  const IncompleteFrameStats frames = it->second->connection->incomplete_frames();
+  stats_.request_streams_stopped_over_budget += frames.stopped_over_budget;
+  stats_.request_streams_stopped_stalled += frames.stopped_stalled;
   dirty_.erase(id);
   // Deferred: we may be inside this connection's own timer callback chain.
   loop_.post([entry = std::shared_ptr<Entry>(std::move(it->second))] {});
