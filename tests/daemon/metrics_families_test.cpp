@@ -19,6 +19,9 @@ MetricsSnapshot full_snapshot() {
   quic.closes[Errc::HandshakeTimeout] = 1;
   quic.connections_established = 5;
   quic.bytes_out = 1200;
+  quic.incomplete_frame_bytes = 300;
+  quic.request_streams_stopped_over_budget = 6;
+  quic.request_streams_stopped_stalled = 8;
   s.quic = quic;
   s.grpc_calls = fallback::CallCounts::Tally{{{"Health", "OK"}, 4}};
   s.journal_newest_seq = 42;
@@ -47,8 +50,8 @@ double value_of(const std::vector<prometheus::MetricFamily>& families, const std
 TEST(MetricFamiliesTest, NamesFollowPrometheusPractice) {
   const auto families = metric_families(full_snapshot(), "9.9.9");
   const std::regex name("palyra_[a-z_]+");
-  const std::set<std::string> allowed_labels = {"version", "state",  "result",
-                                                "code",    "method", "status"};
+  const std::set<std::string> allowed_labels = {"version", "state",  "result", "code",
+                                                "method",  "status", "reason"};
   std::set<std::string> names;
   for (const auto& family : families) {
     EXPECT_TRUE(std::regex_match(family.name, name)) << family.name;
@@ -75,6 +78,11 @@ TEST(MetricFamiliesTest, TheSnapshotsNumbersLandOnTheirSamples) {
   EXPECT_EQ(value_of(f, "palyra_quic_connection_closes_total", {{"code", "HandshakeTimeout"}}), 1);
   EXPECT_EQ(value_of(f, "palyra_quic_connections", {{"state", "established"}}), 5);
   EXPECT_EQ(value_of(f, "palyra_quic_sent_bytes_total"), 1200);
+  EXPECT_EQ(value_of(f, "palyra_quic_incomplete_frame_bytes"), 300);
+  EXPECT_EQ(value_of(f, "palyra_quic_request_streams_stopped_total", {{"reason", "frame_budget"}}),
+            6);
+  EXPECT_EQ(value_of(f, "palyra_quic_request_streams_stopped_total", {{"reason", "frame_timeout"}}),
+            8);
   EXPECT_EQ(value_of(f, "palyra_grpc_calls_total", {{"method", "Health"}, {"status", "OK"}}), 4);
   EXPECT_EQ(value_of(f, "palyra_journal_newest_seq"), 42);
   EXPECT_EQ(value_of(f, "palyra_journal_followers"), 2);
