@@ -166,5 +166,30 @@ TEST_F(RequestFrameCases, StalledFrameIsStoppedAtTheTimeout) {
   EXPECT_EQ(server->state(), Connection::State::Established);
 }
 
+// The bytes of a frame the server drops were counted against the
+// connection's receive window when they arrived; ngtcp2 returns only the
+// credit of bytes it never delivered, so the connection gives back the rest.
+// Here a peer abandons (resets) halves of frames until five times the
+// connection window went by: without that credit the sixth window stalls.
+TEST_F(RequestFrameCases, DroppedFramesGiveTheirCreditBack) {
+  const Limits limits = small_windows();  // a 128 KiB connection window
+  start(limits);
+  constexpr std::size_t kHalf = 8 * 1024;
+  Connection* server = network_->server();
+  for (std::uint64_t sent = 0; sent < 5 * limits.connection_receive_window; sent += kHalf) {
+    auto stream = network_->client()->open_stream();
+    ASSERT_TRUE(stream.ok()) << stream.error().describe();
+    ASSERT_TRUE((*stream)->write_framed(half_frame(limits.max_frame_bytes, kHalf)));
+    ASSERT_TRUE(network_->run_until([&] { return server->incomplete_frames().held_bytes == kHalf; },
+                                    5 * kSecond))
+        << "after " << sent << " bytes: " << describe(*network_);
+    (*stream)->reset();
+    ASSERT_TRUE(network_->run_until([&] { return server->incomplete_frames().held_bytes == 0; },
+                                    5 * kSecond))
+        << describe(*network_);
+  }
+  EXPECT_EQ(round_trip("after"), "after");
+}
+
 }  // namespace
 }  // namespace palyra::transport::sim
