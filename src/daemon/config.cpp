@@ -64,6 +64,10 @@ const std::vector<Setting>& settings() {
                       "handshakes in progress from one unproven IP address; then a Retry"));
     t.push_back(count("gateway", "handshake_timeout_ms", "", &Config::handshake_timeout_ms,
                       "handshakes that take longer are dropped"));
+    t.push_back(count("gateway", "request_frame_timeout_ms", "--request-frame-timeout-ms",
+                      &Config::request_frame_timeout_ms,
+                      "request streams whose frame has not completed after this long are "
+                      "stopped (the answer: stream_failure)"));
     t.push_back(count("gateway", "idle_timeout_ms", "", &Config::idle_timeout_ms,
                       "connections silent for longer are closed"));
     t.push_back(count("gateway", "keep_alive_ms", "", &Config::keep_alive_ms,

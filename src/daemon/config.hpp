@@ -39,6 +39,8 @@ struct Config {
   std::uint64_t retry_threshold = 16;
   std::uint64_t max_handshakes_per_address = 8;
   std::uint64_t handshake_timeout_ms = 10'000;
+  // A request stream whose frame has not completed this long is stopped.
+  std::uint64_t request_frame_timeout_ms = 10'000;
   std::uint64_t idle_timeout_ms = 30'000;
   std::uint64_t keep_alive_ms = 5'000;
 

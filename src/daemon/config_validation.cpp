@@ -33,6 +33,9 @@ Status validate(const Config& config) {
   if (config.handshake_timeout_ms == 0) {
     return Error(Errc::ConfigInvalid, "gateway.handshake_timeout_ms must be positive");
   }
+  if (config.request_frame_timeout_ms == 0) {
+    return Error(Errc::ConfigInvalid, "gateway.request_frame_timeout_ms must be positive");
+  }
   if (config.retry != "auto" && config.retry != "always" && config.retry != "never") {
     return Error(Errc::ConfigInvalid,
                  fmt::format("gateway.retry: '{}' is not one of auto, always, never",

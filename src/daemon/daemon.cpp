@@ -82,6 +82,7 @@ Result<transport::Limits> limits_from(const Config& config) {
   limits.retry_threshold = static_cast<std::size_t>(config.retry_threshold);
   limits.max_handshakes_per_address = static_cast<std::size_t>(config.max_handshakes_per_address);
   limits.handshake_timeout = std::chrono::milliseconds(config.handshake_timeout_ms);
+  limits.request_frame_timeout = std::chrono::milliseconds(config.request_frame_timeout_ms);
   limits.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms);
   limits.keep_alive_interval = std::chrono::milliseconds(config.keep_alive_ms);
   auto valid = limits.validate();

@@ -97,6 +97,17 @@ void add_quic(Families& f, const transport::ServerStats& quic) {
   }
   f.gauge("palyra_quic_streams_open", "open QUIC streams across all connections",
           static_cast<double>(quic.streams_open));
+  f.gauge("palyra_quic_incomplete_frame_bytes",
+          "bytes held in request frames that have not completed, across all connections",
+          static_cast<double>(quic.incomplete_frame_bytes));
+  f.counter("palyra_quic_request_streams_stopped_total",
+            "request streams stopped for their incomplete frame, by why",
+            static_cast<double>(quic.request_streams_stopped_over_budget),
+            {{"reason", "frame_budget"}});
+  f.counter("palyra_quic_request_streams_stopped_total",
+            "request streams stopped for their incomplete frame, by why",
+            static_cast<double>(quic.request_streams_stopped_stalled),
+            {{"reason", "frame_timeout"}});
   f.counter("palyra_quic_datagrams_received_total", "UDP datagrams received by the QUIC listener",
             static_cast<double>(quic.datagrams_in));
   f.counter("palyra_quic_datagrams_sent_total", "UDP datagrams sent by the QUIC listener",

@@ -21,6 +21,9 @@ MetricsSnapshot full_snapshot() {
   quic.bytes_out = 1200;
   quic.datagrams_dropped[static_cast<std::size_t>(transport::DropReason::UnknownConnection)] = 7;
   quic.version_negotiations_suppressed = 4;
+  quic.incomplete_frame_bytes = 300;
+  quic.request_streams_stopped_over_budget = 6;
+  quic.request_streams_stopped_stalled = 8;
   s.quic = quic;
   s.grpc_calls = fallback::CallCounts::Tally{{{"Health", "OK"}, 4}};
   s.journal_newest_seq = 42;
@@ -89,6 +92,11 @@ TEST(MetricFamiliesTest, TheSnapshotsNumbersLandOnTheirSamples) {
             7);
   EXPECT_EQ(value_of(f, "palyra_quic_datagrams_dropped_total", {{"reason", "malformed"}}), 0);
   EXPECT_EQ(value_of(f, "palyra_quic_version_negotiations_total", {{"result", "suppressed"}}), 4);
+  EXPECT_EQ(value_of(f, "palyra_quic_incomplete_frame_bytes"), 300);
+  EXPECT_EQ(value_of(f, "palyra_quic_request_streams_stopped_total", {{"reason", "frame_budget"}}),
+            6);
+  EXPECT_EQ(value_of(f, "palyra_quic_request_streams_stopped_total", {{"reason", "frame_timeout"}}),
+            8);
   EXPECT_EQ(value_of(f, "palyra_grpc_calls_total", {{"method", "Health"}, {"status", "OK"}}), 4);
   EXPECT_EQ(value_of(f, "palyra_journal_newest_seq"), 42);
   EXPECT_EQ(value_of(f, "palyra_journal_followers"), 2);

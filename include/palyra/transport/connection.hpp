@@ -36,6 +36,7 @@ namespace palyra::transport {
 class ServerTlsContext;
 class ClientTlsContext;
 class TlsSession;
+class IncompleteFrames;
 struct ErrorContext;
 
 // Who is on the other end, from the certificate it presented. Empty fields
@@ -97,6 +98,14 @@ struct ConnectionEnding {
   CloseReason close;
   CloseCause cause = CloseCause::TransportError;
   bool by_peer = false;  // the peer's CONNECTION_CLOSE or Stateless Reset ended it
+};
+
+// Request frames that have not completed, on a server connection (zeros on
+// a client's): Limits::max_incomplete_frame_bytes and request_frame_timeout.
+struct IncompleteFrameStats {
+  std::size_t held_bytes = 0;             // held now, across the streams
+  std::uint64_t stopped_over_budget = 0;  // streams stopped (kFrameBudgetExceeded)
+  std::uint64_t stopped_stalled = 0;      // streams stopped (kFrameTimeout)
 };
 
 // What a server endpoint knows about a new connection beyond its first packet.
@@ -166,6 +175,7 @@ class Connection {
   Result<Stream*> open_stream();
   Stream* find_stream(std::int64_t id) noexcept;
   std::size_t open_stream_count() const noexcept { return streams_.size(); }
+  IncompleteFrameStats incomplete_frames() const noexcept;
   // Closes with an application error code; the peer sees CONNECTION_CLOSE.
   void close(std::uint64_t app_error_code, std::string_view reason);
 
@@ -175,6 +185,8 @@ class Connection {
   // Appends what is ready to send (at most `max_datagrams`) to `batch`.
   void write_datagrams(std::uint64_t now_ns, DatagramBatch& batch, std::size_t max_datagrams = 64);
   // When handle_expiry() must next run (monotonic ns); UINT64_MAX for never.
+  // ngtcp2's timers and, on a server, the deadline of the oldest request
+  // frame still incomplete.
   std::uint64_t expiry() const noexcept;
   void handle_expiry(std::uint64_t now_ns);
   // The connection IDs the endpoint should route to us, and those to forget.
@@ -218,6 +230,14 @@ class Connection {
   // Opens Stream's methods for the connection (Stream::ConnectionKey).
   static Stream::ConnectionKey stream_key() noexcept { return {}; }
 
+  // Bounds on request frames that have not completed (request_frames.cpp).
+  void track_request_frames(Stream& stream, std::size_t completed_frames);
+  void stop_request_frame(std::int64_t id, Error error, std::uint64_t app_error_code);
+  void stop_overdue_request_frames();
+  // After a stream's reading failed: its incomplete frame's bytes go and
+  // their credit comes back; it owes no frame any more.
+  void release_incomplete_frame(Stream& stream);
+
   // The packet writer (packet_writer.cpp).
   void write_connection_close(std::uint64_t now_ns, DatagramBatch& batch);
   // The next stream with something to send, round robin; nullptr for none.
@@ -226,6 +246,7 @@ class Connection {
   // ngtcp2 callback bodies (connection_callbacks.cpp).
   int on_handshake_completed();
   int on_handshake_confirmed();
+  int on_stream_open(std::int64_t id);
   int on_stream_data(std::uint32_t flags, std::int64_t id, std::span<const std::uint8_t> data);
   int on_stream_reset(std::int64_t id, std::uint64_t app_error_code);
   int on_stream_close(std::int64_t id);
@@ -265,6 +286,15 @@ class Connection {
   bool established_pending_ = false;
   bool streams_available_pending_ = false;
   PeerIdentity peer_;
+
+  // The time of the receive() or handle_expiry() under way: what ngtcp2's
+  // callbacks see as now.
+  std::uint64_t now_ns_ = 0;
+  // Server connections only (null on a client's): the peer's request frames
+  // that have not completed, and the streams stopped for them.
+  std::unique_ptr<IncompleteFrames> incomplete_frames_;
+  std::uint64_t stopped_over_budget_ = 0;
+  std::uint64_t stopped_stalled_ = 0;
 
   std::unordered_map<std::int64_t, std::unique_ptr<Stream>> streams_;
   std::vector<std::int64_t> readable_;  // streams with news for the application

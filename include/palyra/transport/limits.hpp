@@ -61,6 +61,17 @@ struct Limits {
   std::uint64_t connection_receive_window = 4 << 20;
   std::uint64_t max_stream_receive_window = 16 << 20;      // auto-tuning ceiling
   std::uint64_t max_connection_receive_window = 64 << 20;  // auto-tuning ceiling
+  // Server only: request frames that have not completed. The bytes they
+  // hold across a connection's streams stay within this budget (it must hold
+  // one maximal frame): the stream whose data would pass it is stopped and
+  // its partial frame dropped. 1 MiB is two maximal frames in progress at
+  // once, a quarter of the initial connection window; 256 MiB at the
+  // connection cap instead of the windows' 1 GiB or more.
+  std::size_t max_incomplete_frame_bytes = 1 << 20;
+  // Server only: a request stream whose frame has not completed this long
+  // after it began (the first frame: after the stream opened) is stopped, so
+  // a peer cannot hold a stream, its bytes or its slot by never finishing.
+  std::chrono::milliseconds request_frame_timeout{10'000};
   // Segmentation offload both ways when the kernel supports it: send GSO
   // bursts (UDP_SEGMENT), receive coalesced runs (UDP_GRO).
   bool use_gso = true;

@@ -30,6 +30,11 @@ inline constexpr std::uint64_t kNoError = 0x0;
 inline constexpr std::uint64_t kFrameTooLarge =
     0x1;  // stream: the peer's frame exceeded the maximum
 inline constexpr std::uint64_t kStreamFailure = 0x2;  // stream: aborted by the application
+// stream: the connection's incomplete request frames exceeded their budget
+// (Limits::max_incomplete_frame_bytes)
+inline constexpr std::uint64_t kFrameBudgetExceeded = 0x3;
+// stream: the request frame did not complete in time (Limits::request_frame_timeout)
+inline constexpr std::uint64_t kFrameTimeout = 0x4;
 inline constexpr std::uint64_t kShuttingDown = 0x10;  // connection: the daemon is stopping
 inline constexpr std::uint64_t kRevoked = 0x11;  // connection: the peer's certificate was revoked
 }  // namespace app_error
@@ -78,9 +83,13 @@ class Stream {
   // True once no further frame can arrive: the peer finished (FIN) and every
   // frame was taken, or reading failed (see read_error()).
   bool read_ended() const noexcept { return (fin_received_ && frames_.empty()) || read_error_; }
-  // FrameTooLarge, FrameReadFailed (the stream ended inside a frame) or
-  // StreamReset (the peer reset it).
+  // FrameTooLarge, FrameReadFailed (the stream ended inside a frame, or its
+  // frame was dropped over the connection's budget), Timeout (its frame did
+  // not complete in time) or StreamReset (the peer reset it).
   const std::optional<Error>& read_error() const noexcept { return read_error_; }
+  // Bytes received of a frame that has not completed (its payload so far,
+  // or the part of its length prefix): what the connection's budget counts.
+  std::size_t incomplete_frame_bytes() const noexcept { return decoder_.buffered_bytes(); }
 
   // --- For the Connection: ngtcp2's events and the bytes to send ---
   // A passkey only Connection can make: it reaches the stream through the
@@ -89,8 +98,15 @@ class Stream {
     friend class Connection;
     ConnectionKey() = default;
   };
-  void on_data(ConnectionKey, std::span<const std::uint8_t> data, bool fin);
+  // Returns how many frames this data completed.
+  std::size_t on_data(ConnectionKey, std::span<const std::uint8_t> data, bool fin);
   void on_reset(ConnectionKey, std::uint64_t app_error_code);
+  // Stops reading: the peer is asked to stop sending with `app_error_code`,
+  // and read_error() says `error`. Frames already complete stay readable.
+  void abandon_frame(ConnectionKey, Error error, std::uint64_t app_error_code);
+  // Once reading has failed: drops the incomplete frame and returns its
+  // bytes (peer credit the connection gives back); 0 while reading works.
+  std::size_t release_incomplete_frame(ConnectionKey);
   // ngtcp2 has forgotten the stream; reading ends (StreamReset unless it
   // already ended).
   void on_closed(ConnectionKey);
@@ -105,8 +121,11 @@ class Stream {
   // false when the stream is in it already.
   bool join_send_queue(ConnectionKey) noexcept { return !std::exchange(in_send_queue_, true); }
   void leave_send_queue(ConnectionKey) noexcept { in_send_queue_ = false; }
-  // True (once) after a read error: the connection asks the peer to stop sending.
-  bool take_stop_reading(ConnectionKey) noexcept { return std::exchange(stop_reading_, false); }
+  // Once after a read error: the code with which the connection asks the
+  // peer to stop sending.
+  std::optional<std::uint64_t> take_stop_reading(ConnectionKey) noexcept {
+    return std::exchange(stop_reading_, std::nullopt);
+  }
   // Closed by ngtcp2, every frame taken and the end seen by the application.
   bool can_be_destroyed(ConnectionKey) const noexcept {
     return closed_ && frames_.empty() && end_observed_;
@@ -120,7 +139,7 @@ class Stream {
   bool has_unsent() const noexcept {
     return sent_offset_ < end_offset_ || (fin_queued_ && !fin_sent_);
   }
-  void fail_read(Error error);
+  void fail_read(Error error, std::uint64_t app_error_code = app_error::kFrameTooLarge);
 
   Connection& connection_;
   std::int64_t id_;
@@ -148,7 +167,8 @@ class Stream {
   bool closed_ = false;        // ngtcp2 has forgotten the stream
   bool end_observed_ = false;  // the application saw read_ended(): we may destroy it
   bool in_send_queue_ = false;
-  bool stop_reading_ = false;  // ask the peer to stop sending (after a read error)
+  // Ask the peer to stop sending with this code (after a read error).
+  std::optional<std::uint64_t> stop_reading_;
 };
 
 }  // namespace palyra::transport

@@ -13,6 +13,7 @@
 
 #include "connection_callbacks.hpp"
 #include "connection_errors.hpp"
+#include "incomplete_frames.hpp"
 #include "ngtcp2_path.hpp"
 #include "peer_verification.hpp"
 #include "quic_memory.hpp"
@@ -131,6 +132,8 @@ Result<std::unique_ptr<Connection>> Connection::accept(
   std::unique_ptr<Connection> c(new Connection(true, limits, local, remote));
   c->server_tls_ = std::move(tls);
   c->server_keys_ = options.keys;
+  c->incomplete_frames_ = std::make_unique<IncompleteFrames>(
+      limits.max_incomplete_frame_bytes, ms_to_ns(limits.request_frame_timeout));
   ngtcp2_cid scid = random_cid(kServerCidLength);
   ngtcp2_settings settings = make_settings(limits, now_ns);
   ngtcp2_transport_params params = make_params(limits);
@@ -261,6 +264,7 @@ std::vector<std::string> Connection::take_retired_connection_ids() {
 void Connection::receive(const SocketAddress& local, const SocketAddress& remote,
                          std::span<const std::uint8_t> datagram, std::uint64_t now_ns) {
   if (state_ == State::Closed) return;
+  now_ns_ = now_ns;
   ngtcp2_path path = make_path(local, remote);
   ngtcp2_pkt_info info{};
   int rv = ngtcp2_conn_read_pkt(conn_, &path, &info, datagram.data(), datagram.size(), now_ns);
@@ -332,8 +336,8 @@ void Connection::end(ConnectionEnding ending) {
 void Connection::dispatch_events() {
   // Streams that failed to read ask the peer to stop sending.
   for (auto& [id, stream] : streams_) {
-    if (state_ != State::Closed && stream->take_stop_reading(stream_key())) {
-      ngtcp2_conn_shutdown_stream_read(conn_, id, app_error::kFrameTooLarge);
+    if (auto code = stream->take_stop_reading(stream_key()); code && state_ != State::Closed) {
+      ngtcp2_conn_shutdown_stream_read(conn_, id, *code);
     }
   }
   if (established_pending_) {
@@ -377,13 +381,19 @@ void Connection::erase_closed_streams() {
 std::uint64_t Connection::expiry() const noexcept {
   if (close_pending_) return 0;
   if (state_ == State::Closed) return UINT64_MAX;
-  return ngtcp2_conn_get_expiry(conn_);
+  const std::uint64_t frames =
+      incomplete_frames_ ? incomplete_frames_->next_deadline() : UINT64_MAX;
+  return std::min(ngtcp2_conn_get_expiry(conn_), frames);
 }
 
 void Connection::handle_expiry(std::uint64_t now_ns) {
   if (state_ == State::Closed) return;
+  now_ns_ = now_ns;
+  // Early for ngtcp2 when the deadline due is a request frame's: harmless,
+  // it only acts on its timers that have passed.
   int rv = ngtcp2_conn_handle_expiry(conn_, now_ns);
   if (rv != 0) end(ending_after_expiry(rv, error_context(), limits_));
+  stop_overdue_request_frames();
   dispatch_events();
 }
 

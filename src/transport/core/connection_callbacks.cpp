@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "connection_errors.hpp"
+#include "incomplete_frames.hpp"
 #include "palyra/transport/connection.hpp"
 #include "peer_admission.hpp"
 #include "peer_verification.hpp"
@@ -63,6 +64,9 @@ struct ConnectionCallbacks {
   static int handshake_confirmed(ngtcp2_conn*, void* user_data) {
     return self(user_data).on_handshake_confirmed();
   }
+  static int stream_open(ngtcp2_conn*, std::int64_t id, void* user_data) {
+    return self(user_data).on_stream_open(id);
+  }
   static int recv_stream_data(ngtcp2_conn*, std::uint32_t flags, std::int64_t id, std::uint64_t,
                               const std::uint8_t* data, std::size_t length, void* user_data,
                               void*) {
@@ -115,6 +119,7 @@ struct ConnectionCallbacks {
     cb.remove_connection_id = remove_connection_id;
     cb.recv_stateless_reset = recv_stateless_reset;
     cb.handshake_completed = handshake_completed;
+    cb.stream_open = stream_open;
     cb.recv_stream_data = recv_stream_data;
     cb.stream_reset = stream_reset;
     cb.stream_close = stream_close;
@@ -182,7 +187,14 @@ int Connection::on_stream_data(std::uint32_t flags, std::int64_t id,
                                std::span<const std::uint8_t> data) {
   Stream* stream = find_stream(id);
   if (stream == nullptr) stream = &create_stream(id);
-  stream->on_data(stream_key(), data, (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
+  if (stream->read_error()) {
+    // Reading stopped while ngtcp2 still delivers (the STOP_SENDING goes out
+    // once it returns): the bytes are dropped and their credit given back.
+    ngtcp2_conn_extend_max_offset(conn_, data.size());
+  }
+  const std::size_t completed =
+      stream->on_data(stream_key(), data, (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
+  track_request_frames(*stream, completed);
   note_stream_readable(*stream);
   return 0;
 }
@@ -190,7 +202,10 @@ int Connection::on_stream_data(std::uint32_t flags, std::int64_t id,
 int Connection::on_stream_reset(std::int64_t id, std::uint64_t app_error_code) {
   if (Stream* stream = find_stream(id)) {
     stream->on_reset(stream_key(), app_error_code);
+    release_incomplete_frame(*stream);
     note_stream_readable(*stream);
+  } else if (incomplete_frames_) {
+    incomplete_frames_->forget(id);
   }
   return 0;
 }
@@ -205,8 +220,10 @@ int Connection::on_stream_close(std::int64_t id) {
       ngtcp2_conn_extend_max_streams_uni(conn_, 1);
     }
   }
+  if (incomplete_frames_) incomplete_frames_->forget(id);
   if (Stream* stream = find_stream(id)) {
     stream->on_closed(stream_key());
+    release_incomplete_frame(*stream);
     note_stream_readable(*stream);
   }
   return 0;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "palyra/transport/frame_codec.hpp"
+
 namespace palyra::transport {
 
 Status Limits::validate() const {
@@ -34,6 +36,16 @@ Status Limits::validate() const {
     return Error(Errc::InvalidArgument,
                  fmt::format("stream receive window of {} bytes cannot hold a {}-byte frame",
                              stream_receive_window, max_frame_bytes));
+  }
+  if (max_incomplete_frame_bytes < max_frame_bytes + kFrameHeaderBytes) {
+    return Error(Errc::InvalidArgument,
+                 fmt::format("the {}-byte budget of incomplete frames cannot hold a {}-byte frame",
+                             max_incomplete_frame_bytes, max_frame_bytes));
+  }
+  if (request_frame_timeout.count() <= 0) {
+    return Error(Errc::InvalidArgument,
+                 fmt::format("request frame timeout must be positive, got {} ms",
+                             request_frame_timeout.count()));
   }
   return {};
 }

@@ -93,21 +93,23 @@ std::optional<std::string> Stream::take_frame() {
   return frame;
 }
 
-void Stream::on_data(ConnectionKey, std::span<const std::uint8_t> data, bool fin) {
-  if (read_error_) return;
+std::size_t Stream::on_data(ConnectionKey, std::span<const std::uint8_t> data, bool fin) {
+  if (read_error_) return 0;
+  const std::size_t frames_before = frames_.size();
   if (auto status = decoder_.feed(data, frames_); !status) {
     fail_read(std::move(status).error());
-    return;
+    return frames_.size() - frames_before;
   }
   if (fin) {
     fin_received_ = true;
     if (auto status = decoder_.finish(); !status) fail_read(std::move(status).error());
   }
+  return frames_.size() - frames_before;
 }
 
-void Stream::fail_read(Error error) {
+void Stream::fail_read(Error error, std::uint64_t app_error_code) {
   read_error_ = std::move(error);
-  stop_reading_ = true;
+  stop_reading_ = app_error_code;
 }
 
 void Stream::on_reset(ConnectionKey, std::uint64_t app_error_code) {
@@ -115,6 +117,17 @@ void Stream::on_reset(ConnectionKey, std::uint64_t app_error_code) {
   read_error_ =
       Error(Errc::StreamReset,
             fmt::format("peer reset stream {} with application error 0x{:x}", id_, app_error_code));
+}
+
+void Stream::abandon_frame(ConnectionKey, Error error, std::uint64_t app_error_code) {
+  if (!read_error_) fail_read(std::move(error), app_error_code);
+}
+
+std::size_t Stream::release_incomplete_frame(ConnectionKey) {
+  if (!read_error_) return 0;
+  const std::size_t bytes = decoder_.buffered_bytes();
+  decoder_ = FrameDecoder(max_frame_bytes_);  // frees the partial payload now
+  return bytes;
 }
 
 void Stream::on_closed(ConnectionKey) {

@@ -88,6 +88,10 @@ ServerStats Server::stats() const {
     if (c.state() == Connection::State::Handshaking) ++stats.connections_handshaking;
     if (c.state() == Connection::State::Established) ++stats.connections_established;
     stats.streams_open += c.open_stream_count();
+    const IncompleteFrameStats frames = c.incomplete_frames();
+    stats.incomplete_frame_bytes += frames.held_bytes;
+    stats.request_streams_stopped_over_budget += frames.stopped_over_budget;
+    stats.request_streams_stopped_stalled += frames.stopped_stalled;
   }
   const DatagramDispatcher::Counters& counters = dispatcher_->counters();
   stats.datagrams_dropped = counters.dropped;
@@ -277,6 +281,10 @@ void Server::destroy(std::uint64_t id) {
   if (it == connections_.end()) return;
   for (const auto& cid : it->second->routes) dispatcher_->remove_route(cid, id);
   end_handshake(*it->second);
+  // Its counters outlive it in ours.
+  const IncompleteFrameStats frames = it->second->connection->incomplete_frames();
+  stats_.request_streams_stopped_over_budget += frames.stopped_over_budget;
+  stats_.request_streams_stopped_stalled += frames.stopped_stalled;
   dirty_.erase(id);
   // Deferred: we may be inside this connection's own timer callback chain.
   loop_.post([entry = std::shared_ptr<Entry>(std::move(it->second))] {});

@@ -100,6 +100,7 @@ Limits oversized_limits() {
   limits.handshake_timeout = 3s;
   limits.max_frame_bytes = 1 << 20;
   limits.stream_receive_window = 2 << 20;
+  limits.max_incomplete_frame_bytes = 2 << 20;
   return limits;
 }
 

@@ -69,6 +69,12 @@ struct ServerStats {
   std::size_t connections_handshaking = 0;
   std::size_t connections_established = 0;
   std::size_t streams_open = 0;
+  // The peers' request frames that have not completed: bytes held now (a
+  // gauge), and streams stopped over a connection's budget or because their
+  // frame stalled (counters, ended connections included).
+  std::size_t incomplete_frame_bytes = 0;
+  std::uint64_t request_streams_stopped_over_budget = 0;
+  std::uint64_t request_streams_stopped_stalled = 0;
   // The UDP socket's traffic (every connection, and refusals).
   std::uint64_t datagrams_in = 0;
   std::uint64_t bytes_in = 0;
