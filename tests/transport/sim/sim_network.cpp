@@ -3,12 +3,12 @@
 #include <ngtcp2/ngtcp2.h>
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 
 namespace palyra::transport::sim {
 namespace {
 
-constexpr std::size_t kServerCidLength = 16;  // as Connection::accept chooses
 // A step that does not move the clock must not repeat forever.
 constexpr int kMaxStepsAtOneInstant = 100'000;
 
@@ -29,12 +29,18 @@ Network::Network(NetworkConfig config, std::shared_ptr<const ClientTlsContext> c
       client_local_(address("10.0.0.2:40000")),
       client_public_(client_local_),
       server_address_(address("10.0.0.1:7444")),
+      // A fixed secret: the same tokens for the same seed.
+      server_keys_(std::make_shared<const ServerKeys>(
+          std::move(ServerKeys::derive(ServerSecret{})).value())),
+      dispatcher_(std::make_unique<DatagramDispatcher>(config_.limits, server_keys_)),
       start_(1'000 * kSecond),
       now_(start_) {}
 
 void Network::connect() {
   server_.reset();
+  server_handshaking_ = false;
   server_routes_.clear();
+  dispatcher_ = std::make_unique<DatagramDispatcher>(config_.limits, server_keys_);
   // The previous pair's datagrams still in flight would reach the new one.
   in_flight_ = {};
   client_ =
@@ -67,32 +73,64 @@ void Network::flush(Connection& from, bool from_server) {
   if (from_server) route_new_ids();
 }
 
+void Network::send_to_client(std::span<const std::uint8_t> datagram, const SocketAddress& to) {
+  if (on_server_sent) on_server_sent(datagram);
+  for (auto& arrival : to_client_.carry(datagram, now_)) {
+    in_flight_.push(
+        {arrival.at_ns, order_++, false, server_address_, to, std::move(arrival.bytes)});
+  }
+}
+
 void Network::route_new_ids() {
   if (!server_) return;
-  for (auto& id : server_->take_new_connection_ids()) server_routes_.insert(std::move(id));
-  for (auto& id : server_->take_retired_connection_ids()) server_routes_.erase(id);
+  for (auto& id : server_->take_new_connection_ids()) {
+    dispatcher_->add_route(id, server_serial_);
+    server_routes_.insert(std::move(id));
+  }
+  for (auto& id : server_->take_retired_connection_ids()) {
+    dispatcher_->remove_route(id, server_serial_);
+    server_routes_.erase(id);
+  }
+  if (server_handshaking_ && server_->state() != Connection::State::Handshaking) {
+    end_server_handshake();
+  }
+}
+
+void Network::end_server_handshake() {
+  server_handshaking_ = false;
+  dispatcher_->handshake_ended("");
 }
 
 void Network::deliver_to_server(const InFlight& datagram) {
   if (on_server_received) on_server_received(datagram.bytes);
-  ngtcp2_version_cid version_cid{};
-  if (ngtcp2_pkt_decode_version_cid(&version_cid, datagram.bytes.data(), datagram.bytes.size(),
-                                    kServerCidLength) != 0) {
-    return;  // not QUIC v1: the Server ignores it
+  std::array<std::uint8_t, NGTCP2_MAX_UDP_PAYLOAD_SIZE> answer;
+  auto verdict =
+      dispatcher_->dispatch(datagram.from, datagram.bytes, now_, server_ ? 1 : 0, answer);
+  switch (verdict.action) {
+    case DatagramDispatcher::Action::Deliver:
+      server_->receive(server_address_, datagram.from, datagram.bytes, now_);
+      return;
+    case DatagramDispatcher::Action::Accept: {
+      if (server_) return;  // one connection per simulation
+      auto accepted =
+          Connection::accept(server_tls_, config_.limits, server_address_, datagram.from,
+                             datagram.bytes, now_, verdict.accept_options);
+      if (!accepted) return;  // not an acceptable Initial
+      server_ = std::move(accepted).value();
+      ++server_serial_;
+      server_handshaking_ = true;
+      dispatcher_->handshake_began("");
+      route_new_ids();
+      if (on_server_accepted) on_server_accepted(*server_);
+      server_->receive(server_address_, datagram.from, datagram.bytes, now_);
+      return;
+    }
+    default:  // answered statelessly, or dropped
+      if (verdict.answer_length > 0) {
+        send_to_client({answer.data(), verdict.answer_length}, datagram.from);
+      }
+      return;
   }
-  const std::string id(reinterpret_cast<const char*>(version_cid.dcid), version_cid.dcidlen);
-  if (server_ && server_routes_.count(id) != 0) {
-    server_->receive(server_address_, datagram.from, datagram.bytes, now_);
-    return;
-  }
-  if (server_) return;  // one connection per simulation: a stray ID goes nowhere
-  auto accepted = Connection::accept(server_tls_, config_.limits, server_address_, datagram.from,
-                                     datagram.bytes, now_);
-  if (!accepted) return;  // not an acceptable Initial
-  server_ = std::move(accepted).value();
-  route_new_ids();
-  if (on_server_accepted) on_server_accepted(*server_);
-  server_->receive(server_address_, datagram.from, datagram.bytes, now_);
 }
 
 void Network::deliver(InFlight datagram) {
@@ -109,8 +147,10 @@ void Network::deliver(InFlight datagram) {
 void Network::discard_finished_server() {
   if (!server_ || !server_->finished()) return;
   server_endings_.push_back(server_->close_error() ? server_->close_error()->describe() : "closed");
-  server_.reset();
+  if (server_handshaking_) end_server_handshake();
+  for (const auto& id : server_routes_) dispatcher_->remove_route(id, server_serial_);
   server_routes_.clear();
+  server_.reset();
 }
 
 void Network::handle_expiries() {

@@ -4,11 +4,13 @@
 // call. Nothing sleeps: the clock jumps to the next arrival or expiry, so a
 // minute of simulated time costs what its packets cost to process.
 //
-// The server side routes datagrams as the I/O layer's Server does: by
-// destination connection ID, accepting a new connection on an Initial
-// packet with an unknown ID, and discarding a server connection once it has
-// finished (as after NGTCP2_ERR_DROP_CONN for an Initial it could not
-// decrypt), so the client's next Initial starts a fresh one. The client sees every datagram that
+// Datagrams to the server pass the same front door as on the I/O layer's
+// socket, the DatagramDispatcher: routed by destination connection ID, a
+// new connection accepted from a v1 Initial (or answered with a Retry,
+// under the limits' retry policy), stateless answers sent back over the
+// link. A finished server connection is discarded (as after
+// NGTCP2_ERR_DROP_CONN for an Initial it could not decrypt), so the
+// client's next Initial starts a fresh one. The client sees every datagram that
 // reaches its address. A NAT rebinding (rebind_client) changes the address the server sees the
 // client's datagrams come from; datagrams the server still sends to the old address are lost, as
 // behind a real NAT.
@@ -24,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "datagram_dispatcher.hpp"
 #include "palyra/transport/connection.hpp"
 #include "sim_link.hpp"
 
@@ -65,6 +68,10 @@ class Network {
   // From now on the client's datagrams reach the server from `address`.
   void rebind_client(const SocketAddress& address);
 
+  // What the server's front door decided since the last connect().
+  const DatagramDispatcher::Counters& dispatched() const noexcept {
+    return dispatcher_->counters();
+  }
   // Why each discarded server connection ended, oldest first.
   const std::vector<std::string>& server_endings() const noexcept { return server_endings_; }
 
@@ -90,6 +97,8 @@ class Network {
   };
 
   void flush(Connection& from, bool from_server);
+  void send_to_client(std::span<const std::uint8_t> datagram, const SocketAddress& to);
+  void end_server_handshake();
   void deliver(InFlight datagram);
   void deliver_to_server(const InFlight& datagram);
   void route_new_ids();
@@ -107,7 +116,11 @@ class Network {
   SocketAddress server_address_;
   std::unique_ptr<Connection> client_;
   std::unique_ptr<Connection> server_;
-  std::set<std::string> server_routes_;  // connection IDs that reach server_
+  std::shared_ptr<const ServerKeys> server_keys_;
+  std::unique_ptr<DatagramDispatcher> dispatcher_;
+  std::uint64_t server_serial_ = 0;      // the dispatcher's id of server_
+  std::set<std::string> server_routes_;  // connection IDs routed to server_
+  bool server_handshaking_ = false;
   std::vector<std::string> server_endings_;
   std::priority_queue<InFlight, std::vector<InFlight>, std::greater<>> in_flight_;
   std::uint64_t order_ = 0;
