@@ -132,7 +132,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
     daemon->metrics_ = std::move(*metrics);
     journal_options.on_commit_observed = daemon->metrics_->commit_observer();
   }
-  auto journal = journal::Journal::open(dir.journal(), journal_options);
+  auto journal = journal::open_journal(journal::SqliteBackend{dir.journal()}, journal_options);
   if (!journal) return std::move(journal).error();
   daemon->journal_ = std::move(*journal);
 

@@ -18,6 +18,7 @@
 
 #include "../common/manual_clock.hpp"
 #include "../common/temp_dir.hpp"
+#include "sqlite/sqlite_journal.hpp"
 
 namespace palyra::journal {
 namespace {
@@ -29,7 +30,7 @@ class JournalTest : public palyra::testing::TempDirTest {
   std::filesystem::path db() const { return dir_ / "journal.sqlite3"; }
 
   std::unique_ptr<Journal> open_journal(JournalOptions options = {}) {
-    auto journal = Journal::open(db(), options);
+    auto journal = palyra::journal::open_journal(SqliteBackend{db()}, options);
     EXPECT_TRUE(journal) << (journal ? "" : journal.error().describe());
     return journal ? std::move(*journal) : nullptr;
   }
@@ -87,11 +88,12 @@ TEST_F(JournalTest, IdleWriterSleepsBetweenIntervals) {
   options.retention_interval = std::chrono::milliseconds(10);
   auto journal = open_journal(options);
   ASSERT_TRUE(journal);
+  const auto& backend = dynamic_cast<const sqlite::SqliteJournal&>(*journal);
   append_sync(*journal, "e");
-  const std::uint64_t before = journal->writer_wakeups();
+  const std::uint64_t before = backend.writer_wakeups();
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
   // About 25 wake-ups, not millions.
-  EXPECT_LE(journal->writer_wakeups() - before, 40u);
+  EXPECT_LE(backend.writer_wakeups() - before, 40u);
 }
 
 // Events carry the journal's clock's time, to the millisecond.
@@ -306,7 +308,7 @@ TEST_F(JournalTest, SubscribersHearEveryCommitUntilUnsubscribed) {
 
 TEST_F(JournalTest, UnreadableFileIsAnErrorNamingThePath) {
   std::ofstream(db()) << "this is not an SQLite database, it is text long enough to be checked";
-  auto journal = Journal::open(db());
+  auto journal = palyra::journal::open_journal(SqliteBackend{db()});
   ASSERT_FALSE(journal);
   EXPECT_EQ(journal.error().code(), Errc::StorageFailed);
   EXPECT_THAT(journal.error().message(), HasSubstr(db().string()));
@@ -322,7 +324,7 @@ TEST_F(JournalTest, AcknowledgedEventsSurviveKillNine) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     ::close(fds[0]);
-    auto journal = Journal::open(db());
+    auto journal = palyra::journal::open_journal(SqliteBackend{db()});
     if (!journal) ::_exit(3);
     for (int i = 0; i < 1'000'000; ++i) {
       (void)(*journal)->append(NewEvent{"burst", std::to_string(i), "dev"},

@@ -50,7 +50,8 @@ class NodeServiceTest : public palyra::testing::TempDirTest {
   void SetUp() override {
     TempDirTest::SetUp();
     loop_ = std::move(transport::EventLoop::create()).value();
-    journal_ = std::move(journal::Journal::open(dir_ / "journal.sqlite3")).value();
+    journal_ =
+        std::move(journal::open_journal(journal::SqliteBackend{dir_ / "journal.sqlite3"})).value();
   }
   // Publishes through the service and runs the loop until it is answered.
   void publish(const std::string& payload) {
