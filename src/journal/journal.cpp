@@ -36,10 +36,11 @@ std::optional<std::uint64_t> Journal::gap_for(std::uint64_t resume_from) const n
 
 Result<std::unique_ptr<Journal>> open_journal(const Backend& backend, JournalOptions options) {
   if (options.max_batch == 0 || options.max_queued_appends == 0 ||
-      options.retention_interval.count() <= 0 || !options.clock) {
+      options.retention_interval.count() <= 0 || options.dedup_window.count() <= 0 ||
+      !options.clock) {
     return Error(Errc::InvalidArgument,
-                 "journal max_batch, max_queued_appends and retention_interval must be > 0, "
-                 "and it needs a clock");
+                 "journal max_batch, max_queued_appends, retention_interval and dedup_window "
+                 "must be > 0, and it needs a clock");
   }
   return std::visit(
       [&](const SqliteBackend& where) -> Result<std::unique_ptr<Journal>> {

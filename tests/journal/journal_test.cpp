@@ -12,48 +12,17 @@
 
 #include <cstdio>
 #include <fstream>
-#include <future>
 #include <latch>
 #include <thread>
 
 #include "../common/manual_clock.hpp"
-#include "../common/temp_dir.hpp"
+#include "journal_fixture.hpp"
 #include "sqlite/sqlite_journal.hpp"
 
 namespace palyra::journal {
 namespace {
 
 using ::testing::HasSubstr;
-
-class JournalTest : public palyra::testing::TempDirTest {
- protected:
-  std::filesystem::path db() const { return dir_ / "journal.sqlite3"; }
-
-  std::unique_ptr<Journal> open_journal(JournalOptions options = {}) {
-    auto journal = palyra::journal::open_journal(SqliteBackend{db()}, options);
-    EXPECT_TRUE(journal) << (journal ? "" : journal.error().describe());
-    return journal ? std::move(*journal) : nullptr;
-  }
-
-  // Appends and waits until durable; returns the seq.
-  static std::uint64_t append_sync(Journal& journal, std::string name, std::string payload = "{}",
-                                   std::string device = "dev-1") {
-    std::promise<Result<std::uint64_t>> done;
-    auto queued =
-        journal.append(NewEvent{std::move(name), std::move(payload), std::move(device)},
-                       [&](Result<std::uint64_t> seq) { done.set_value(std::move(seq)); });
-    EXPECT_TRUE(queued);
-    auto seq = done.get_future().get();
-    EXPECT_TRUE(seq) << (seq ? "" : seq.error().describe());
-    return seq ? *seq : 0;
-  }
-
-  static std::vector<std::uint64_t> seqs(const std::vector<EventPtr>& events) {
-    std::vector<std::uint64_t> out;
-    for (const auto& e : events) out.push_back(e->seq);
-    return out;
-  }
-};
 
 TEST_F(JournalTest, AssignsConsecutiveSequenceNumbersAndStoresEveryField) {
   auto journal = open_journal();

@@ -8,7 +8,10 @@
 // - an append is reported only once it is durable, with its seq;
 // - seqs are strictly increasing, without gaps, never reused (even when
 //   retention has removed every event);
-// - retention removes a prefix, never a hole.
+// - retention removes a prefix, never a hole;
+// - a publish with an id (NewEvent::publish_id) that the same device already
+//   published within the deduplication window appends nothing and is
+//   answered with the first one's seq, however many are in flight at once.
 //
 // Backends: SQLite, embedded in the daemon's state directory (src/journal/
 // sqlite). The JetStream backend of the cluster work is another alternative
@@ -37,6 +40,9 @@ struct NewEvent {
   std::string name;
   std::string payload_json;  // compact, already-validated JSON
   std::string device_id;     // the publisher, from its certificate (empty in insecure mode)
+  // PROTOCOL.md's params.id (1 to 64 bytes): makes the publish idempotent
+  // per device within JournalOptions::dedup_window. None: always appended.
+  std::optional<std::string> publish_id = std::nullopt;
 };
 
 // What an event counts against a reader's byte budget: its fields plus the
@@ -65,14 +71,19 @@ struct RetentionPolicy {
 
 struct JournalOptions {
   RetentionPolicy retention;
+  // How long a publish id is remembered, from its first publish (by the
+  // clock). Must be > 0.
+  std::chrono::milliseconds dedup_window = std::chrono::minutes(2);
   std::size_t tail_max_events = 4096;      // the in-memory tail, by count...
   std::size_t tail_max_bytes = 16u << 20;  // ...and by bytes
   std::size_t max_queued_appends = 65536;  // appends waiting for the writer; more are refused
   std::size_t max_batch = 1024;            // appends per commit
-  // How often the idle writer wakes up to apply retention by age: real
-  // time, since it is how long a thread sleeps. Must be > 0.
+  // How often the idle writer wakes up to apply retention by age and forget
+  // expired publish ids: real time, since it is how long a thread sleeps.
+  // Must be > 0.
   std::chrono::milliseconds retention_interval{1000};
-  // What events are stamped with and retention by age is judged by.
+  // What events are stamped with, and retention and deduplication are
+  // judged by.
   std::shared_ptr<const Clock> clock = system_clock();
   // Called on the writer thread after each successful commit with the
   // batch's size and, per append, the time from append() to durable
@@ -107,8 +118,8 @@ class Journal {
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
 
-  // Called on the backend's thread once the event is durable (its seq) or
-  // could not be stored
+  // Called on the backend's thread once the event is durable (its seq; for
+  // a duplicate publish id, the first publish's seq) or could not be stored
   // (StorageFailed). Keep it short: post to your own loop.
   using AppendCallback = std::function<void(Result<std::uint64_t>)>;
   // Queues an append. Refused at once (the callback is not called) when the
@@ -142,9 +153,9 @@ class Journal {
   // that stored events, until the returned Subscription is destroyed.
   [[nodiscard]] virtual Subscription subscribe(std::function<void(std::uint64_t)> on_commit) = 0;
 
-  // Runs the retention policy now, by the clock's time (it also runs after
-  // commits and every retention_interval). Returns how many events were
-  // removed.
+  // Runs the retention policy now, by the clock's time, and forgets publish
+  // ids older than the deduplication window (both also happen after commits
+  // and every retention_interval). Returns how many events were removed.
   virtual Result<std::uint64_t> enforce_retention() = 0;
 
   // Appends waiting to be committed.

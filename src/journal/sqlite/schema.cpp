@@ -6,8 +6,10 @@
 namespace palyra::journal::sqlite {
 namespace {
 
-// PRAGMA user_version of the schema below.
-constexpr std::int64_t kSchemaVersion = 1;
+// PRAGMA user_version of the schema below. 1: events and journal_meta.
+// 2: publish_ids, the deduplication index (a version 1 journal gains it on
+// open; a build that knows only version 1 refuses the file afterwards).
+constexpr std::int64_t kSchemaVersion = 2;
 
 }  // namespace
 
@@ -31,6 +33,8 @@ Status migrate(sqlite3* db) {
                                           std::to_string(kSchemaVersion) +
                                           "); refusing to touch it");
   }
+  // Every statement is idempotent, so one script creates a new journal and
+  // brings any older version up to date.
   return exec(db,
               "BEGIN IMMEDIATE;"
               "CREATE TABLE IF NOT EXISTS events ("
@@ -43,7 +47,18 @@ Status migrate(sqlite3* db) {
               // after retention empties the table.
               "CREATE TABLE IF NOT EXISTS journal_meta ("
               "  key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-              "PRAGMA user_version = 1;"
+              // Since version 2: who published which publish id, when, at
+              // which seq. Rows older than the deduplication window are
+              // deleted by time, hence the second index.
+              "CREATE TABLE IF NOT EXISTS publish_ids ("
+              "  device_id TEXT NOT NULL,"
+              "  publish_id TEXT NOT NULL,"
+              "  seq INTEGER NOT NULL,"
+              "  published_at_unix_ms INTEGER NOT NULL,"
+              "  PRIMARY KEY (device_id, publish_id)) WITHOUT ROWID;"
+              "CREATE INDEX IF NOT EXISTS publish_ids_by_time"
+              "  ON publish_ids (published_at_unix_ms);"
+              "PRAGMA user_version = 2;"
               "COMMIT;");
 }
 

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <utility>
 
+#include "publish_ids.hpp"
 #include "retention.hpp"
 
 namespace palyra::journal::sqlite {
@@ -58,10 +60,8 @@ std::size_t Writer::queued_appends() const {
 }
 
 void Writer::run() {
-  const bool has_retention =
-      options_.retention.max_events > 0 || options_.retention.max_age.count() > 0;
   // The wake-ups are real time (a thread sleeping); what retention removes
-  // is judged by options_.clock.
+  // and which publish ids expire is judged by options_.clock.
   const auto interval = options_.retention_interval;
   auto next_retention = std::chrono::steady_clock::now() + interval;
   std::vector<PendingAppend> batch;
@@ -86,7 +86,7 @@ void Writer::run() {
     const auto now = std::chrono::steady_clock::now();
     const bool interval_due = now >= next_retention;
     if (interval_due) next_retention = now + interval;
-    if (has_retention && (interval_due || (committed && options_.retention.max_events > 0))) {
+    if (interval_due || (committed && options_.retention.max_events > 0)) {
       // Failures are reported by the next enforce_retention() call that a
       // caller makes; the writer itself keeps going.
       (void)enforce_retention();
@@ -101,9 +101,25 @@ Status Writer::write_batch(std::vector<PendingAppend>& batch, std::vector<EventP
                          "INSERT INTO events (seq, name, payload, device_id, published_at_unix_ms)"
                          " VALUES (?1, ?2, ?3, ?4, ?5)");
   if (!insert) return std::move(insert).error();
+  std::optional<PublishIds> ids;  // prepared for the first append with a publish id
   std::uint64_t seq = newest_.load(std::memory_order_relaxed);
   const std::int64_t published_at = unix_ms(*options_.clock);
+  const std::int64_t remembered_since = published_at - options_.dedup_window.count();
   for (auto& pending : batch) {
+    const auto& publish_id = pending.event.publish_id;
+    if (publish_id) {
+      if (!ids) {
+        auto prepared = PublishIds::prepare(db_);
+        if (!prepared) return std::move(prepared).error();
+        ids.emplace(std::move(*prepared));
+      }
+      auto first = ids->find(pending.event.device_id, *publish_id, remembered_since);
+      if (!first) return std::move(first).error();
+      if (*first) {
+        pending.seq = **first;  // a duplicate: nothing to append
+        continue;
+      }
+    }
     auto event = std::make_shared<StoredEvent>();
     event->seq = ++seq;
     event->name = std::move(pending.event.name);
@@ -118,14 +134,18 @@ Status Writer::write_batch(std::vector<PendingAppend>& batch, std::vector<EventP
     auto done = insert->step();
     if (!done) return std::move(done).error();
     insert->reset();
+    if (publish_id) PALYRA_TRY(ids->record(event->device_id, *publish_id, seq, published_at));
+    pending.seq = seq;
     stored.push_back(std::move(event));
   }
-  auto meta = Statement::prepare(
-      db_, "INSERT OR REPLACE INTO journal_meta (key, value) VALUES ('newest_seq', ?1)");
-  if (!meta) return std::move(meta).error();
-  meta->bind(1, static_cast<std::int64_t>(seq));
-  auto done = meta->step();
-  if (!done) return std::move(done).error();
+  if (!stored.empty()) {
+    auto meta = Statement::prepare(
+        db_, "INSERT OR REPLACE INTO journal_meta (key, value) VALUES ('newest_seq', ?1)");
+    if (!meta) return std::move(meta).error();
+    meta->bind(1, static_cast<std::int64_t>(seq));
+    auto done = meta->step();
+    if (!done) return std::move(done).error();
+  }
   return exec(db_, "COMMIT");
 }
 
@@ -144,11 +164,13 @@ void Writer::commit_batch(std::vector<PendingAppend>& batch) {
     for (auto& pending : batch) pending.on_durable(written.error());
     return;
   }
-  const std::uint64_t newest = stored.back()->seq;
-  newest_.store(newest, std::memory_order_release);
-  tail_.add(stored);
-  fanout_.notify(newest);
-  for (std::size_t i = 0; i < batch.size(); ++i) batch[i].on_durable(stored[i]->seq);
+  if (!stored.empty()) {  // a batch of duplicates stores nothing
+    const std::uint64_t newest = stored.back()->seq;
+    newest_.store(newest, std::memory_order_release);
+    tail_.add(stored);
+    fanout_.notify(newest);
+  }
+  for (auto& pending : batch) pending.on_durable(pending.seq);
   if (options_.on_commit_observed) {
     const auto now = std::chrono::steady_clock::now();
     latencies_.clear();
@@ -159,8 +181,12 @@ void Writer::commit_batch(std::vector<PendingAppend>& batch) {
 
 Result<std::uint64_t> Writer::enforce_retention() {
   std::lock_guard lock(db_mutex_);
-  auto result = remove_expired(db_, options_.retention, unix_ms(*options_.clock), newest_seq(),
-                               oldest_retained_seq());
+  const std::int64_t now = unix_ms(*options_.clock);
+  // Publish ids first: they do not depend on which events are retained (a
+  // duplicate is answered with the first seq even once that event is gone).
+  auto forgotten = forget_publish_ids_before(db_, now - options_.dedup_window.count());
+  if (!forgotten) return std::move(forgotten).error();
+  auto result = remove_expired(db_, options_.retention, now, newest_seq(), oldest_retained_seq());
   if (!result) {
     (void)exec(db_, "ROLLBACK");
     return std::move(result).error();

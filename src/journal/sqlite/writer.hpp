@@ -1,7 +1,8 @@
 // The SQLite journal's write side: one thread that owns the write
 // connection, takes appends off a queue and commits them in batches (group
 // commit: one fsync for everything queued while the previous commit ran),
-// assigns seqs inside the transaction, and applies retention. After each
+// assigns seqs and decides on duplicate publish ids inside the
+// transaction, and applies retention. After each
 // commit it hands the new events to the tail, wakes subscribers and then
 // answers each append.
 #pragma once
@@ -56,6 +57,7 @@ class Writer {
     NewEvent event;
     Journal::AppendCallback on_durable;
     std::chrono::steady_clock::time_point queued_at{};  // set when observed
+    std::uint64_t seq = 0;  // the answer, once written: its own seq or the first publish's
   };
 
   void run();
