@@ -81,7 +81,8 @@ void requests(std::uint8_t which, std::string_view bytes) {
       if (!palyra::fallback::is_valid_json(m.payload_json())) return;
       if (const auto* r =
               parsed_as(palyra::fallback::request_frame(m), m.protocol_version(), out)) {
-        check(r->method == Method::PublishEvent && r->event_name == m.name());
+        check(r->method == Method::PublishEvent && r->event_name == m.name() &&
+              r->publish_id.has_value() == m.has_id() && r->publish_id.value_or("") == m.id());
       }
       return;
     }

@@ -18,7 +18,8 @@ std::string reencode(const palyra::runtime::Request& r) {
     case Method::StreamEvents:
       return palyra::runtime::encode_stream_events_request(r.resume_from, r.follow);
     case Method::PublishEvent:
-      return palyra::runtime::encode_publish_request(r.event_name, r.event_payload_json);
+      return palyra::runtime::encode_publish_request(r.event_name, r.event_payload_json,
+                                                     r.publish_id);
     case Method::Enroll:
       return palyra::runtime::encode_enroll_request(r.token, r.csr_pem, r.device_id);
     case Method::RenewCertificate:
@@ -49,8 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (round_trip == nullptr || round_trip->method != request->method || resume_differs ||
       round_trip->follow != request->follow || round_trip->event_name != request->event_name ||
       round_trip->event_payload_json != request->event_payload_json ||
-      round_trip->token != request->token || round_trip->csr_pem != request->csr_pem ||
-      round_trip->device_id != request->device_id) {
+      round_trip->publish_id != request->publish_id || round_trip->token != request->token ||
+      round_trip->csr_pem != request->csr_pem || round_trip->device_id != request->device_id) {
     std::abort();
   }
   return 0;

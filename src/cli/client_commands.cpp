@@ -282,10 +282,15 @@ int run_health(const ConnectionOptions& options, bool json) {
 }
 
 int run_publish(const ConnectionOptions& options, const std::string& name,
-                const std::string& payload, bool json) {
+                const std::string& payload, const std::optional<std::string>& id, bool json) {
   if (name.empty() || name.size() > runtime::kMaxEventNameBytes) {
     std::cerr << fmt::format("palyra: publish: the event name must be 1 to {} bytes (got {})\n",
                              runtime::kMaxEventNameBytes, name.size());
+    return kExitUsage;
+  }
+  if (id && (id->empty() || id->size() > runtime::kMaxPublishIdBytes)) {
+    std::cerr << fmt::format("palyra: publish: --id must be 1 to {} bytes (got {})\n",
+                             runtime::kMaxPublishIdBytes, id->size());
     return kExitUsage;
   }
   auto parsed = nlohmann::json::parse(payload, nullptr, false);
@@ -300,7 +305,7 @@ int run_publish(const ConnectionOptions& options, const std::string& name,
   if (!client) return report(client.error(), "publish");
   std::optional<std::uint64_t> seq;
   Status status = (*client)->call(
-      runtime::encode_publish_request(name, parsed.dump()), connection->timeout, false,
+      runtime::encode_publish_request(name, parsed.dump(), id), connection->timeout, false,
       [&](const runtime::Response& r, const std::string& raw) -> Result<Next> {
         if (r.kind != "published" || !r.ok || !r.seq) return protocol_error(r);
         seq = r.seq;
@@ -358,6 +363,7 @@ void add_client_commands(CLI::App& root, CommandContext& context) {
     ConnectionOptions connection;
     std::string name;
     std::string payload = "null";
+    std::optional<std::string> id;
     bool json = false;
   };
   auto publish_options = std::make_shared<PublishOptions>();
@@ -368,10 +374,15 @@ void add_client_commands(CLI::App& root, CommandContext& context) {
   add_connection_options(*publish, publish_options->connection);
   publish->add_option("NAME", publish_options->name, "event name (1 to 128 bytes)")->required();
   publish->add_option("PAYLOAD_JSON", publish_options->payload, "any JSON value (default null)");
+  publish->add_option("--id", publish_options->id,
+                      "make the publish idempotent: the same ID from this device within the "
+                      "daemon's deduplication window (2 minutes by default) appends nothing and "
+                      "prints the first one's seq (1 to 64 bytes)");
   publish->add_flag("--json", publish_options->json, "print the response frame as JSON");
   publish->callback([publish_options, &context] {
-    context.exit_code = run_publish(publish_options->connection, publish_options->name,
-                                    publish_options->payload, publish_options->json);
+    context.exit_code =
+        run_publish(publish_options->connection, publish_options->name, publish_options->payload,
+                    publish_options->id, publish_options->json);
   });
 }
 

@@ -140,6 +140,7 @@ class GrpcNodeConnection final : public NodeConnection {
         message.set_protocol_version(runtime::kProtocolVersion);
         message.set_name(r->event_name);
         message.set_payload_json(r->event_payload_json);
+        if (r->publish_id) message.set_id(*r->publish_id);
         status = stub_->PublishEvent(&context, message, &response);
         break;
       }

@@ -76,6 +76,10 @@ const std::vector<Setting>& settings() {
                       "keep at most this many events (0: unlimited)"));
     t.push_back(count("journal", "retention_max_age_s", "", &Config::journal_retention_max_age_s,
                       "drop events older than this many seconds (0: unlimited)"));
+    t.push_back(duration("journal", "dedup_window", "--journal-dedup-window",
+                         &Config::journal_dedup_window,
+                         "how long a publish id is remembered: the same id from the same device "
+                         "within it appends nothing (e.g. 2m, 90s)"));
     t.push_back(count("shutdown", "grace_ms", "", &Config::shutdown_grace_ms,
                       "on SIGTERM, how long in-flight requests may take to finish"));
     t.push_back(count("tls", "server_cert_renew_before_s", "", &Config::server_cert_renew_before_s,

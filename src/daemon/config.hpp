@@ -46,6 +46,8 @@ struct Config {
 
   std::uint64_t journal_retention_max_events = 0;  // 0: unlimited
   std::uint64_t journal_retention_max_age_s = 0;   // 0: unlimited
+  // How long a publish id (PROTOCOL.md §4) is remembered per device.
+  std::chrono::seconds journal_dedup_window = std::chrono::minutes(2);
   std::uint64_t shutdown_grace_ms = 5'000;
   // The server certificate is reissued at start when it expires within this.
   std::uint64_t server_cert_renew_before_s = 7ULL * 24 * 3600;

@@ -126,6 +126,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   journal::JournalOptions journal_options;
   journal_options.retention.max_events = config.journal_retention_max_events;
   journal_options.retention.max_age = std::chrono::seconds(config.journal_retention_max_age_s);
+  journal_options.dedup_window = config.journal_dedup_window;
   journal_options.clock = daemon->clock_;
   if (!config.metrics_listen.empty()) {
     auto metrics = MetricsEndpoint::start(config.metrics_listen);
@@ -133,7 +134,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
     daemon->metrics_ = std::move(*metrics);
     journal_options.on_commit_observed = daemon->metrics_->commit_observer();
   }
-  auto journal = journal::Journal::open(dir.journal(), journal_options);
+  auto journal = journal::open_journal(journal::SqliteBackend{dir.journal()}, journal_options);
   if (!journal) return std::move(journal).error();
   daemon->journal_ = std::move(*journal);
 

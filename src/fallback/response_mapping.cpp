@@ -47,7 +47,9 @@ std::string request_frame(const node::v1::StreamEventsRequest& request) {
 }
 
 std::string request_frame(const node::v1::PublishEventRequest& request) {
-  return with_version(runtime::encode_publish_request(request.name(), request.payload_json()),
+  std::optional<std::string_view> id;
+  if (request.has_id()) id = request.id();
+  return with_version(runtime::encode_publish_request(request.name(), request.payload_json(), id),
                       request.protocol_version());
 }
 

@@ -133,7 +133,8 @@ void NodeService::publish(const Request& request, const Caller& caller,
     sink->finish();
     return;
   }
-  journal::NewEvent event{request.event_name, request.event_payload_json, caller.device_id};
+  journal::NewEvent event{request.event_name, request.event_payload_json, caller.device_id,
+                          request.publish_id};
   // The answer goes out only once the event is durable: the journal calls
   // back after its commit, on its thread, and we hop back to the loop.
   auto on_durable = [&loop = loop_, lifetime = std::weak_ptr<int>(lifetime_), this,

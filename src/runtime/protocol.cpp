@@ -163,13 +163,22 @@ std::variant<Request, RequestError> parse_request(std::string_view frame) {
       return invalid(ProtocolError::InvalidParams, "node.publish_event needs params");
     auto name = params->find("name");
     auto payload = params->find("payload");
-    if (params->size() != 2 || name == params->end() || payload == params->end()) {
-      return invalid(ProtocolError::InvalidParams, "params must be exactly {name, payload}");
+    auto id = params->find("id");
+    const std::size_t fields = id == params->end() ? 2 : 3;
+    if (params->size() != fields || name == params->end() || payload == params->end()) {
+      return invalid(ProtocolError::InvalidParams, "params must be {name, payload} and maybe id");
     }
     if (!name->is_string() || name->get_ref<const std::string&>().empty() ||
         name->get_ref<const std::string&>().size() > kMaxEventNameBytes) {
       return invalid(ProtocolError::InvalidParams,
                      "name must be a non-empty string of at most 128 bytes");
+    }
+    if (id != params->end()) {
+      if (!id->is_string() || id->get_ref<const std::string&>().empty() ||
+          id->get_ref<const std::string&>().size() > kMaxPublishIdBytes) {
+        return invalid(ProtocolError::InvalidParams, "id must be a string of 1 to 64 bytes");
+      }
+      request.publish_id = id->get<std::string>();
     }
     request.event_name = name->get<std::string>();
     request.event_payload_json = payload->dump();
@@ -362,11 +371,16 @@ std::string encode_stream_events_request(std::optional<std::uint64_t> resume_fro
   return out;
 }
 
-std::string encode_publish_request(std::string_view name, std::string_view payload_json) {
+std::string encode_publish_request(std::string_view name, std::string_view payload_json,
+                                   std::optional<std::string_view> publish_id) {
   std::string out = R"({"protocol_version":1,"method":"node.publish_event","params":{"name":)";
   append_json_string(out, name);
   out += R"(,"payload":)";
   out += payload_json;
+  if (publish_id) {
+    out += R"(,"id":)";
+    append_json_string(out, *publish_id);
+  }
   out += "}}";
   return out;
 }

@@ -172,6 +172,20 @@ TEST_F(ConfigTest, DeviceValidityIsADurationFromEachSource) {
       << number.error().describe();
 }
 
+TEST_F(ConfigTest, DedupWindowIsADurationFromEachSource) {
+  EXPECT_EQ(load_config(std::nullopt, {}, {})->journal_dedup_window, std::chrono::minutes(2));
+  auto file = write("[journal]\ndedup_window = \"5m\"\n");
+  EXPECT_EQ(load_config(file, {}, {})->journal_dedup_window, std::chrono::minutes(5));
+  EXPECT_EQ(load_config(file, {"PALYRA_JOURNAL_DEDUP_WINDOW=90s"}, {})->journal_dedup_window,
+            std::chrono::seconds(90));
+  EXPECT_EQ(load_config(file, {}, {{"--journal-dedup-window", "1h"}})->journal_dedup_window,
+            std::chrono::hours(1));
+  auto zero = load_config(std::nullopt, {}, {{"--journal-dedup-window", "0s"}});
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.error().message().find("journal.dedup_window"), std::string::npos)
+      << zero.error().describe();
+}
+
 TEST_F(ConfigTest, MetricsListenIsOffByDefaultAndMustBeHostAndPort) {
   auto defaults = load_config(std::nullopt, {}, {});
   ASSERT_TRUE(defaults.ok()) << defaults.error().describe();

@@ -51,6 +51,28 @@ TEST_F(GrpcFallbackTest, ProtocolErrorsAreTheDocumentedOnes) {
   EXPECT_EQ(response.error(), "invalid_params");
   ASSERT_TRUE(publish(*grpc_stub, "x", "{not json", &response).ok());
   EXPECT_EQ(response.error(), "invalid_params");
+  ASSERT_TRUE(publish(*grpc_stub, "x", "1", &response, "").ok());
+  EXPECT_EQ(response.error(), "invalid_params");
+  ASSERT_TRUE(publish(*grpc_stub, "x", "1", &response, std::string(65, 'i')).ok());
+  EXPECT_EQ(response.error(), "invalid_params");
+}
+
+// PublishEventRequest.id is params.id: one deduplication index whichever
+// transport carries the publish.
+TEST_F(GrpcFallbackTest, APublishIdIsTheSameIdOverBothTransports) {
+  ASSERT_TRUE(start_daemon());
+  auto grpc_stub = stub();
+  pb::NodeResponse response;
+  ASSERT_TRUE(publish(*grpc_stub, "order", "1", &response, "order-17").ok());
+  EXPECT_EQ(response.kind(), "published");
+  EXPECT_EQ(response.seq(), 1u);
+  ASSERT_TRUE(publish(*grpc_stub, "order", "1", &response, "order-17").ok());
+  EXPECT_EQ(response.seq(), 1u);
+  auto quic = connect_device();
+  EXPECT_EQ(call(*quic, runtime::encode_publish_request("order", "1", "order-17")),
+            std::vector<std::string>{runtime::encode_published(1)});
+  ASSERT_TRUE(publish(*grpc_stub, "order", "1", &response).ok());  // no id: appended
+  EXPECT_EQ(response.seq(), 2u);
 }
 
 TEST_F(GrpcFallbackTest, ServesAloneWhenQuicIsDisabled) {

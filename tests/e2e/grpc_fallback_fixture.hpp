@@ -128,11 +128,13 @@ class GrpcFallbackTest : public DaemonTest {
     return stub.Health(ctx.get(), request, response);
   }
   static grpc::Status publish(pb::NodeTransport::Stub& stub, const std::string& name,
-                              const std::string& payload, pb::NodeResponse* response) {
+                              const std::string& payload, pb::NodeResponse* response,
+                              const std::optional<std::string>& id = std::nullopt) {
     pb::PublishEventRequest request;
     request.set_protocol_version(1);
     request.set_name(name);
     request.set_payload_json(payload);
+    if (id) request.set_id(*id);
     auto ctx = context();
     return stub.PublishEvent(ctx.get(), request, response);
   }

@@ -53,7 +53,8 @@ class StreamSinkTest : public palyra::testing::TempDirTest {
   void SetUp() override {
     TempDirTest::SetUp();
     loop_ = std::move(transport::EventLoop::create()).value();
-    journal_ = std::move(journal::Journal::open(dir_ / "journal.sqlite3")).value();
+    journal_ =
+        std::move(journal::open_journal(journal::SqliteBackend{dir_ / "journal.sqlite3"})).value();
     runtime::NodeServiceOptions options;
     options.stream_backlog_budget = kBudget;
     options.read_batch_bytes = kBatch;

@@ -12,47 +12,17 @@
 
 #include <cstdio>
 #include <fstream>
-#include <future>
 #include <latch>
 #include <thread>
 
 #include "../common/manual_clock.hpp"
-#include "../common/temp_dir.hpp"
+#include "journal_fixture.hpp"
+#include "sqlite/sqlite_journal.hpp"
 
 namespace palyra::journal {
 namespace {
 
 using ::testing::HasSubstr;
-
-class JournalTest : public palyra::testing::TempDirTest {
- protected:
-  std::filesystem::path db() const { return dir_ / "journal.sqlite3"; }
-
-  std::unique_ptr<Journal> open_journal(JournalOptions options = {}) {
-    auto journal = Journal::open(db(), options);
-    EXPECT_TRUE(journal) << (journal ? "" : journal.error().describe());
-    return journal ? std::move(*journal) : nullptr;
-  }
-
-  // Appends and waits until durable; returns the seq.
-  static std::uint64_t append_sync(Journal& journal, std::string name, std::string payload = "{}",
-                                   std::string device = "dev-1") {
-    std::promise<Result<std::uint64_t>> done;
-    auto queued =
-        journal.append(NewEvent{std::move(name), std::move(payload), std::move(device)},
-                       [&](Result<std::uint64_t> seq) { done.set_value(std::move(seq)); });
-    EXPECT_TRUE(queued);
-    auto seq = done.get_future().get();
-    EXPECT_TRUE(seq) << (seq ? "" : seq.error().describe());
-    return seq ? *seq : 0;
-  }
-
-  static std::vector<std::uint64_t> seqs(const std::vector<EventPtr>& events) {
-    std::vector<std::uint64_t> out;
-    for (const auto& e : events) out.push_back(e->seq);
-    return out;
-  }
-};
 
 TEST_F(JournalTest, AssignsConsecutiveSequenceNumbersAndStoresEveryField) {
   auto journal = open_journal();
@@ -87,11 +57,12 @@ TEST_F(JournalTest, IdleWriterSleepsBetweenIntervals) {
   options.retention_interval = std::chrono::milliseconds(10);
   auto journal = open_journal(options);
   ASSERT_TRUE(journal);
+  const auto& backend = dynamic_cast<const sqlite::SqliteJournal&>(*journal);
   append_sync(*journal, "e");
-  const std::uint64_t before = journal->writer_wakeups();
+  const std::uint64_t before = backend.writer_wakeups();
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
   // About 25 wake-ups, not millions.
-  EXPECT_LE(journal->writer_wakeups() - before, 40u);
+  EXPECT_LE(backend.writer_wakeups() - before, 40u);
 }
 
 // Events carry the journal's clock's time, to the millisecond.
@@ -306,7 +277,7 @@ TEST_F(JournalTest, SubscribersHearEveryCommitUntilUnsubscribed) {
 
 TEST_F(JournalTest, UnreadableFileIsAnErrorNamingThePath) {
   std::ofstream(db()) << "this is not an SQLite database, it is text long enough to be checked";
-  auto journal = Journal::open(db());
+  auto journal = palyra::journal::open_journal(SqliteBackend{db()});
   ASSERT_FALSE(journal);
   EXPECT_EQ(journal.error().code(), Errc::StorageFailed);
   EXPECT_THAT(journal.error().message(), HasSubstr(db().string()));
@@ -322,7 +293,7 @@ TEST_F(JournalTest, AcknowledgedEventsSurviveKillNine) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     ::close(fds[0]);
-    auto journal = Journal::open(db());
+    auto journal = palyra::journal::open_journal(SqliteBackend{db()});
     if (!journal) ::_exit(3);
     for (int i = 0; i < 1'000'000; ++i) {
       (void)(*journal)->append(NewEvent{"burst", std::to_string(i), "dev"},

@@ -50,17 +50,23 @@ class NodeServiceTest : public palyra::testing::TempDirTest {
   void SetUp() override {
     TempDirTest::SetUp();
     loop_ = std::move(transport::EventLoop::create()).value();
-    journal_ = std::move(journal::Journal::open(dir_ / "journal.sqlite3")).value();
+    journal_ =
+        std::move(journal::open_journal(journal::SqliteBackend{dir_ / "journal.sqlite3"})).value();
   }
   // Publishes through the service and runs the loop until it is answered.
   void publish(const std::string& payload) {
+    auto answer = call(encode_publish_request("e", payload), Caller{"dev"});
+    ASSERT_NE(answer.find("\"published\""), std::string::npos) << answer;
+  }
+  // One call, the loop run until it is answered; its one frame.
+  std::string call(const std::string& request, const Caller& caller) {
     auto sink = std::make_shared<RecordingSink>();
-    service().handle(encode_publish_request("e", payload), Caller{"dev"}, sink);
+    service().handle(request, caller, sink);
     for (int i = 0; i < 5000 && !sink->finished; ++i)
       (void)loop_->run_once(std::chrono::milliseconds(1));
-    ASSERT_TRUE(sink->finished);
-    ASSERT_EQ(sink->frames.size(), 1u);
-    ASSERT_NE(sink->frames[0].find("\"published\""), std::string::npos) << sink->frames[0];
+    EXPECT_TRUE(sink->finished);
+    EXPECT_EQ(sink->frames.size(), 1u);
+    return sink->frames.empty() ? std::string() : sink->frames[0];
   }
   NodeService& service() {
     if (!service_) service_ = std::make_unique<NodeService>(*loop_, *journal_, options_);
@@ -117,6 +123,20 @@ TEST_F(NodeServiceTest, AnEventTooLargeForOneFrameIsRefusedAtPublish) {
   ASSERT_EQ(sink->frames.size(), 1u);
   EXPECT_EQ(sink->frames[0], encode_error(ProtocolError::InvalidParams));
   EXPECT_EQ(journal_->newest_seq(), 0u);
+}
+
+// params.id reaches the journal with the caller's device id: a repeat is
+// answered with the first seq, and an id that is not 1 to 64 bytes never
+// reaches it.
+TEST_F(NodeServiceTest, APublishIdIsIdempotentPerDevice) {
+  EXPECT_EQ(call(encode_publish_request("e", "1", "once"), Caller{"dev-a"}), encode_published(1));
+  EXPECT_EQ(call(encode_publish_request("e", "2", "once"), Caller{"dev-a"}), encode_published(1));
+  EXPECT_EQ(call(encode_publish_request("e", "3", "once"), Caller{"dev-b"}), encode_published(2));
+  EXPECT_EQ(call(encode_publish_request("e", "4", std::string(65, 'i')), Caller{"dev-a"}),
+            encode_error(ProtocolError::InvalidParams));
+  EXPECT_EQ(call(encode_publish_request("e", "4", ""), Caller{"dev-a"}),
+            encode_error(ProtocolError::InvalidParams));
+  EXPECT_EQ(journal_->newest_seq(), 2u);
 }
 
 }  // namespace

@@ -209,6 +209,27 @@ TEST(Protocol, RequestEncodersRoundTrip) {
   EXPECT_EQ(publish.event_payload_json, R"([1,{"b":null}])");
 }
 
+// params.id of node.publish_event: optional, a string of 1 to 64 bytes,
+// anything else invalid_params; absent means no id at all.
+TEST(Protocol, PublishIdIsAnOptionalStringOfOneTo64Bytes) {
+  const std::string prefix =
+      R"({"protocol_version":1,"method":"node.publish_event","params":{"name":"n","payload":1)";
+  const std::string end = "}}";
+  EXPECT_FALSE(request_of(prefix + end).publish_id.has_value());
+  EXPECT_EQ(request_of(prefix + R"(,"id":"order-17")" + end).publish_id, "order-17");
+  const std::string longest(64, 'i');
+  EXPECT_EQ(request_of(prefix + R"(,"id":")" + longest + "\"" + end).publish_id, longest);
+  for (const std::string& bad :
+       {std::string(R"(,"id":"")"), R"(,"id":")" + std::string(65, 'i') + "\"",
+        std::string(R"(,"id":17)"), std::string(R"(,"id":null)"), std::string(R"(,"id":["a"])"),
+        std::string(R"(,"id":"a","other":1)")}) {
+    EXPECT_EQ(error_of(prefix + bad + end), ProtocolError::InvalidParams) << bad;
+  }
+  auto encoded = request_of(encode_publish_request("n", "1", "\"quoted\" id"));
+  EXPECT_EQ(encoded.publish_id, "\"quoted\" id");
+  EXPECT_FALSE(request_of(encode_publish_request("n", "1")).publish_id.has_value());
+}
+
 TEST(Protocol, ResponseParserIgnoresUnknownFields) {
   auto r = parse_response(
       R"({"protocol_version":1,"kind":"event","ok":true,"seq":5,"future":1,"event":{"name":"x"}})");

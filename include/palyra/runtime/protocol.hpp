@@ -15,6 +15,8 @@ namespace palyra::runtime {
 
 inline constexpr std::uint16_t kProtocolVersion = 1;
 inline constexpr std::size_t kMaxEventNameBytes = 128;
+// node.publish_event's optional params.id: 1 to this many bytes.
+inline constexpr std::size_t kMaxPublishIdBytes = 64;
 inline constexpr int kMaxJsonDepth = 64;
 
 enum class Method { Health, StreamEvents, PublishEvent, Enroll, RenewCertificate };
@@ -29,6 +31,7 @@ struct Request {
   bool follow = false;                       // node.stream_events
   std::string event_name;                    // node.publish_event
   std::string event_payload_json;            // node.publish_event, compact JSON
+  std::optional<std::string> publish_id;     // node.publish_event, optional: idempotent
   std::string token;                         // node.enroll: "<id>.<secret>"
   std::string csr_pem;                       // node.enroll, node.renew_certificate
   std::optional<std::string> device_id;      // node.enroll, optional
@@ -74,7 +77,8 @@ std::string encode_error(ProtocolError error, std::optional<std::uint64_t> seq =
 
 std::string encode_health_request();
 std::string encode_stream_events_request(std::optional<std::uint64_t> resume_from, bool follow);
-std::string encode_publish_request(std::string_view name, std::string_view payload_json);
+std::string encode_publish_request(std::string_view name, std::string_view payload_json,
+                                   std::optional<std::string_view> publish_id = std::nullopt);
 std::string encode_enroll_request(std::string_view token, std::string_view csr_pem,
                                   const std::optional<std::string>& device_id);
 std::string encode_renew_request(std::string_view csr_pem);

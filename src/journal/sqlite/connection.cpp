@@ -1,4 +1,4 @@
-#include "sqlite.hpp"
+#include "connection.hpp"
 
 #include <string>
 
@@ -49,6 +49,15 @@ Result<bool> Statement::step() {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   return error(db_, std::string("running \"") + sqlite3_sql(stmt_) + "\"");
+}
+
+Result<std::int64_t> query_int(sqlite3* db, std::string_view sql, std::int64_t if_null) {
+  auto statement = Statement::prepare(db, sql);
+  if (!statement) return std::move(statement).error();
+  auto row = statement->step();
+  if (!row) return std::move(row).error();
+  if (!*row || statement->column_is_null(0)) return if_null;
+  return statement->column_int(0);
 }
 
 }  // namespace palyra::journal::sqlite

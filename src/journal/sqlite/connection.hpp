@@ -1,5 +1,6 @@
-// A thin layer over SQLite's C API for the journal: prepared statements that
-// finalize themselves, and errors that carry the statement and SQLite's text.
+// A thin layer over SQLite's C API for the journal: connections and prepared
+// statements that close themselves, and errors that carry the statement and
+// SQLite's text.
 #pragma once
 
 #include <sqlite3.h>
@@ -8,6 +9,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "palyra/common/result.hpp"
 
@@ -20,6 +22,20 @@ Error error(sqlite3* db, std::string_view what);
 Result<sqlite3*> open(const std::filesystem::path& path, int flags);
 // Runs one or more statements that return no rows.
 Status exec(sqlite3* db, const char* sql);
+
+// Closes a connection unless released: opening has several ways to fail.
+class ConnectionGuard {
+ public:
+  explicit ConnectionGuard(sqlite3* db = nullptr) : db_(db) {}
+  ConnectionGuard(const ConnectionGuard&) = delete;
+  ConnectionGuard& operator=(const ConnectionGuard&) = delete;
+  ~ConnectionGuard() { sqlite3_close_v2(db_); }
+  sqlite3* get() const { return db_; }
+  sqlite3* release() { return std::exchange(db_, nullptr); }
+
+ private:
+  sqlite3* db_;
+};
 
 class Statement {
  public:
@@ -65,5 +81,8 @@ class Statement {
   sqlite3* db_;
   sqlite3_stmt* stmt_;
 };
+
+// The first column of the first row, or `if_null` without a row or for NULL.
+Result<std::int64_t> query_int(sqlite3* db, std::string_view sql, std::int64_t if_null);
 
 }  // namespace palyra::journal::sqlite
