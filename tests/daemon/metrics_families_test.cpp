@@ -19,6 +19,8 @@ MetricsSnapshot full_snapshot() {
   quic.closes[Errc::HandshakeTimeout] = 1;
   quic.connections_established = 5;
   quic.bytes_out = 1200;
+  quic.new_tokens_issued = 7;
+  quic.new_tokens_accepted = 4;
   s.quic = quic;
   s.grpc_calls = fallback::CallCounts::Tally{{{"Health", "OK"}, 4}};
   s.journal_newest_seq = 42;
@@ -75,6 +77,9 @@ TEST(MetricFamiliesTest, TheSnapshotsNumbersLandOnTheirSamples) {
   EXPECT_EQ(value_of(f, "palyra_quic_connection_closes_total", {{"code", "HandshakeTimeout"}}), 1);
   EXPECT_EQ(value_of(f, "palyra_quic_connections", {{"state", "established"}}), 5);
   EXPECT_EQ(value_of(f, "palyra_quic_sent_bytes_total"), 1200);
+  EXPECT_EQ(value_of(f, "palyra_quic_new_tokens_total", {{"result", "issued"}}), 7);
+  EXPECT_EQ(value_of(f, "palyra_quic_new_tokens_total", {{"result", "accepted"}}), 4);
+  EXPECT_EQ(value_of(f, "palyra_quic_new_tokens_total", {{"result", "ignored"}}), 0);
   EXPECT_EQ(value_of(f, "palyra_grpc_calls_total", {{"method", "Health"}, {"status", "OK"}}), 4);
   EXPECT_EQ(value_of(f, "palyra_journal_newest_seq"), 42);
   EXPECT_EQ(value_of(f, "palyra_journal_followers"), 2);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "connection_driver.hpp"
+#include "core/address_tokens.hpp"
 #include "core/stateless_packets.hpp"
 #include "core/tls_context.hpp"
 #include "core/token_bucket.hpp"
@@ -36,7 +37,7 @@ struct Server::Entry {
   bool was_established = false;
   bool in_handshake = true;
   // The sender's IP address while its handshake counts against
-  // max_handshakes_per_address (no Retry token proved it); empty otherwise.
+  // max_handshakes_per_address (no token proved it); empty otherwise.
   std::string unvalidated_host;
 };
 
@@ -54,6 +55,7 @@ Result<std::unique_ptr<Server>> Server::bind(EventLoop& loop, const SocketAddres
   auto keys = ServerKeys::derive(tls.secret ? *tls.secret : generate_server_secret());
   if (!keys) return std::move(keys).error();
   server->keys_ = std::make_shared<const ServerKeys>(*keys);
+  server->clock_ = tls.clock ? tls.clock : system_clock();
   server->reset_budget_ = std::make_unique<TokenBucket>(limits.stateless_resets_per_second,
                                                         limits.stateless_resets_per_second);
   PALYRA_TRY(loop.watch_readable(server->socket_->fd(), [s = server.get()] { s->on_readable(); }));
@@ -143,32 +145,43 @@ void Server::on_datagram(const SocketAddress& from, std::span<const std::uint8_t
 }
 
 // A new client's Initial: refused at the limits, sent a Retry when its
-// address is to be proven first, refused when its token is bad; otherwise
-// it becomes a connection. Nothing but the connection keeps state.
+// address is to be proven first (and no token proved it), refused when its
+// Retry token is bad; otherwise it becomes a connection. Nothing but the
+// connection keeps state.
 void Server::admit_initial(const SocketAddress& from, std::span<const std::uint8_t> datagram) {
   ngtcp2_pkt_hd header{};
   // Not an Initial we could accept (0-RTT, a short Initial, ...): drop it.
   if (ngtcp2_accept(&header, datagram.data(), datagram.size()) != 0) return;
-  const std::uint64_t now = monotonic_ns();
+  const std::span<const std::uint8_t> token(header.token.base, header.token.len);
   AcceptOptions options;
   options.keys = keys_;
   if (is_retry_token(header)) {
-    auto original_dcid = verify_retry_token(header, from, *keys_, now);
+    auto original_dcid = verify_retry_token(header, from, *keys_, monotonic_ns());
     if (!original_dcid) {
       reject_token(from, header);
       return;
     }
     options.retried = AcceptOptions::Retried{cid_key(*original_dcid), cid_key(header.dcid)};
     ++stats_.retry_tokens_validated;
+  } else if (is_new_token(token)) {
+    // RFC 9000 §8.1.3: a NEW_TOKEN token that does not validate (expired,
+    // another address, not ours) must not end the attempt — its client may
+    // simply have moved. The Initial counts as token-less.
+    options.new_token_validated = verify_new_token(token, from, *keys_, clock_->now());
+    if (options.new_token_validated) {
+      ++stats_.new_tokens_accepted;
+    } else {
+      ++stats_.new_tokens_ignored;
+    }
   }
-  // (A token of another kind is not ours to honour: the Initial counts as
+  // (A token of any other kind is not ours to honour: the Initial counts as
   // token-less.)
   if (connections_.size() >= limits_.max_connections || handshakes_ >= limits_.max_handshakes) {
     refuse(from, header);
     return;
   }
   std::string host;
-  if (!options.retried) {
+  if (!options.retried && !options.new_token_validated) {
     host = from.host();
     auto it = unvalidated_by_host_.find(host);
     const bool host_at_limit =
@@ -200,6 +213,7 @@ void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> dat
     Entry& entry = *connections_.at(conn.user_tag);
     entry.was_established = true;
     end_handshake(entry);
+    issue_new_token(conn);
     if (events_.on_connection) events_.on_connection(conn);
   };
   c.events.on_stream_readable = [this](Connection& conn, Stream& stream) {
@@ -269,6 +283,16 @@ void Server::reject_token(const SocketAddress& from, const ngtcp2_pkt_hd& header
     events_.on_refused(
         from, Error(Errc::ConnectFailed, "refused: invalid or expired address validation token"));
   }
+}
+
+// Every established client gets a token for its next connection, so that
+// it reconnects without a Retry even while we are busy (RFC 9000 §8.1.3).
+// One per connection: a client uses each token once, so it never has to
+// present the same one twice.
+void Server::issue_new_token(Connection& connection) {
+  const std::string token = make_new_token(connection.remote_address(), *keys_, clock_->now());
+  if (token.empty()) return;  // sealing failed: the client pays a Retry next time
+  if (connection.send_new_token(token)) ++stats_.new_tokens_issued;
 }
 
 // A short-header packet for a connection we do not know (one of a previous

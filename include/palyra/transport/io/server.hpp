@@ -4,7 +4,8 @@
 // to Limits::max_connections and Limits::max_handshakes in progress
 // (refusing the next with CONNECTION_REFUSED and leaving existing ones
 // untouched), proves a client's address with a Retry first when
-// Limits::retry says so, answers packets of connections it does not know
+// Limits::retry says so (unless the Initial carries the NEW_TOKEN token an
+// earlier connection from that address was given), answers packets of connections it does not know
 // with a rate-limited Stateless Reset, and hands established connections
 // and their streams to the application through ServerEvents. All callbacks
 // run on the loop's thread.
@@ -74,6 +75,12 @@ struct ServerStats {
   std::uint64_t retries_sent = 0;
   std::uint64_t retry_tokens_validated = 0;  // Initials that came back with a good token
   std::uint64_t invalid_tokens = 0;          // answered with CONNECTION_CLOSE(INVALID_TOKEN)
+  // NEW_TOKEN tokens (RFC 9000 §8.1.3): given to established clients, and
+  // presented in a later Initial, valid (the address counts as proven, no
+  // Retry) or not (forged, expired, another address's: as if token-less).
+  std::uint64_t new_tokens_issued = 0;
+  std::uint64_t new_tokens_accepted = 0;
+  std::uint64_t new_tokens_ignored = 0;
   std::uint64_t stateless_resets_sent = 0;
   std::uint64_t stateless_resets_suppressed = 0;  // over the rate limit
 };
@@ -127,6 +134,7 @@ class Server {
   void refuse(const SocketAddress& from, const ngtcp2_pkt_hd& header);
   void send_retry(const SocketAddress& from, const ngtcp2_pkt_hd& header);
   void reject_token(const SocketAddress& from, const ngtcp2_pkt_hd& header);
+  void issue_new_token(Connection& connection);
   void answer_unknown_connection(const SocketAddress& from, std::span<const std::uint8_t> dcid,
                                  std::size_t datagram_size);
   void send_stateless(const SocketAddress& to, std::span<const std::uint8_t> packet);
@@ -146,6 +154,8 @@ class Server {
   ServerStats stats_;
   std::unique_ptr<DatagramImpairer> impairer_;
   std::shared_ptr<const ServerKeys> keys_;
+  // Calendar time for NEW_TOKEN tokens (ServerTlsConfig::clock at bind).
+  std::shared_ptr<const palyra::Clock> clock_;
   std::unique_ptr<TokenBucket> reset_budget_;
   std::size_t handshakes_ = 0;
   std::unordered_map<std::string, std::size_t> unvalidated_by_host_;  // handshakes in progress
