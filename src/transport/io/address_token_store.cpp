@@ -2,14 +2,12 @@
 
 namespace palyra::transport {
 
-std::optional<std::string> AddressTokenStore::take(const SocketAddress& server,
-                                                   std::string_view server_name) {
+std::optional<std::string> AddressTokenStore::token_for(const SocketAddress& server,
+                                                        std::string_view server_name) const {
   std::lock_guard lock(mutex_);
   auto it = tokens_.find(Key(server.to_string(), server_name));
   if (it == tokens_.end()) return std::nullopt;
-  std::string token = std::move(it->second);
-  tokens_.erase(it);
-  return token;
+  return it->second;
 }
 
 void AddressTokenStore::keep(const SocketAddress& server, std::string_view server_name,

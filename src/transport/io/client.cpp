@@ -33,7 +33,8 @@ Result<std::unique_ptr<Client>> Client::start(EventLoop& loop, const SocketAddre
   client->server_name_ = tls->server_name();
   client->tokens_ = std::move(tokens);
   std::string token;
-  if (client->tokens_) token = client->tokens_->take(server, client->server_name_).value_or("");
+  if (client->tokens_)
+    token = client->tokens_->token_for(server, client->server_name_).value_or("");
   auto connection = Connection::connect(std::move(tls), limits, client->socket_->local_address(),
                                         server, monotonic_ns(), token);
   if (!connection) return std::move(connection).error();

@@ -3,12 +3,16 @@
 // Initial, a token proves our address, so a busy server (or one with
 // gateway.retry = always) lets us in without a Retry's extra round trip.
 //
-// A Client given a store takes the token for its server when it starts and
-// keeps the one its connection receives. Each token is used once (RFC 9000
-// §8.1.3: reusing one lets the network link our connections); the server
-// sends a fresh one on every connection. Nothing is written to disk: a
-// process that connects once (most CLI commands) gains nothing, one that
-// reconnects (`palyra events --follow`, its renewals) does.
+// A Client given a store presents the token for its server when it starts
+// and keeps the one its connection receives. A token stays until a newer one
+// replaces it — the server sends a fresh one on every connection — so the
+// attempts that fail while a daemon restarts do not use it up, and the one
+// that reaches the new daemon still has it. RFC 9000 §8.1.3 advises against
+// presenting a token twice, because equal bytes let observers on the path
+// link the attempts; ours are bound to the client's IP address, which links
+// them already (THREAT_MODEL.md). Nothing is written to disk: a process that
+// connects once (most CLI commands) gains nothing, one that reconnects
+// (`palyra events --follow`, its renewals) does.
 #pragma once
 
 #include <cstddef>
@@ -26,9 +30,10 @@ namespace palyra::transport {
 // Safe to share between threads (a follower and its renewal thread).
 class AddressTokenStore {
  public:
-  // The token `server` (reached under `server_name`) gave us last, removed
-  // from the store; nullopt when there is none.
-  std::optional<std::string> take(const SocketAddress& server, std::string_view server_name);
+  // The token `server` (reached under `server_name`) gave us last; nullopt
+  // when there is none.
+  std::optional<std::string> token_for(const SocketAddress& server,
+                                       std::string_view server_name) const;
   // Keeps `token` for the next connection to `server` under `server_name`,
   // replacing any older one.
   void keep(const SocketAddress& server, std::string_view server_name, std::string token);
