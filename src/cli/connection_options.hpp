@@ -6,10 +6,12 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "palyra/common/result.hpp"
+#include "palyra/transport/io/address_token_store.hpp"
 #include "palyra/transport/io/fallback.hpp"
 #include "palyra/transport/limits.hpp"
 #include "palyra/transport/socket_address.hpp"
@@ -50,6 +52,11 @@ struct ResolvedConnection {
   // --cert/--key): what renewal rewrites.
   std::optional<std::filesystem::path> state_dir;
   std::string device_id;
+  // The daemon's NEW_TOKEN tokens, shared by every copy of this connection:
+  // a command that reconnects (a follower, its renewals) skips the daemon's
+  // Retry. In memory only, for this process.
+  std::shared_ptr<transport::AddressTokenStore> address_tokens =
+      std::make_shared<transport::AddressTokenStore>();
 };
 
 // InvalidArgument for a bad address or an ambiguous/missing device identity,

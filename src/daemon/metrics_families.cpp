@@ -72,6 +72,15 @@ void add_quic(Families& f, const transport::ServerStats& quic) {
       "palyra_quic_invalid_tokens_total",
       "Initials with a forged, expired or other address's token (CONNECTION_CLOSE INVALID_TOKEN)",
       static_cast<double>(quic.invalid_tokens));
+  constexpr const char* kNewTokensHelp =
+      "NEW_TOKEN address tokens: issued to established clients, and presented in Initials "
+      "(accepted in place of a Retry, or ignored: expired, another address's, forged)";
+  f.counter("palyra_quic_new_tokens_total", kNewTokensHelp,
+            static_cast<double>(quic.new_tokens_issued), {{"result", "issued"}});
+  f.counter("palyra_quic_new_tokens_total", kNewTokensHelp,
+            static_cast<double>(quic.new_tokens_accepted), {{"result", "accepted"}});
+  f.counter("palyra_quic_new_tokens_total", kNewTokensHelp,
+            static_cast<double>(quic.new_tokens_ignored), {{"result", "ignored"}});
   f.counter(
       "palyra_quic_stateless_resets_total",
       "stateless resets for packets of unknown connections, by whether the rate limit let them out",

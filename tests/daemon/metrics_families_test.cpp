@@ -24,6 +24,8 @@ MetricsSnapshot full_snapshot() {
   quic.incomplete_frame_bytes = 300;
   quic.request_streams_stopped_over_budget = 6;
   quic.request_streams_stopped_stalled = 8;
+  quic.new_tokens_issued = 7;
+  quic.new_tokens_accepted = 4;
   s.quic = quic;
   s.grpc_calls = fallback::CallCounts::Tally{{{"Health", "OK"}, 4}};
   s.journal_newest_seq = 42;
@@ -97,6 +99,9 @@ TEST(MetricFamiliesTest, TheSnapshotsNumbersLandOnTheirSamples) {
             6);
   EXPECT_EQ(value_of(f, "palyra_quic_request_streams_stopped_total", {{"reason", "frame_timeout"}}),
             8);
+  EXPECT_EQ(value_of(f, "palyra_quic_new_tokens_total", {{"result", "issued"}}), 7);
+  EXPECT_EQ(value_of(f, "palyra_quic_new_tokens_total", {{"result", "accepted"}}), 4);
+  EXPECT_EQ(value_of(f, "palyra_quic_new_tokens_total", {{"result", "ignored"}}), 0);
   EXPECT_EQ(value_of(f, "palyra_grpc_calls_total", {{"method", "Health"}, {"status", "OK"}}), 4);
   EXPECT_EQ(value_of(f, "palyra_journal_newest_seq"), 42);
   EXPECT_EQ(value_of(f, "palyra_journal_followers"), 2);

@@ -155,6 +155,30 @@ TEST_F(MetricsTest, AFollowerAndItsLagAreCounted) {
   EXPECT_EQ(following.value(R"(palyra_quic_connections{state="established"})"), 1.0);
 }
 
+// A follower that reconnects after a restart presents the NEW_TOKEN token
+// the daemon's previous run gave it (same state directory, same secret), so
+// with retry = always it comes back without a Retry; a one-shot command has
+// no token and pays one.
+TEST_F(MetricsTest, ReconnectingFollowerSkipsTheRetryWithItsNewToken) {
+  const std::vector<std::string> args = {"--metrics-listen", "127.0.0.1:0", "--retry", "always"};
+  ASSERT_TRUE(start_daemon(args));
+  ASSERT_EQ(palyra({"publish", "one"}).status, 0);
+  palyra::testing::ChildProcess follower(
+      {PALYRA_CLI_BINARY, "events", "--follow", "--state-dir", state_.root.string(), "--connect",
+       address_, "--timeout", "2000"},
+      dir_ / "follower.stderr");
+  EXPECT_THAT(follower.read_line(10s), ::testing::StartsWith("seq=1 name=one"));
+  EXPECT_EQ(stop_daemon(), 0);
+  ASSERT_TRUE(start_daemon(args));  // same port, same state directory
+  ASSERT_EQ(palyra({"publish", "two"}).status, 0);
+  EXPECT_THAT(follower.read_line(15s), ::testing::StartsWith("seq=2 name=two"));
+  const Scrape after = scrape();
+  EXPECT_EQ(after.counter(R"(palyra_quic_new_tokens_total{result="accepted"})"), 1);
+  EXPECT_EQ(after.counter("palyra_quic_retries_sent_total"), 1);  // the publish's
+  follower.signal(SIGINT);
+  EXPECT_EQ(follower.wait(5s), 0);
+}
+
 TEST_F(MetricsTest, EnrollmentsAreCountedByResult) {
   ASSERT_TRUE(start_daemon({"--metrics-listen", "127.0.0.1:0"}));
   auto created = palyra({"token", "create", "--state-dir", state_.root.string()}, false);

@@ -121,6 +121,9 @@ struct AcceptOptions {
     std::string retry_scid;
   };
   std::optional<Retried> retried;
+  // Set when the Initial carried a valid NEW_TOKEN token (RFC 9000 §8.1.3):
+  // the address is proven as a Retry would have proven it.
+  bool new_token_validated = false;
 };
 
 class Connection {
@@ -128,11 +131,11 @@ class Connection {
   enum class State { Handshaking, Established, Closed };
 
   // A client connection; its first flight is ready in write_datagrams().
-  static Result<std::unique_ptr<Connection>> connect(std::shared_ptr<const ClientTlsContext> tls,
-                                                     const Limits& limits,
-                                                     const SocketAddress& local,
-                                                     const SocketAddress& remote,
-                                                     std::uint64_t now_ns);
+  // `address_token`: what the server's NEW_TOKEN gave an earlier connection
+  // (RFC 9000 §8.1.3), sent in our Initial so it need not Retry; empty for none.
+  static Result<std::unique_ptr<Connection>> connect(
+      std::shared_ptr<const ClientTlsContext> tls, const Limits& limits, const SocketAddress& local,
+      const SocketAddress& remote, std::uint64_t now_ns, std::string_view address_token = {});
   // A server connection for the Initial packet in `first_datagram` (which the
   // caller then passes to receive()). InvalidArgument when the datagram is not
   // an acceptable first packet.
@@ -178,6 +181,12 @@ class Connection {
   IncompleteFrameStats incomplete_frames() const noexcept;
   // Closes with an application error code; the peer sees CONNECTION_CLOSE.
   void close(std::uint64_t app_error_code, std::string_view reason);
+  // Server: sends the client a token for its next connection in a NEW_TOKEN
+  // frame (RFC 9000 §8.1.3). ConnectionClosed when it is not established;
+  // Internal when ngtcp2 cannot queue the frame (out of memory).
+  Status send_new_token(std::string_view token);
+  // Client: the last token the server sent in NEW_TOKEN, once (then empty).
+  std::optional<std::string> take_new_token();
 
   // --- Sans-I/O core, for the endpoint (or a test) ---
   void receive(const SocketAddress& local, const SocketAddress& remote,
@@ -253,6 +262,7 @@ class Connection {
   int on_acked(std::int64_t id, std::uint64_t offset, std::uint64_t length);
   void on_new_connection_id(const std::uint8_t* cid, std::size_t length);
   void on_retired_connection_id(const std::uint8_t* cid, std::size_t length);
+  void on_new_token(const std::uint8_t* token, std::size_t length);
   // The token of a connection ID we issue (derived when we have keys).
   void make_stateless_reset_token(const std::uint8_t* cid, std::size_t length,
                                   std::uint8_t* token) const;
@@ -303,6 +313,7 @@ class Connection {
   std::size_t send_cursor_ = 0;
   std::vector<std::string> new_cids_;
   std::vector<std::string> retired_cids_;
+  std::optional<std::string> new_token_;  // client: from the server's last NEW_TOKEN
 };
 
 }  // namespace palyra::transport

@@ -2,7 +2,8 @@
 // it. It outlives a process (the daemon keeps it in its state directory), so
 // after a restart the server still recognises the connection IDs of its
 // previous life well enough to reset them, and still accepts the address
-// validation tokens it handed out a moment before.
+// validation tokens it handed out before (a Retry's for seconds, a
+// NEW_TOKEN's for a day).
 #pragma once
 
 #include <array>
@@ -33,11 +34,14 @@ class ServerKeys {
   void stateless_reset_token(std::span<const std::uint8_t> cid, std::uint8_t* out) const;
   // The key that seals Retry tokens (RFC 9000 §8.1.2).
   std::span<const std::uint8_t> token_key() const noexcept { return token_key_; }
+  // The key that seals the tokens of NEW_TOKEN frames (RFC 9000 §8.1.3).
+  std::span<const std::uint8_t> new_token_key() const noexcept { return new_token_key_; }
 
  private:
   ServerKeys() = default;
   std::array<std::uint8_t, 32> reset_key_{};
   std::array<std::uint8_t, 32> token_key_{};
+  std::array<std::uint8_t, 32> new_token_key_{};
 };
 
 }  // namespace palyra::transport

@@ -10,6 +10,7 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "connection_callbacks.hpp"
 #include "connection_errors.hpp"
@@ -98,17 +99,18 @@ Status Connection::init_tls(Result<TlsSession> session) {
   return {};
 }
 
-Result<std::unique_ptr<Connection>> Connection::connect(std::shared_ptr<const ClientTlsContext> tls,
-                                                        const Limits& limits,
-                                                        const SocketAddress& local,
-                                                        const SocketAddress& remote,
-                                                        std::uint64_t now_ns) {
+Result<std::unique_ptr<Connection>> Connection::connect(
+    std::shared_ptr<const ClientTlsContext> tls, const Limits& limits, const SocketAddress& local,
+    const SocketAddress& remote, std::uint64_t now_ns, std::string_view address_token) {
   PALYRA_TRY(limits.validate());
   std::unique_ptr<Connection> c(new Connection(false, limits, local, remote));
   c->client_tls_ = std::move(tls);
   ngtcp2_cid dcid = random_cid(NGTCP2_MIN_INITIAL_DCIDLEN + 2);
   ngtcp2_cid scid = random_cid(kClientCidLength);
   ngtcp2_settings settings = make_settings(limits, now_ns);
+  // ngtcp2 copies it into our Initial; a Retry's token replaces it.
+  settings.token.base = reinterpret_cast<std::uint8_t*>(const_cast<char*>(address_token.data()));
+  settings.token.len = address_token.size();
   ngtcp2_transport_params params = make_params(limits);
   ngtcp2_callbacks callbacks = connection_callbacks(false);
   ngtcp2_path path = make_path(c->local_, c->remote_);
@@ -144,6 +146,8 @@ Result<std::unique_ptr<Connection>> Connection::accept(
     params.original_dcid = cid_of(options.retried->original_dcid);
     params.retry_scid = cid_of(options.retried->retry_scid);
     params.retry_scid_present = 1;
+  }
+  if (options.retried || options.new_token_validated) {
     // The token proved the address: no amplification limit from here on.
     settings.token.base = const_cast<std::uint8_t*>(header.token.base);
     settings.token.len = header.token.len;
@@ -224,6 +228,28 @@ void Connection::note_stream_has_data(Stream& stream) {
 
 void Connection::request_output() {
   if (on_output_pending) on_output_pending(*this);
+}
+
+Status Connection::send_new_token(std::string_view token) {
+  if (state_ != State::Established) {
+    return Error(Errc::ConnectionClosed, "a NEW_TOKEN needs an established connection");
+  }
+  int rv = ngtcp2_conn_submit_new_token(conn_, reinterpret_cast<const std::uint8_t*>(token.data()),
+                                        token.size());
+  if (rv != 0) {
+    return Error(Errc::Internal, fmt::format("queueing a NEW_TOKEN frame for {}: {}",
+                                             remote_.to_string(), ngtcp2_strerror(rv)));
+  }
+  request_output();
+  return {};
+}
+
+std::optional<std::string> Connection::take_new_token() {
+  return std::exchange(new_token_, std::nullopt);
+}
+
+void Connection::on_new_token(const std::uint8_t* token, std::size_t length) {
+  new_token_ = std::string(reinterpret_cast<const char*>(token), length);
 }
 
 // ---------------------------------------------------------------------------

@@ -40,6 +40,10 @@ struct ConnectionCallbacks {
     self(user_data).stateless_reset_received_ = true;
     return 0;
   }
+  static int recv_new_token(ngtcp2_conn*, const ngtcp2_vec* token, void* user_data) {
+    self(user_data).on_new_token(token->base, token->len);
+    return 0;
+  }
   static int remove_connection_id(ngtcp2_conn*, const ngtcp2_cid* cid, void* user_data) {
     self(user_data).on_retired_connection_id(cid->data, cid->datalen);
     return 0;
@@ -103,6 +107,7 @@ struct ConnectionCallbacks {
       cb.client_initial = ngtcp2_crypto_client_initial_cb;
       cb.recv_retry = ngtcp2_crypto_recv_retry_cb;
       cb.handshake_confirmed = handshake_confirmed;
+      cb.recv_new_token = recv_new_token;
       cb.extend_max_local_streams_bidi = extend_max_local_streams_bidi;
     }
     cb.recv_crypto_data = recv_crypto_data;

@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "address_tokens.hpp"
 #include "stateless_packets.hpp"
 
 namespace palyra::transport {
@@ -27,9 +28,11 @@ std::string cid_string(const ngtcp2_cid& cid) {
 
 }  // namespace
 
-DatagramDispatcher::DatagramDispatcher(const Limits& limits, std::shared_ptr<const ServerKeys> keys)
+DatagramDispatcher::DatagramDispatcher(const Limits& limits, std::shared_ptr<const ServerKeys> keys,
+                                       std::shared_ptr<const palyra::Clock> clock)
     : limits_(limits),
       keys_(std::move(keys)),
+      clock_(clock ? std::move(clock) : system_clock()),
       reset_budget_(limits.stateless_resets_per_second, limits.stateless_resets_per_second),
       // Version Negotiation is as unsolicited as a reset: the same budget, apart.
       version_negotiation_budget_(limits.stateless_resets_per_second,
@@ -138,6 +141,15 @@ DatagramDispatcher::Verdict DatagramDispatcher::admit_initial(
     verdict.accept_options.retried =
         AcceptOptions::Retried{cid_string(*original_dcid), cid_string(header.dcid)};
     ++counters_.retry_tokens_validated;
+  } else if (const std::span<const std::uint8_t> token(header.token.base, header.token.len);
+             is_new_token(token)) {
+    // RFC 9000 §8.1.3: a NEW_TOKEN token that does not validate (expired,
+    // another address, not ours) must not end the attempt — its client may
+    // simply have moved. The Initial counts as token-less.
+    verdict.accept_options.new_token_validated =
+        verify_new_token(token, from, *keys_, clock_->now());
+    ++(verdict.accept_options.new_token_validated ? counters_.new_tokens_accepted
+                                                  : counters_.new_tokens_ignored);
   }
   // (A token of another kind is not ours to honour: the Initial counts as
   // token-less.)
@@ -147,7 +159,7 @@ DatagramDispatcher::Verdict DatagramDispatcher::admit_initial(
     verdict.answer_length = write_initial_close(answer, header, NGTCP2_CONNECTION_REFUSED);
     return verdict;
   }
-  if (!verdict.accept_options.retried) {
+  if (!verdict.accept_options.retried && !verdict.accept_options.new_token_validated) {
     verdict.unvalidated_host = from.host();
     auto it = unvalidated_by_host_.find(verdict.unvalidated_host);
     const bool host_at_limit =

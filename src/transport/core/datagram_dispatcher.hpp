@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "connection_id_key.hpp"
+#include "palyra/common/clock.hpp"
 #include "palyra/transport/connection.hpp"
 #include "palyra/transport/drop_reason.hpp"
 #include "palyra/transport/limits.hpp"
@@ -58,13 +59,17 @@ class DatagramDispatcher {
     std::uint64_t retries_sent = 0;
     std::uint64_t retry_tokens_validated = 0;
     std::uint64_t invalid_tokens = 0;
+    std::uint64_t new_tokens_accepted = 0;  // a NEW_TOKEN token proved the address
+    std::uint64_t new_tokens_ignored = 0;   // one did not (expired, another address's, forged)
     std::uint64_t stateless_resets_sent = 0;
     std::uint64_t stateless_resets_suppressed = 0;
     std::uint64_t version_negotiations_sent = 0;
     std::uint64_t version_negotiations_suppressed = 0;
   };
 
-  DatagramDispatcher(const Limits& limits, std::shared_ptr<const ServerKeys> keys);
+  // `clock`: calendar time, for the NEW_TOKEN tokens' expiry (null: the system's).
+  DatagramDispatcher(const Limits& limits, std::shared_ptr<const ServerKeys> keys,
+                     std::shared_ptr<const palyra::Clock> clock = nullptr);
 
   // The fate of `datagram` from `from` at `now_ns`, with `open_connections`
   // connections alive. Any answer is written to `answer` (room for
@@ -101,6 +106,7 @@ class DatagramDispatcher {
 
   Limits limits_;
   std::shared_ptr<const ServerKeys> keys_;
+  std::shared_ptr<const palyra::Clock> clock_;
   TokenBucket reset_budget_;
   TokenBucket version_negotiation_budget_;
   bool accepting_ = true;

@@ -22,14 +22,21 @@ Client::~Client() {
 
 Result<std::unique_ptr<Client>> Client::start(EventLoop& loop, const SocketAddress& server,
                                               std::shared_ptr<const ClientTlsContext> tls,
-                                              const Limits& limits) {
+                                              const Limits& limits,
+                                              std::shared_ptr<AddressTokenStore> tokens) {
   PALYRA_TRY(limits.validate());
   auto socket = UdpSocket::connect(server, limits.use_gso);
   if (!socket) return std::move(socket).error();
   std::unique_ptr<Client> client(new Client(nullptr, loop));
   client->socket_ = std::make_unique<UdpSocket>(std::move(*socket));
+  client->server_ = server;
+  client->server_name_ = tls->server_name();
+  client->tokens_ = std::move(tokens);
+  std::string token;
+  if (client->tokens_)
+    token = client->tokens_->token_for(server, client->server_name_).value_or("");
   auto connection = Connection::connect(std::move(tls), limits, client->socket_->local_address(),
-                                        server, monotonic_ns());
+                                        server, monotonic_ns(), token);
   if (!connection) return std::move(connection).error();
   client->connection_ = std::move(*connection);
   client->driver_ = std::make_unique<ConnectionDriver>(loop, *client->socket_);
@@ -49,13 +56,14 @@ Result<std::unique_ptr<Client>> Client::start(EventLoop& loop, const SocketAddre
 }
 
 Result<std::unique_ptr<Client>> Client::connect(const SocketAddress& server,
-                                                const ClientTlsConfig& tls, const Limits& limits) {
+                                                const ClientTlsConfig& tls, const Limits& limits,
+                                                std::shared_ptr<AddressTokenStore> tokens) {
   auto context = load_client_tls(tls);
   if (!context) return std::move(context).error();
   auto loop = EventLoop::create();
   if (!loop) return std::move(loop).error();
   EventLoop& loop_ref = **loop;
-  auto client = start(loop_ref, server, std::move(*context), limits);
+  auto client = start(loop_ref, server, std::move(*context), limits, std::move(tokens));
   if (!client) return std::move(client).error();
   (*client)->owned_loop_ = std::move(*loop);
   PALYRA_TRY((*client)->wait_established());
@@ -78,7 +86,13 @@ void Client::on_readable() {
       deliver(from, datagram);
     }
   });
+  keep_new_token();
   flush();
+}
+
+void Client::keep_new_token() {
+  auto token = connection_->take_new_token();
+  if (token && tokens_) tokens_->keep(server_, server_name_, std::move(*token));
 }
 
 void Client::flush() {

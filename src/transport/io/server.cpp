@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "connection_driver.hpp"
+#include "core/address_tokens.hpp"
 #include "core/datagram_dispatcher.hpp"
 #include "core/tls_context.hpp"
 #include "palyra/identity/revocation.hpp"
@@ -41,8 +42,9 @@ Result<std::unique_ptr<Server>> Server::bind(EventLoop& loop, const SocketAddres
   server->tls_ = std::move(*context);
   auto keys = ServerKeys::derive(tls.secret ? *tls.secret : generate_server_secret());
   if (!keys) return std::move(keys).error();
-  server->dispatcher_ =
-      std::make_unique<DatagramDispatcher>(limits, std::make_shared<const ServerKeys>(*keys));
+  server->keys_ = std::make_shared<const ServerKeys>(*keys);
+  server->clock_ = tls.clock ? tls.clock : system_clock();
+  server->dispatcher_ = std::make_unique<DatagramDispatcher>(limits, server->keys_, server->clock_);
   PALYRA_TRY(loop.watch_readable(server->socket_->fd(), [s = server.get()] { s->on_readable(); }));
   return server;
 }
@@ -99,6 +101,8 @@ ServerStats Server::stats() const {
   stats.retries_sent = counters.retries_sent;
   stats.retry_tokens_validated = counters.retry_tokens_validated;
   stats.invalid_tokens = counters.invalid_tokens;
+  stats.new_tokens_accepted = counters.new_tokens_accepted;
+  stats.new_tokens_ignored = counters.new_tokens_ignored;
   stats.stateless_resets_sent = counters.stateless_resets_sent;
   stats.stateless_resets_suppressed = counters.stateless_resets_suppressed;
   stats.version_negotiations_sent = counters.version_negotiations_sent;
@@ -182,6 +186,7 @@ void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> dat
     Entry& entry = *connections_.at(conn.user_tag);
     entry.was_established = true;
     end_handshake(entry);
+    issue_new_token(conn);
     if (events_.on_connection) events_.on_connection(conn);
   };
   c.events.on_stream_readable = [this](Connection& conn, Stream& stream) {
@@ -208,6 +213,14 @@ void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> dat
   connections_.emplace(id, std::move(entry));
   c.receive(socket_->local_address(), from, datagram, monotonic_ns());
   mark_dirty(id);
+}
+
+// Every established client gets a token for its next connection, so that
+// it reconnects without a Retry even while we are busy (RFC 9000 §8.1.3).
+void Server::issue_new_token(Connection& connection) {
+  const std::string token = make_new_token(connection.remote_address(), *keys_, clock_->now());
+  if (token.empty()) return;  // sealing failed: the client pays a Retry next time
+  if (connection.send_new_token(token)) ++stats_.new_tokens_issued;
 }
 
 void Server::end_handshake(Entry& entry) {

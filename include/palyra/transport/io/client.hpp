@@ -15,6 +15,7 @@
 
 #include "palyra/common/result.hpp"
 #include "palyra/transport/connection.hpp"
+#include "palyra/transport/io/address_token_store.hpp"
 #include "palyra/transport/io/event_loop.hpp"
 #include "palyra/transport/io/impairment.hpp"
 #include "palyra/transport/limits.hpp"
@@ -39,15 +40,18 @@ class Client {
   // has accepted us (handshake confirmed) and the pin matched.
   // HandshakeTimeout (with the ms), ConnectFailed (with the TLS alert or the
   // verification failure), PinnedCertificateMismatch { expected, actual }.
-  static Result<std::unique_ptr<Client>> connect(const SocketAddress& server,
-                                                 const ClientTlsConfig& tls,
-                                                 const Limits& limits = {});
+  // With `tokens`, the connection presents the server's last NEW_TOKEN
+  // token from there and keeps the next one there (address_token_store.hpp).
+  static Result<std::unique_ptr<Client>> connect(
+      const SocketAddress& server, const ClientTlsConfig& tls, const Limits& limits = {},
+      std::shared_ptr<AddressTokenStore> tokens = nullptr);
 
   // Asynchronous: starts the handshake on `loop` and returns at once; the
-  // outcome arrives through connection().events.
+  // outcome arrives through connection().events. `tokens` as for connect().
   static Result<std::unique_ptr<Client>> start(EventLoop& loop, const SocketAddress& server,
                                                std::shared_ptr<const ClientTlsContext> tls,
-                                               const Limits& limits = {});
+                                               const Limits& limits = {},
+                                               std::shared_ptr<AddressTokenStore> tokens = nullptr);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -77,6 +81,8 @@ class Client {
   Client(std::unique_ptr<EventLoop> owned_loop, EventLoop& loop);
   void on_readable();
   void flush();
+  // Moves a token the server just sent into the store.
+  void keep_new_token();
 
   std::unique_ptr<EventLoop> owned_loop_;
   EventLoop& loop_;
@@ -84,6 +90,10 @@ class Client {
   std::unique_ptr<Connection> connection_;
   std::unique_ptr<ConnectionDriver> driver_;
   std::unique_ptr<DatagramImpairer> impairer_;
+  // Where the server's NEW_TOKEN tokens go, under its address and name; null: dropped.
+  std::shared_ptr<AddressTokenStore> tokens_;
+  SocketAddress server_;
+  std::string server_name_;
   bool flush_posted_ = false;
   // Tasks posted to the loop hold a weak copy: they do nothing once we are gone.
   std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);

@@ -33,11 +33,11 @@ bool is_reachability_failure(const Error& error) noexcept;
 Result<ConnectOutcome> decide_fallback(Result<std::unique_ptr<Client>> attempt,
                                        TcpFallbackPolicy policy, bool privileged);
 
-// Connects over QUIC; on failure returns FallbackRequired or the QUIC error
+// Connects over QUIC (with the NEW_TOKEN tokens in `tokens`, as
+// Client::connect); on failure returns FallbackRequired or the QUIC error
 // as decide_fallback says.
-Result<ConnectOutcome> connect_with_explicit_fallback(const SocketAddress& server,
-                                                      const ClientTlsConfig& tls,
-                                                      const Limits& limits,
-                                                      TcpFallbackPolicy policy, bool privileged);
+Result<ConnectOutcome> connect_with_explicit_fallback(
+    const SocketAddress& server, const ClientTlsConfig& tls, const Limits& limits,
+    TcpFallbackPolicy policy, bool privileged, std::shared_ptr<AddressTokenStore> tokens = nullptr);
 
 }  // namespace palyra::transport

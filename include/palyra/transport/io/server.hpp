@@ -4,7 +4,9 @@
 // to Limits::max_connections and Limits::max_handshakes in progress
 // (refusing the next with CONNECTION_REFUSED and leaving existing ones
 // untouched), proves a client's address with a Retry first when
-// Limits::retry says so, answers packets of connections it does not know
+// Limits::retry says so (unless the Initial carries the NEW_TOKEN token an
+// earlier connection from that address was given), answers packets of
+// connections it does not know
 // with a rate-limited Stateless Reset (and other QUIC versions with a
 // Version Negotiation), drops garbage without allocating, and hands
 // established connections and their streams to the application through
@@ -84,6 +86,12 @@ struct ServerStats {
   std::uint64_t retries_sent = 0;
   std::uint64_t retry_tokens_validated = 0;  // Initials that came back with a good token
   std::uint64_t invalid_tokens = 0;          // answered with CONNECTION_CLOSE(INVALID_TOKEN)
+  // NEW_TOKEN tokens (RFC 9000 §8.1.3): given to established clients, and
+  // presented in a later Initial, valid (the address counts as proven, no
+  // Retry) or not (forged, expired, another address's: as if token-less).
+  std::uint64_t new_tokens_issued = 0;
+  std::uint64_t new_tokens_accepted = 0;
+  std::uint64_t new_tokens_ignored = 0;
   std::uint64_t stateless_resets_sent = 0;
   std::uint64_t stateless_resets_suppressed = 0;  // over the rate limit
   std::uint64_t version_negotiations_sent = 0;
@@ -139,6 +147,7 @@ class Server {
               const AcceptOptions& options, std::string unvalidated_host);
   void send_stateless(const SocketAddress& to, std::span<const std::uint8_t> packet);
   void end_handshake(Entry& entry);
+  void issue_new_token(Connection& connection);
   void mark_dirty(std::uint64_t id);
   void process_dirty();
   void flush(Entry& entry);
@@ -154,6 +163,9 @@ class Server {
   std::unique_ptr<DatagramImpairer> impairer_;
   // Routes, the handshake limits and stateless answers: each datagram's fate.
   std::unique_ptr<DatagramDispatcher> dispatcher_;
+  std::shared_ptr<const ServerKeys> keys_;  // seals the NEW_TOKEN tokens we issue
+  // Calendar time for NEW_TOKEN tokens (ServerTlsConfig::clock at bind).
+  std::shared_ptr<const palyra::Clock> clock_;
 
   std::unordered_map<std::uint64_t, std::unique_ptr<Entry>> connections_;
   std::uint64_t next_id_ = 1;
