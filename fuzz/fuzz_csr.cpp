@@ -1,6 +1,6 @@
 // Arbitrary bytes as the CSR of a node.enroll request: CertificateRequest
-// must refuse anything that is not a self-signed ECDSA P-256 PKCS#10 with an
-// error, never crash or leak.
+// must refuse anything that is not a self-signed ECDSA P-256 or Ed25519
+// PKCS#10 with an error, never crash or leak.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

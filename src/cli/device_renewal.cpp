@@ -70,7 +70,9 @@ Result<identity::Certificate> DeviceRenewer::current() const {
 Result<identity::Certificate> DeviceRenewer::renew_once() {
   auto in_use = current();
   if (!in_use) return in_use;
-  auto key = identity::PrivateKey::generate();
+  // The new key has the type of the one it replaces: an operator who
+  // enrolled a node with Ed25519 keeps Ed25519.
+  auto key = identity::PrivateKey::generate(in_use->key_type().value_or(identity::kDefaultKeyType));
   if (!key) return std::move(key).error();
   auto csr = identity::make_csr_pem(*key, connection_.device_id);
   if (!csr) return std::move(csr).error();

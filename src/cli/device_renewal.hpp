@@ -1,7 +1,7 @@
 // A node renews its own certificate (PROTOCOL.md §4 node.renew_certificate):
-// a new key generated here, a CSR, the daemon's answer stored as one unit
-// (identity::store_device_identity). Used by `palyra cert renew` and by a
-// following `palyra events`.
+// a new key of the current one's type generated here, a CSR, the daemon's
+// answer stored as one unit (identity::store_device_identity). Used by
+// `palyra cert renew` and by a following `palyra events`.
 #pragma once
 
 #include <atomic>

@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "connection_options.hpp"
 #include "device_renewal.hpp"
+#include "key_type_option.hpp"
 #include "node_connection.hpp"
 #include "palyra/identity/csr.hpp"
 #include "palyra/identity/device_identity.hpp"
@@ -183,6 +184,7 @@ struct EnrollOptions {
   ConnectionOptions connection;
   std::string token;
   std::string device;
+  std::string key_type;
 };
 
 // The daemon's answer to node.enroll, or why there is none.
@@ -219,10 +221,12 @@ int enroll(const EnrollOptions& options) {
       return fail(valid.error(), "enroll");
     }
   }
+  auto key_type = key_type_option(options.key_type);
+  if (!key_type) return fail(key_type.error(), "enroll");
   auto connection = resolve_enrollment(options.connection, token->ca_hash);
   if (!connection) return fail(connection.error(), "enroll");
   // The key is made here and never leaves this machine: the daemon sees a CSR.
-  auto key = identity::PrivateKey::generate();
+  auto key = identity::PrivateKey::generate(key_type->value_or(identity::kDefaultKeyType));
   if (!key) return fail(key.error(), "enroll");
   auto csr = identity::make_csr_pem(*key, options.device);
   if (!csr) return fail(csr.error(), "enroll");
@@ -276,6 +280,8 @@ void add_enroll_command(CLI::App& root, CommandContext& context) {
       ->required();
   command->add_option("--device", options->device,
                       "the device id to ask for (a token bound to a device id gives that one)");
+  add_key_type_option(*command, options->key_type,
+                      "p256; renewals keep the type (the daemon accepts both)");
   add_connection_options(*command, options->connection, Identity::Enrolling);
   command->callback([options, &context] { context.exit_code = enroll(*options); });
 }
@@ -330,7 +336,8 @@ void add_renew_command(CLI::App& root, CommandContext& context) {
   auto options = std::make_shared<RenewOptions>();
   CLI::App* command = cert->add_subcommand(
       "renew",
-      "Renew this node's device certificate with the daemon (a new key, generated here): once "
+      "Renew this node's device certificate with the daemon (a new key of the same type, "
+      "generated here): once "
       "now, or with --watch at about 2/3 of each certificate's lifetime (±10 % jitter), retrying "
       "with backoff. Files are replaced atomically, key and certificate together.");
   command->add_flag("--watch", options->watch, "keep renewing until interrupted");

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "commands.hpp"
+#include "key_type_option.hpp"
 #include "palyra/identity/store.hpp"
 
 namespace palyra::cli {
@@ -61,6 +62,7 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
     StateOption state;
     std::string name = "Palyra Gateway CA";
     std::string device_id = "node-1";
+    std::string key_type;
     bool force = false;
   };
   auto init_options = std::make_shared<InitOptions>();
@@ -71,6 +73,7 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
   add_state_dir(*init, init_options->state);
   init->add_option("--name", init_options->name, "the CA's common name");
   init->add_option("--device-id", init_options->device_id, "the first device's id");
+  add_key_type_option(*init, init_options->key_type, "p256; the CA, server and device keys");
   init->add_flag("--force", init_options->force,
                  "replace an existing CA (invalidates its certificates)");
   init->callback([init_options, &context] {
@@ -79,7 +82,14 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
       context.exit_code = fail(status.error());
       return;
     }
-    auto ca = store.create_ca(init_options->name, init_options->force);
+    // One type for the CA and both keys: the leaves take the CA's type.
+    auto key_type = key_type_option(init_options->key_type);
+    if (!key_type) {
+      context.exit_code = fail(key_type.error());
+      return;
+    }
+    auto ca = store.create_ca(init_options->name, init_options->force,
+                              key_type->value_or(identity::kDefaultKeyType));
     if (!ca) {
       context.exit_code = fail(ca.error());
       return;
@@ -107,16 +117,27 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
   struct CaOptions {
     StateOption state;
     std::string name;
+    std::string key_type;
     bool force = false;
   };
   auto ca_options = std::make_shared<CaOptions>();
-  CLI::App* ca_init = ca->add_subcommand("init", "Create the gateway CA (ECDSA P-256, 10 years)");
+  CLI::App* ca_init = ca->add_subcommand(
+      "init",
+      "Create the gateway CA (10 years; ECDSA P-256, or Ed25519 with --key-type ed25519). "
+      "Certificates it issues later take its key type unless told otherwise");
   add_state_dir(*ca_init, ca_options->state);
   ca_init->add_option("--name", ca_options->name, "the CA's common name")->required();
+  add_key_type_option(*ca_init, ca_options->key_type, "p256");
   ca_init->add_flag("--force", ca_options->force, "replace an existing CA");
   ca_init->callback([ca_options, &context] {
+    auto key_type = key_type_option(ca_options->key_type);
+    if (!key_type) {
+      context.exit_code = fail(key_type.error());
+      return;
+    }
     IdentityStore store(ca_options->state.resolve());
-    auto written = store.create_ca(ca_options->name, ca_options->force);
+    auto written = store.create_ca(ca_options->name, ca_options->force,
+                                   key_type->value_or(identity::kDefaultKeyType));
     if (!written) {
       context.exit_code = fail(written.error());
       return;
@@ -129,6 +150,7 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
     StateOption state;
     std::string name = "Palyra Gateway CA";
     std::string device_validity = "24h";
+    std::string key_type;
     bool status = false;
   };
   auto rotate_options = std::make_shared<RotateOptions>();
@@ -146,6 +168,8 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
       ->add_option("--device-validity", rotate_options->device_validity,
                    "the daemon's enrollment.device_validity: how long to wait between steps")
       ->capture_default_str();
+  add_key_type_option(*rotate, rotate_options->key_type,
+                      "the current CA's (step 1; another type moves the gateway to it)");
   rotate->add_flag("--status", rotate_options->status, "only print the current stage");
   rotate->callback([rotate_options, &context] {
     IdentityStore store(rotate_options->state.resolve());
@@ -166,7 +190,12 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
       context.exit_code = fail(validity.error());
       return;
     }
-    auto step = store.rotate_ca(rotate_options->name, *validity);
+    auto key_type = key_type_option(rotate_options->key_type);
+    if (!key_type) {
+      context.exit_code = fail(key_type.error());
+      return;
+    }
+    auto step = store.rotate_ca(rotate_options->name, *validity, *key_type);
     if (!step) {
       context.exit_code = fail(step.error());
       return;
@@ -184,6 +213,7 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
     std::vector<std::string> dns;
     std::vector<std::string> ips;
     std::string valid_for;
+    std::string key_type;
   };
   auto server_options = std::make_shared<ServerOptions>();
   CLI::App* server = cert->add_subcommand(
@@ -194,15 +224,21 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
   server->add_option("--dns", server_options->dns, "an extra DNS name (repeatable)");
   server->add_option("--ip", server_options->ips, "an IPv4 or IPv6 address (repeatable)");
   server->add_option("--valid-for", server_options->valid_for, "validity, e.g. 365d (default 1y)");
+  add_key_type_option(*server, server_options->key_type, "the CA's");
   server->callback([server_options, &context] {
     auto valid_for = duration_or(server_options->valid_for, std::chrono::hours(24 * 365));
     if (!valid_for) {
       context.exit_code = fail(valid_for.error());
       return;
     }
+    auto key_type = key_type_option(server_options->key_type);
+    if (!key_type) {
+      context.exit_code = fail(key_type.error());
+      return;
+    }
     IdentityStore store(server_options->state.resolve());
     auto written = store.issue_server(
-        {server_options->name, server_options->dns, server_options->ips, *valid_for});
+        {server_options->name, server_options->dns, server_options->ips, *valid_for, *key_type});
     if (!written) {
       context.exit_code = fail(written.error());
       return;
@@ -215,6 +251,7 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
     std::string device_id;
     std::string valid_for;
     std::string out;
+    std::string key_type;
   };
   auto device_options = std::make_shared<DeviceOptions>();
   CLI::App* device = cert->add_subcommand(
@@ -227,16 +264,22 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
   device->add_option("--out", device_options->out,
                      "directory for device.pem/device.key "
                      "(default: <state>/devices/<id>)");
+  add_key_type_option(*device, device_options->key_type, "the CA's");
   device->callback([device_options, &context] {
     auto valid_for = duration_or(device_options->valid_for, identity::kDefaultDeviceValidity);
     if (!valid_for) {
       context.exit_code = fail(valid_for.error());
       return;
     }
+    auto key_type = key_type_option(device_options->key_type);
+    if (!key_type) {
+      context.exit_code = fail(key_type.error());
+      return;
+    }
     IdentityStore store(device_options->state.resolve());
     std::optional<std::filesystem::path> out;
     if (!device_options->out.empty()) out = device_options->out;
-    auto written = store.issue_device(device_options->device_id, *valid_for, out);
+    auto written = store.issue_device(device_options->device_id, *valid_for, out, *key_type);
     if (!written) {
       context.exit_code = fail(written.error());
       return;

@@ -8,6 +8,7 @@
 #include <cctype>
 
 #include "gnutls_handles.hpp"
+#include "gnutls_key_types.hpp"
 
 namespace palyra::identity {
 namespace {
@@ -156,7 +157,8 @@ Result<Certificate> sign_leaf(const CertificateAuthority& ca, const IssueRequest
   }
   auto signer = signing_key(ca.key().pem());
   if (!signer) return std::move(signer).error();
-  rv = gnutls_x509_crt_privkey_sign(raw, issuer.get(), signer->get(), GNUTLS_DIG_SHA256, 0);
+  rv = gnutls_x509_crt_privkey_sign(raw, issuer.get(), signer->get(),
+                                    detail::signing_digest(signer->get()), 0);
   if (rv < 0) return crypto_error("signing the certificate", rv);
   return finish(raw);
 }
@@ -182,8 +184,9 @@ Result<IssueRequest> device_request(std::string_view device_id, std::chrono::sec
 }  // namespace
 
 Result<CertificateAuthority> CertificateAuthority::create(std::string_view common_name,
-                                                          std::chrono::seconds valid_for) {
-  auto key = PrivateKey::generate();
+                                                          std::chrono::seconds valid_for,
+                                                          KeyType key_type) {
+  auto key = PrivateKey::generate(key_type);
   if (!key) return std::move(key).error();
   auto public_key = public_key_of(*key);
   if (!public_key) return std::move(public_key).error();
@@ -201,7 +204,8 @@ Result<CertificateAuthority> CertificateAuthority::create(std::string_view commo
   if (rv < 0) return crypto_error("setting the key usage", rv);
   auto signer = signing_key(key->pem());
   if (!signer) return std::move(signer).error();
-  rv = gnutls_x509_crt_privkey_sign(raw, raw, signer->get(), GNUTLS_DIG_SHA256, 0);
+  rv = gnutls_x509_crt_privkey_sign(raw, raw, signer->get(), detail::signing_digest(signer->get()),
+                                    0);
   if (rv < 0) return crypto_error("self-signing the CA", rv);
   auto certificate = finish(raw);
   if (!certificate) return std::move(certificate).error();
@@ -227,7 +231,7 @@ Result<CertificateAuthority> CertificateAuthority::load(const std::filesystem::p
 }
 
 Result<IssuedCertificate> CertificateAuthority::issue(const IssueRequest& request) const {
-  auto key = PrivateKey::generate();
+  auto key = PrivateKey::generate(request.key_type.value_or(key_type()));
   if (!key) return std::move(key).error();
   auto public_key = public_key_of(*key);
   if (!public_key) return std::move(public_key).error();
@@ -255,6 +259,7 @@ Result<IssuedCertificate> CertificateAuthority::issue_server(
   auto now = std::chrono::system_clock::now();
   issue_request.not_before = now - std::chrono::minutes(5);
   issue_request.not_after = now + request.valid_for;
+  issue_request.key_type = request.key_type;
   return issue(issue_request);
 }
 
@@ -269,13 +274,16 @@ ServerCertificateRequest server_request_like(const Certificate& current) {
   request.valid_for = std::max<std::chrono::seconds>(
       std::chrono::duration_cast<std::chrono::seconds>(current.not_after() - current.not_before()),
       std::chrono::hours(24));
+  request.key_type = current.key_type();
   return request;
 }
 
-Result<IssuedCertificate> CertificateAuthority::issue_device(std::string_view device_id,
-                                                             std::chrono::seconds valid_for) const {
+Result<IssuedCertificate> CertificateAuthority::issue_device(
+    std::string_view device_id, std::chrono::seconds valid_for,
+    std::optional<KeyType> key_type) const {
   auto request = device_request(device_id, valid_for, std::chrono::system_clock::now());
   if (!request) return std::move(request).error();
+  request->key_type = key_type;
   return issue(*request);
 }
 

@@ -52,7 +52,8 @@ Result<CaRotationStage> IdentityStore::ca_rotation_stage() const {
 }
 
 Result<CaRotationStep> IdentityStore::rotate_ca(std::string_view new_name,
-                                                std::chrono::seconds device_validity) {
+                                                std::chrono::seconds device_validity,
+                                                std::optional<KeyType> key_type) {
   auto lock = StateLock::acquire(dir_);
   if (!lock) return std::move(lock).error();
   auto stage = ca_rotation_stage();
@@ -63,7 +64,8 @@ Result<CaRotationStep> IdentityStore::rotate_ca(std::string_view new_name,
 
   switch (*stage) {
     case CaRotationStage::None: {
-      auto next = CertificateAuthority::create(new_name);
+      auto next = CertificateAuthority::create(new_name, kDefaultCaValidity,
+                                               key_type.value_or(current->key_type()));
       if (!next) return std::move(next).error();
       // next.pem is the stage marker, so it is written last: a crash before
       // it leaves stage None, and this step starts over from ca.pem's first
@@ -78,9 +80,10 @@ Result<CaRotationStep> IdentityStore::rotate_ca(std::string_view new_name,
       PALYRA_TRY(write_file_atomically(dir_.next_ca_cert(), next->certificate().pem(), 0644));
       return CaRotationStep{
           CaRotationStage::Introduced,
-          fmt::format("New CA '{}' (SPKI SHA-256 {}) created in ca/next.pem; ca.pem now trusts the "
-                      "current CA and the new one. The current CA still signs.",
-                      next->certificate().common_name(), next->certificate().spki_sha256()),
+          fmt::format("New CA '{}' ({}, SPKI SHA-256 {}) created in ca/next.pem; ca.pem now "
+                      "trusts the current CA and the new one. The current CA still signs.",
+                      next->certificate().common_name(), key_type_name(next->key_type()),
+                      next->certificate().spki_sha256()),
           fmt::format("Every node that enrolls or renews from now on receives both CAs. Run "
                       "'palyra ca rotate' again after one device validity ({}), when all nodes "
                       "have renewed and trust both.",

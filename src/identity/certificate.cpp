@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "gnutls_handles.hpp"
+#include "gnutls_key_types.hpp"
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/identity/fingerprint.hpp"
 
@@ -102,10 +103,19 @@ class CertificateBuilder {
     out.not_before_ = from_certificate_time(gnutls_x509_crt_get_activation_time(crt));
     out.not_after_ = from_certificate_time(gnutls_x509_crt_get_expiration_time(crt));
     read_alt_names(crt, out);
+    out.key_type_ = read_key_type(crt);
     return out;
   }
 
  private:
+  static std::optional<KeyType> read_key_type(gnutls_x509_crt_t crt) {
+    gnutls_pubkey_t raw = nullptr;
+    if (gnutls_pubkey_init(&raw) < 0) return std::nullopt;
+    detail::PubKeyHandle key(raw);
+    if (gnutls_pubkey_import_x509(raw, crt, 0) < 0) return std::nullopt;
+    return detail::key_type_of(raw);
+  }
+
   static void read_alt_names(gnutls_x509_crt_t crt, Certificate& out) {
     for (unsigned index = 0;; ++index) {
       std::array<char, 256> name{};
@@ -224,6 +234,8 @@ std::optional<std::string> fixed_width(const gnutls_datum_t& value, std::size_t 
 // 3.7 writes the private scalar as 33 bytes (a leading zero) whenever its
 // top bit is set; RFC 5915 says 32, and ring (rustls) refuses anything else,
 // which would lock out about half of the rustls nodes holding our keys.
+// nullopt for every other key: GnuTLS's own PKCS#8 of an Ed25519 key is
+// already RFC 8410's (a 32-byte seed), which ring reads as it is.
 std::optional<std::string> p256_pkcs8_der(gnutls_x509_privkey_t key) {
   gnutls_ecc_curve_t curve{};
   gnutls_datum_t x{}, y{}, k{};
@@ -293,15 +305,15 @@ class PrivateKeyBuilder {
   }
 };
 
-Result<PrivateKey> PrivateKey::generate() {
+Result<PrivateKey> PrivateKey::generate(KeyType type) {
   gnutls_x509_privkey_t raw = nullptr;
   gnutls_x509_privkey_init(&raw);
   detail::X509KeyHandle key(raw);
-  int rv = gnutls_x509_privkey_generate2(
-      raw, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, nullptr, 0);
+  const detail::KeyGeneration how = detail::key_generation(type);
+  int rv = gnutls_x509_privkey_generate2(raw, how.algorithm, how.bits, 0, nullptr, 0);
   if (rv < 0) {
     return Error(Errc::CryptoFailed,
-                 fmt::format("ECDSA P-256 key generation: {}", gnutls_strerror(rv)));
+                 fmt::format("{} key generation: {}", key_type_name(type), gnutls_strerror(rv)));
   }
   return PrivateKeyBuilder::build(raw, "a new key");
 }

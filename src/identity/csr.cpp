@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "gnutls_handles.hpp"
+#include "gnutls_key_types.hpp"
 #include "palyra/identity/fingerprint.hpp"
 
 namespace palyra::identity {
@@ -14,29 +15,6 @@ Error crypto_error(std::string_view step, int rv) {
 
 Error invalid(std::string_view reason) {
   return Error(Errc::InvalidArgument, fmt::format("certificate request refused: {}", reason));
-}
-
-// "ECDSA P-256" is the only answer that passes; anything else is named so the
-// node's operator can see what their tool generated.
-std::string key_type_name(gnutls_pubkey_t key, bool* is_p256) {
-  unsigned bits = 0;
-  int algorithm = gnutls_pubkey_get_pk_algorithm(key, &bits);
-  *is_p256 = false;
-  if (algorithm == GNUTLS_PK_ECDSA) {
-    gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
-    gnutls_datum_t x{}, y{};
-    if (gnutls_pubkey_export_ecc_raw(key, &curve, &x, &y) >= 0) {
-      gnutls_free(x.data);
-      gnutls_free(y.data);
-    }
-    *is_p256 = curve == GNUTLS_ECC_CURVE_SECP256R1;
-    const char* name = gnutls_ecc_curve_get_name(curve);
-    return fmt::format("ECDSA {}", name ? name : "(unknown curve)");
-  }
-  const char* name =
-      algorithm < 0 ? nullptr
-                    : gnutls_pk_algorithm_get_name(static_cast<gnutls_pk_algorithm_t>(algorithm));
-  return name ? fmt::format("{} ({} bits)", name, bits) : std::string("unknown");
 }
 
 }  // namespace
@@ -69,7 +47,8 @@ Result<std::string> make_csr_pem(const PrivateKey& key, std::string_view device_
   if ((rv = gnutls_x509_crq_set_key(raw, x509.get())) < 0) {
     return crypto_error("setting the request's key", rv);
   }
-  if ((rv = gnutls_x509_crq_privkey_sign(raw, raw_signer, GNUTLS_DIG_SHA256, 0)) < 0) {
+  if ((rv = gnutls_x509_crq_privkey_sign(raw, raw_signer, detail::signing_digest(raw_signer), 0)) <
+      0) {
     return crypto_error("signing the request", rv);
   }
   detail::Datum pem;
@@ -99,15 +78,16 @@ Result<CertificateRequest> CertificateRequest::from_pem(std::string_view pem) {
   detail::PubKeyHandle key(raw_key);
   if (gnutls_pubkey_import_x509_crq(raw_key, raw, 0) < 0)
     return invalid("its public key is unreadable");
-  bool is_p256 = false;
-  std::string type = key_type_name(raw_key, &is_p256);
-  if (!is_p256) {
+  // The operator of the node sees what their tool generated, by name.
+  const std::optional<KeyType> type = detail::key_type_of(raw_key);
+  if (!type) {
     return Error(Errc::UnsupportedKeyType,
-                 fmt::format("key type {} is not issued here (ECDSA P-256 only)", type));
+                 fmt::format("key type {} is not issued here (ECDSA P-256 or Ed25519 only)",
+                             detail::describe_key(raw_key)));
   }
   std::string der = detail::export_pubkey_der(raw_key);
   if (der.empty()) return invalid("its public key cannot be re-encoded");
-  return CertificateRequest(std::move(der));
+  return CertificateRequest(std::move(der), *type);
 }
 
 std::string CertificateRequest::public_key_sha256() const {

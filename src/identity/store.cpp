@@ -48,7 +48,8 @@ Result<WrittenCertificate> IdentityStore::write_pair(
                             issued.certificate.not_after()};
 }
 
-Result<WrittenCertificate> IdentityStore::create_ca(std::string_view name, bool force) {
+Result<WrittenCertificate> IdentityStore::create_ca(std::string_view name, bool force,
+                                                    KeyType key_type) {
   auto lock = StateLock::acquire(dir_);
   if (!lock) return std::move(lock).error();
   std::error_code ec;
@@ -58,7 +59,7 @@ Result<WrittenCertificate> IdentityStore::create_ca(std::string_view name, bool 
                              "invalidates every certificate it issued)",
                              dir_.ca_cert().string()));
   }
-  auto ca = CertificateAuthority::create(name);
+  auto ca = CertificateAuthority::create(name, kDefaultCaValidity, key_type);
   if (!ca) return std::move(ca).error();
   return write_pair(*lock, {ca->certificate(), ca->key()}, dir_.ca_cert(), dir_.ca_key(), "ca");
 }
@@ -95,13 +96,13 @@ Result<WrittenCertificate> IdentityStore::issue_server(const ServerCertificateRe
 
 Result<WrittenCertificate> IdentityStore::issue_device(
     std::string_view device_id, std::chrono::seconds valid_for,
-    const std::optional<std::filesystem::path>& out_dir) {
+    const std::optional<std::filesystem::path>& out_dir, std::optional<KeyType> key_type) {
   PALYRA_TRY(validate_device_id(device_id));
   auto lock = StateLock::acquire(dir_);
   if (!lock) return std::move(lock).error();
   auto ca = load_ca();
   if (!ca) return std::move(ca).error();
-  auto issued = ca->issue_device(device_id, valid_for);
+  auto issued = ca->issue_device(device_id, valid_for, key_type);
   if (!issued) return std::move(issued).error();
   std::filesystem::path dir = out_dir ? *out_dir : dir_.device_dir(device_id);
   return write_pair(*lock, *issued, dir / "device.pem", dir / "device.key", "device");

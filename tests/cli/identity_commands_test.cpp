@@ -61,6 +61,45 @@ TEST_F(IdentityCommandsTest, InitCreatesAReadyStateDirectoryAndRefusesToOverwrit
   EXPECT_EQ(palyra("init --force").status, 0);
 }
 
+// What `openssl x509 -text` says a certificate's key is.
+std::string key_of(const std::filesystem::path& certificate) {
+  std::string command = "openssl x509 -noout -text -in " + certificate.string();
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buffer{};
+  while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) out += buffer.data();
+  pclose(pipe);
+  if (out.find("Public Key Algorithm: ED25519") != std::string::npos) return "ed25519";
+  if (out.find("ASN1 OID: prime256v1") != std::string::npos) return "p256";
+  return out;
+}
+
+TEST_F(IdentityCommandsTest, KeyTypeChoosesTheKeysAndLeavesFollowTheCa) {
+  auto refused = palyra("init --key-type rsa");
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_EQ(refused.err,
+            "palyra: error: InvalidArgument: key type 'rsa' is not supported: use p256 or "
+            "ed25519\n");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "state/ca/ca.pem")) << "nothing written";
+
+  auto state = dir_ / "state";
+  ASSERT_EQ(palyra("init --key-type ed25519").status, 0);
+  for (const char* f : {"ca/ca.pem", "server/server.pem", "devices/node-1/device.pem"}) {
+    EXPECT_EQ(key_of(state / f), "ed25519") << f;
+  }
+  ASSERT_EQ(palyra("cert device follows").status, 0);
+  EXPECT_EQ(key_of(state / "devices/follows/device.pem"), "ed25519");
+  ASSERT_EQ(palyra("cert device other --key-type p256").status, 0);
+  EXPECT_EQ(key_of(state / "devices/other/device.pem"), "p256");
+  ASSERT_EQ(palyra("cert server --name gw --key-type P256").status, 0);
+  EXPECT_EQ(key_of(state / "server/server.pem"), "p256");
+
+  ASSERT_EQ(palyra("ca init --name New --force").status, 0);
+  EXPECT_EQ(key_of(state / "ca/ca.pem"), "p256") << "the default stays P-256";
+  ASSERT_EQ(palyra("ca init --name New --force --key-type ed25519").status, 0);
+  EXPECT_EQ(key_of(state / "ca/ca.pem"), "ed25519");
+}
+
 TEST_F(IdentityCommandsTest, DeviceRevokeListAndFingerprint) {
   ASSERT_EQ(palyra("init").status, 0);
   auto device = palyra("cert device edge-42 --valid-for 2h");
@@ -107,6 +146,9 @@ TEST_F(IdentityCommandsTest, BadInputGetsOneLineAndANonZeroExit) {
       {"cert revoke --fingerprint xyz", 2, "InvalidArgument"},
       {"cert fingerprint /nonexistent.pem", 1, "NotFound"},
       {"cert server --name x --ip 999.1.1.1", 2, "999.1.1.1"},
+      {"cert device ok --key-type rsa", 2, "key type 'rsa' is not supported: use p256 or ed25519"},
+      {"cert server --name x --key-type p384", 2, "key type 'p384' is not supported"},
+      {"ca rotate --key-type rsa", 2, "key type 'rsa' is not supported"},
   };
   for (const auto& c : cases) {
     auto run = palyra(c.args);
@@ -131,16 +173,19 @@ TEST_F(IdentityCommandsTest, HelpExplainsEveryCommand) {
     std::string does;
     std::vector<std::string> options;
   } cases[] = {
-      {"init", "Create a state directory ready for palyrad", {"--name", "--device-id", "--force"}},
+      {"init",
+       "Create a state directory ready for palyrad",
+       {"--name", "--device-id", "--force", "--key-type"}},
       {"ca init",
-       "Create the gateway CA (ECDSA P-256, 10 years)",
-       {"--name TEXT REQUIRED", "--force"}},
+       "Create the gateway CA (10 years; ECDSA P-256, or Ed25519 with --key-type ed25519)",
+       {"--name TEXT REQUIRED", "--force", "--key-type"}},
+      {"ca rotate", "Replace the gateway CA", {"--name", "--device-validity", "--key-type"}},
       {"cert server",
        "Issue the daemon's certificate",
-       {"--name TEXT REQUIRED", "--dns", "--ip", "--valid-for"}},
+       {"--name TEXT REQUIRED", "--dns", "--ip", "--valid-for", "--key-type"}},
       {"cert device",
        "Issue a device (client) certificate",
-       {"device_id TEXT REQUIRED", "--valid-for", "--out"}},
+       {"device_id TEXT REQUIRED", "--valid-for", "--out", "--key-type"}},
       {"cert revoke", "Revoke certificates", {"--cert", "--fingerprint", "--device"}},
       {"cert list", "List every certificate the CA issued, with its status", {"--json"}},
       {"cert fingerprint", "Print a certificate's SHA-256 fingerprint", {"file TEXT REQUIRED"}},

@@ -104,6 +104,29 @@ TEST_F(QuinnClientTest, TheirRawCases) {
   }
 }
 
+// A gateway made with --key-type ed25519: rustls verifies palyrad's Ed25519
+// chain and signature, and palyrad the peer's Ed25519 device key.
+TEST_F(QuinnClientTest, Ed25519GatewayAndDevice) {
+  auto init = palyra(
+      {"init", "--force", "--key-type", "ed25519", "--state-dir", state_.root.string()}, false);
+  ASSERT_EQ(init.status, 0) << init.err;
+  for (const auto& file : {state_.ca_cert(), state_.server_cert(), state_.device_cert("node-1")}) {
+    ASSERT_EQ(identity::Certificate::from_pem_file(file)->key_type(), identity::KeyType::Ed25519)
+        << file;
+  }
+  ASSERT_TRUE(start_daemon());
+  ASSERT_EQ(palyra({"publish", "ed", "1"}).status, 0);
+  auto health = peer("health", {});
+  EXPECT_EQ(health.status, 0) << health.err;
+  EXPECT_EQ(health.out, runtime::encode_health(true) + "\n");
+  auto fingerprint = identity::Certificate::from_pem_file(state_.server_cert())->fingerprint();
+  EXPECT_EQ(peer("health", {"--pin-sha256", fingerprint}).status, 0);
+  auto events = peer("events", {});
+  EXPECT_EQ(events.status, 0) << events.err;
+  EXPECT_THAT(events.out,
+              HasSubstr(R"("seq":1,"event":{"name":"ed","payload":1,"device_id":"node-1")"));
+}
+
 TEST_F(QuinnClientTest, RefusedWithoutCertificateOrFromAnotherCa) {
   ASSERT_TRUE(start_daemon());
   auto none = peer("health", {}, false);

@@ -56,11 +56,12 @@ class QuinnInterop : public ::testing::Test {
                       "the project)";
     }
   }
-  transport::ClientTlsConfig client_tls() const {
+  transport::ClientTlsConfig client_tls() const { return client_tls_of(pki_); }
+  static transport::ClientTlsConfig client_tls_of(const TestPki& pki) {
     transport::ClientTlsConfig tls;
-    tls.ca_file = pki_.ca_cert();
-    tls.cert_file = pki_.device_cert();
-    tls.key_file = pki_.device_key();
+    tls.ca_file = pki.ca_cert();
+    tls.cert_file = pki.device_cert();
+    tls.key_file = pki.device_key();
     return tls;
   }
   static std::vector<std::string> call(transport::Client& client, const std::string& request) {
@@ -113,6 +114,28 @@ TEST_F(QuinnInterop, OurClientPinsTheirServer) {
   auto mismatch = transport::Client::connect(parse(peer.address()), tls);
   ASSERT_FALSE(mismatch.ok());
   EXPECT_EQ(mismatch.error().code(), Errc::PinnedCertificateMismatch);
+}
+
+// Ed25519 through rustls and webpki: their server loads our Ed25519 key
+// (RFC 8410 PKCS#8) and chain and signs its CertificateVerify with it, and
+// verifies our Ed25519 device certificate and signature; a pin still holds.
+TEST_F(QuinnInterop, Ed25519OurClientAgainstTheirServer) {
+  TestPki ed25519(identity::KeyType::Ed25519);
+  PeerServer peer(ed25519, {});
+  ASSERT_FALSE(peer.address().empty()) << "quinn-peer serve did not start with Ed25519 keys";
+  auto tls = client_tls_of(ed25519);
+  tls.pinned_sha256 = ed25519.server_fingerprint();
+  auto client = transport::Client::connect(parse(peer.address()), tls);
+  ASSERT_TRUE(client.ok()) << client.error().describe();
+  EXPECT_EQ(call(**client, runtime::encode_health_request()),
+            std::vector<std::string>{runtime::encode_health(true)});
+  EXPECT_EQ(call(**client, runtime::encode_stream_events_request(4, false)),
+            std::vector<std::string>{event_frame(5)});
+  // A device of another Ed25519 CA is refused by their server.
+  TestPki other(identity::KeyType::Ed25519);
+  tls.cert_file = other.device_cert();
+  tls.key_file = other.device_key();
+  EXPECT_FALSE(transport::Client::connect(parse(peer.address()), tls).ok());
 }
 
 TEST_F(QuinnInterop, TheirServerRefusesOurClientWithoutCertificate) {

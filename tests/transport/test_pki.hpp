@@ -1,6 +1,7 @@
 // A throwaway gateway CA per test, made with Palyra's own identity library:
 // a server certificate for localhost/127.0.0.1/::1, a device certificate,
-// and helpers to mint certificates a peer must refuse.
+// all with keys of one type (P-256 unless asked), and helpers to mint
+// certificates a peer must refuse.
 #pragma once
 
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "palyra/common/atomic_file.hpp"
@@ -24,13 +26,15 @@ class TestPki {
     std::string fingerprint;
   };
 
-  TestPki() {
+  explicit TestPki(identity::KeyType key_type = identity::kDefaultKeyType) {
     static std::atomic<int> counter{0};
     dir_ = std::filesystem::temp_directory_path() /
            ("palyra-pki-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     std::filesystem::create_directories(dir_);
     ca_ = std::make_unique<identity::CertificateAuthority>(
-        std::move(identity::CertificateAuthority::create("Palyra Test CA")).value());
+        std::move(identity::CertificateAuthority::create("Palyra Test CA",
+                                                         identity::kDefaultCaValidity, key_type))
+            .value());
     write("ca.pem", ca_->certificate().pem());
     auto server = std::move(ca_->issue_server({"localhost", {}, {"127.0.0.1", "::1"}})).value();
     server_fingerprint_ = server.certificate.fingerprint();
@@ -58,10 +62,13 @@ class TestPki {
   const std::string& server_fingerprint() const { return server_fingerprint_; }
   const identity::CertificateAuthority& ca() const { return *ca_; }
 
-  // A device certificate valid from now+from to now+to.
+  // A device certificate valid from now+from to now+to, with a key of
+  // `key_type` (nullopt: the CA's).
   Pair issue_device(const std::string& id, std::chrono::seconds from, std::chrono::seconds to,
-                    bool client_auth = true) {
+                    bool client_auth = true,
+                    std::optional<identity::KeyType> key_type = std::nullopt) {
     identity::IssueRequest request;
+    request.key_type = key_type;
     request.common_name = "Palyra Device " + id;
     request.organization = "Palyra";
     if (client_auth) request.purposes = {identity::KeyPurpose::ClientAuth};

@@ -5,11 +5,13 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "palyra/common/result.hpp"
+#include "palyra/identity/key_type.hpp"
 
 namespace palyra::identity {
 
@@ -44,6 +46,9 @@ class Certificate {
   // Subject alternative names, in certificate order; IPs as text ("::1").
   const std::vector<std::string>& dns_names() const noexcept { return dns_names_; }
   const std::vector<std::string>& ip_addresses() const noexcept { return ip_addresses_; }
+  // The type of the certified key; nullopt for a type Palyra does not issue
+  // (a certificate made elsewhere).
+  std::optional<KeyType> key_type() const noexcept { return key_type_; }
 
  private:
   friend class CertificateBuilder;
@@ -55,12 +60,13 @@ class Certificate {
   SystemTime not_after_;
   std::vector<std::string> dns_names_;
   std::vector<std::string> ip_addresses_;
+  std::optional<KeyType> key_type_;
 };
 
-// An ECDSA P-256 private key. Its PEM never appears in logs or errors.
+// A private key (PKCS#8). Its PEM never appears in logs or errors.
 class PrivateKey {
  public:
-  static Result<PrivateKey> generate();
+  static Result<PrivateKey> generate(KeyType type = kDefaultKeyType);
   static Result<PrivateKey> from_pem_file(const std::filesystem::path& path);
   static Result<PrivateKey> from_pem(std::string_view pem, std::string_view origin = "PEM input");
   const std::string& pem() const noexcept { return pem_; }

@@ -52,7 +52,8 @@ class IdentityStore {
 
   // AlreadyExists (naming the file) unless `force`. With `force` the new CA
   // replaces the whole trust bundle.
-  Result<WrittenCertificate> create_ca(std::string_view name, bool force);
+  Result<WrittenCertificate> create_ca(std::string_view name, bool force,
+                                       KeyType key_type = kDefaultKeyType);
   // The signing CA (the first certificate of ca.pem, whose key is ca.key).
   // NotFound when there is no CA yet ("run palyra init").
   Result<CertificateAuthority> load_ca() const;
@@ -62,10 +63,12 @@ class IdentityStore {
   // SPKI SHA-256 of the signing CA: what enrollment tokens are bound to.
   Result<std::string> signing_ca_spki_sha256() const;
   Result<WrittenCertificate> issue_server(const ServerCertificateRequest& request);
-  // Writes to devices/<id>/ unless `out_dir` is given.
+  // Writes to devices/<id>/ unless `out_dir` is given. A key of `key_type`
+  // (nullopt: the CA's type).
   Result<WrittenCertificate> issue_device(std::string_view device_id,
                                           std::chrono::seconds valid_for,
-                                          const std::optional<std::filesystem::path>& out_dir);
+                                          const std::optional<std::filesystem::path>& out_dir,
+                                          std::optional<KeyType> key_type = std::nullopt);
   // Revokes fingerprints known to the ledger: UnknownFingerprint otherwise.
   // Returns the ledger entries revoked now.
   Result<std::vector<LedgerEntry>> revoke_fingerprints(
@@ -92,10 +95,13 @@ class IdentityStore {
   // id the ledger has never seen.
   Result<bool> device_revoked(std::string_view device_id) const;
 
-  // Advances a CA rotation by one stage (see CaRotationStage). `new_name` is
-  // the new CA's common name (used by the first step only); device_validity
-  // says how long to wait before the next step. NotFound without a CA.
-  Result<CaRotationStep> rotate_ca(std::string_view new_name, std::chrono::seconds device_validity);
+  // Advances a CA rotation by one stage (see CaRotationStage). `new_name` and
+  // `key_type` are the new CA's common name and key type (used by the first
+  // step only; nullopt keeps the current CA's type: a rotation is also how a
+  // gateway moves from one key type to the other); device_validity says how
+  // long to wait before the next step. NotFound without a CA.
+  Result<CaRotationStep> rotate_ca(std::string_view new_name, std::chrono::seconds device_validity,
+                                   std::optional<KeyType> key_type = std::nullopt);
   Result<CaRotationStage> ca_rotation_stage() const;
 
  private:

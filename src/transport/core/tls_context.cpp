@@ -20,6 +20,8 @@ namespace {
 // The server's order wins (%SERVER_PRECEDENCE): clients such as rustls list
 // AES-256-GCM/SHA-384 first, which costs more in every handshake and packet
 // than AES-128-GCM/SHA-256 and buys nothing against a 128-bit key exchange.
+// NORMAL's signature algorithms include ecdsa_secp256r1_sha256 and ed25519,
+// the two key types of PROTOCOL.md §2, for either side's CertificateVerify.
 constexpr const char* kPriority =
     "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"
     "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:%DISABLE_TLS13_COMPAT_MODE:"
