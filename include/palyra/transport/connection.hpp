@@ -24,12 +24,15 @@
 #include "palyra/transport/datagram.hpp"
 #include "palyra/transport/handshake_result.hpp"
 #include "palyra/transport/limits.hpp"
+#include "palyra/transport/qlog_sink.hpp"
 #include "palyra/transport/server_secret.hpp"
 #include "palyra/transport/socket_address.hpp"
 #include "palyra/transport/stream.hpp"
 
+struct ngtcp2_cid;
 struct ngtcp2_conn;
 struct ngtcp2_crypto_conn_ref;
+struct ngtcp2_settings;
 
 namespace palyra::transport {
 
@@ -91,6 +94,14 @@ struct AcceptOptions {
     std::string retry_scid;
   };
   std::optional<Retried> retried;
+  // Traces the connection from its first packet; empty: no qlog.
+  QlogSinkFactory qlog;
+};
+
+// What a client endpoint asks of a new connection beyond TLS and limits.
+struct ConnectOptions {
+  // Traces the connection from its first packet; empty: no qlog.
+  QlogSinkFactory qlog;
 };
 
 class Connection {
@@ -98,11 +109,9 @@ class Connection {
   enum class State { Handshaking, Established, Closed };
 
   // A client connection; its first flight is ready in write_datagrams().
-  static Result<std::unique_ptr<Connection>> connect(std::shared_ptr<const ClientTlsContext> tls,
-                                                     const Limits& limits,
-                                                     const SocketAddress& local,
-                                                     const SocketAddress& remote,
-                                                     std::uint64_t now_ns);
+  static Result<std::unique_ptr<Connection>> connect(
+      std::shared_ptr<const ClientTlsContext> tls, const Limits& limits, const SocketAddress& local,
+      const SocketAddress& remote, std::uint64_t now_ns, const ConnectOptions& options = {});
   // A server connection for the Initial packet in `first_datagram` (which the
   // caller then passes to receive()). InvalidArgument when the datagram is not
   // an acceptable first packet.
@@ -170,6 +179,10 @@ class Connection {
   Connection(bool is_server, const Limits& limits, const SocketAddress& local,
              const SocketAddress& remote);
   Status init_tls(Result<TlsSession> session);
+  // Asks `factory` for this connection's sink (named by `scid`) and, when it
+  // gives one, points ngtcp2's qlog at it.
+  void start_qlog(const QlogSinkFactory& factory, const ngtcp2_cid& scid,
+                  ngtcp2_settings& settings);
 
   // Ends the connection (once): the application is told `ending.error`, and
   // CONNECTION_CLOSE goes out when the peer is to be notified.
@@ -219,6 +232,8 @@ class Connection {
   std::shared_ptr<const ServerTlsContext> server_tls_;
   std::shared_ptr<const ClientTlsContext> client_tls_;
   std::shared_ptr<const ServerKeys> server_keys_;
+  // Outlives conn_: ngtcp2 writes the trace's end when the conn is deleted.
+  std::unique_ptr<QlogSink> qlog_;
   // The peer sent a Stateless Reset: it no longer knows this connection.
   bool stateless_reset_received_ = false;
 

@@ -22,14 +22,14 @@ Client::~Client() {
 
 Result<std::unique_ptr<Client>> Client::start(EventLoop& loop, const SocketAddress& server,
                                               std::shared_ptr<const ClientTlsContext> tls,
-                                              const Limits& limits) {
+                                              const Limits& limits, const ConnectOptions& options) {
   PALYRA_TRY(limits.validate());
   auto socket = UdpSocket::connect(server, limits.use_gso);
   if (!socket) return std::move(socket).error();
   std::unique_ptr<Client> client(new Client(nullptr, loop));
   client->socket_ = std::make_unique<UdpSocket>(std::move(*socket));
   auto connection = Connection::connect(std::move(tls), limits, client->socket_->local_address(),
-                                        server, monotonic_ns());
+                                        server, monotonic_ns(), options);
   if (!connection) return std::move(connection).error();
   client->connection_ = std::move(*connection);
   client->driver_ = std::make_unique<ConnectionDriver>(loop, *client->socket_);
@@ -49,13 +49,14 @@ Result<std::unique_ptr<Client>> Client::start(EventLoop& loop, const SocketAddre
 }
 
 Result<std::unique_ptr<Client>> Client::connect(const SocketAddress& server,
-                                                const ClientTlsConfig& tls, const Limits& limits) {
+                                                const ClientTlsConfig& tls, const Limits& limits,
+                                                const ConnectOptions& options) {
   auto context = load_client_tls(tls);
   if (!context) return std::move(context).error();
   auto loop = EventLoop::create();
   if (!loop) return std::move(loop).error();
   EventLoop& loop_ref = **loop;
-  auto client = start(loop_ref, server, std::move(*context), limits);
+  auto client = start(loop_ref, server, std::move(*context), limits, options);
   if (!client) return std::move(client).error();
   (*client)->owned_loop_ = std::move(*loop);
   PALYRA_TRY((*client)->wait_established());

@@ -23,8 +23,9 @@ Result<ConnectOutcome> decide_fallback(Result<std::unique_ptr<Client>> attempt,
 Result<ConnectOutcome> connect_with_explicit_fallback(const SocketAddress& server,
                                                       const ClientTlsConfig& tls,
                                                       const Limits& limits,
-                                                      TcpFallbackPolicy policy, bool privileged) {
-  return decide_fallback(Client::connect(server, tls, limits), policy, privileged);
+                                                      TcpFallbackPolicy policy, bool privileged,
+                                                      const ConnectOptions& options) {
+  return decide_fallback(Client::connect(server, tls, limits, options), policy, privileged);
 }
 
 }  // namespace palyra::transport

@@ -152,6 +152,7 @@ void Server::admit_initial(const SocketAddress& from, std::span<const std::uint8
   const std::uint64_t now = monotonic_ns();
   AcceptOptions options;
   options.keys = keys_;
+  options.qlog = qlog_;
   if (is_retry_token(header)) {
     auto original_dcid = verify_retry_token(header, from, *keys_, now);
     if (!original_dcid) {

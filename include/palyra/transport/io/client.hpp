@@ -41,13 +41,15 @@ class Client {
   // verification failure), PinnedCertificateMismatch { expected, actual }.
   static Result<std::unique_ptr<Client>> connect(const SocketAddress& server,
                                                  const ClientTlsConfig& tls,
-                                                 const Limits& limits = {});
+                                                 const Limits& limits = {},
+                                                 const ConnectOptions& options = {});
 
   // Asynchronous: starts the handshake on `loop` and returns at once; the
   // outcome arrives through connection().events.
   static Result<std::unique_ptr<Client>> start(EventLoop& loop, const SocketAddress& server,
                                                std::shared_ptr<const ClientTlsContext> tls,
-                                               const Limits& limits = {});
+                                               const Limits& limits = {},
+                                               const ConnectOptions& options = {});
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

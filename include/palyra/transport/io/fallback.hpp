@@ -38,6 +38,7 @@ Result<ConnectOutcome> decide_fallback(Result<std::unique_ptr<Client>> attempt,
 Result<ConnectOutcome> connect_with_explicit_fallback(const SocketAddress& server,
                                                       const ClientTlsConfig& tls,
                                                       const Limits& limits,
-                                                      TcpFallbackPolicy policy, bool privileged);
+                                                      TcpFallbackPolicy policy, bool privileged,
+                                                      const ConnectOptions& options = {});
 
 }  // namespace palyra::transport

@@ -25,6 +25,7 @@
 #include "palyra/transport/io/event_loop.hpp"
 #include "palyra/transport/io/impairment.hpp"
 #include "palyra/transport/limits.hpp"
+#include "palyra/transport/qlog_sink.hpp"
 #include "palyra/transport/server_secret.hpp"
 #include "palyra/transport/socket_address.hpp"
 #include "palyra/transport/tls_config.hpp"
@@ -111,6 +112,10 @@ class Server {
   // Closes every connection with an application error code.
   void close_all(std::uint64_t app_error_code, std::string_view reason);
 
+  // Connections accepted from now on are traced into the factory's sinks
+  // (io/qlog_files.hpp); an empty factory stops tracing new ones.
+  void set_qlog(QlogSinkFactory factory) { qlog_ = std::move(factory); }
+
   // Test hook: a seeded lossy network on the receive path.
   void set_impairment(const NetworkImpairment& impairment);
 
@@ -146,6 +151,7 @@ class Server {
   ServerStats stats_;
   std::unique_ptr<DatagramImpairer> impairer_;
   std::shared_ptr<const ServerKeys> keys_;
+  QlogSinkFactory qlog_;
   std::unique_ptr<TokenBucket> reset_budget_;
   std::size_t handshakes_ = 0;
   std::unordered_map<std::string, std::size_t> unvalidated_by_host_;  // handshakes in progress
