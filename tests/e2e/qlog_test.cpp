@@ -32,7 +32,9 @@ class QlogTest : public DaemonTest {
     EXPECT_EQ(files.size(), 1u) << dir;
     if (files.size() != 1) return trace;
     const auto& [name, path] = *files.begin();
-    EXPECT_TRUE(read_qlog(path, trace));
+    auto read = read_qlog(path, trace);
+    EXPECT_TRUE(read);
+    if (!read) return trace;
     EXPECT_EQ(name, trace.initial_scid("local") + ".sqlog");
     EXPECT_EQ(trace.vantage_point(), side) << name;
     EXPECT_THAT(trace.event_names(), Contains("transport:packet_sent")) << name;
@@ -67,13 +69,16 @@ TEST_F(QlogTest, TheCliTakesTheDirectoryFromPalyraQlogDir) {
 
 TEST_F(QlogTest, ADirectoryThatIsNotThereIsOneLineAtStartForBoth) {
   const auto missing = dir_ / "missing";
-  auto daemon =
-      run({PALYRAD_BINARY, "--state-dir", state_.root.string(), "--quic-port", "0", "--grpc-port",
-           "0", "--grpc-enroll-port", "0", "--qlog-dir", missing.string()});
-  EXPECT_EQ(daemon.status, 2);
-  EXPECT_THAT(daemon.err, HasSubstr("qlog_dir: "));
-  EXPECT_THAT(daemon.err, HasSubstr(missing.string()));
-  EXPECT_EQ(std::count(daemon.err.begin(), daemon.err.end(), '\n'), 1) << daemon.err;
+  const auto daemon_err = dir_ / "palyrad.stderr";
+  palyra::testing::ChildProcess daemon(
+      {PALYRAD_BINARY, "--state-dir", state_.root.string(), "--quic-port", "0", "--grpc-port", "0",
+       "--grpc-enroll-port", "0", "--qlog-dir", missing.string()},
+      daemon_err);
+  EXPECT_EQ(daemon.wait(10s), 2);  // -1: it started serving
+  const std::string err = run({"/bin/cat", daemon_err.string()}).out;
+  EXPECT_THAT(err, HasSubstr("qlog_dir: "));
+  EXPECT_THAT(err, HasSubstr(missing.string()));
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
 
   // The CLI refuses before it connects: no daemon is needed.
   address_ = "127.0.0.1:9";
