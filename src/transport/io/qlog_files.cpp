@@ -16,7 +16,7 @@ namespace {
 
 // ngtcp2 hands over one event at a time (a few hundred bytes): collect them
 // and write in large pieces.
-constexpr std::size_t kFlushBytes = 64 * 1024;
+constexpr std::size_t kFlushBytes = std::size_t{64} * 1024;
 
 class QlogFile final : public QlogSink {
  public:
