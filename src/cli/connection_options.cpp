@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iostream>
 #include <vector>
 
 #include "palyra/identity/device_identity.hpp"
 #include "palyra/identity/state_dir.hpp"
+#include "palyra/transport/io/qlog_files.hpp"
 
 namespace palyra::cli {
 namespace {
@@ -70,6 +72,11 @@ void add_connection_options(CLI::App& command, ConnectionOptions& options, Ident
   command
       .add_option("--timeout", options.timeout_ms, "handshake and response timeout in milliseconds")
       ->capture_default_str();
+  command
+      .add_option("--qlog-dir", options.qlog_dir,
+                  "write a qlog trace of the QUIC connection into this existing directory "
+                  "(<connection id>.sqlog, for qvis)")
+      ->envname("PALYRA_QLOG_DIR");
   if (identity == Identity::Enrolling) return;
   command.add_option("--ca", options.ca, "CA certificate to trust (default: <state>/ca/ca.pem)");
   command.add_option("--cert", options.cert,
@@ -117,6 +124,15 @@ Result<ResolvedConnection> resolve(const ConnectionOptions& options) {
   } else {
     const std::string host = host_part(options.connect);
     out.grpc_address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":7443";
+  }
+  if (!options.qlog_dir.empty()) {
+    auto qlog = transport::qlog_files(options.qlog_dir, [](const Error& error) {
+      std::cerr << fmt::format("palyra: warning: {}\n", error.message());
+    });
+    if (!qlog) {
+      return Error(Errc::InvalidArgument, fmt::format("--qlog-dir: {}", qlog.error().message()));
+    }
+    out.quic.qlog = std::move(*qlog);
   }
   out.limits.handshake_timeout = out.timeout;
   if (out.limits.idle_timeout <= out.limits.keep_alive_interval) {

@@ -32,6 +32,7 @@ struct ConnectionOptions {
   std::uint64_t timeout_ms = 10'000;
   std::string fallback = "none";  // "tcp": allow the explicit gRPC fallback (PROTOCOL.md §5)
   std::string grpc_connect;       // default: the host of --connect, port 7443
+  std::string qlog_dir;           // a qlog trace of each QUIC connection goes here
 };
 
 // Which options a command takes: a node's identity (--ca, --cert, --key,
@@ -46,6 +47,7 @@ struct ResolvedConnection {
   transport::ClientTlsConfig tls;
   transport::Limits limits;
   std::chrono::milliseconds timeout;
+  transport::ConnectOptions quic;  // the qlog traces of --qlog-dir
   transport::TcpFallbackPolicy fallback = transport::TcpFallbackPolicy::Disabled;
   std::string grpc_address;  // "host:port" for the fallback
   // Set when the client identity is a device in a state directory (not
@@ -59,8 +61,8 @@ struct ResolvedConnection {
       std::make_shared<transport::AddressTokenStore>();
 };
 
-// InvalidArgument for a bad address or an ambiguous/missing device identity,
-// with what to pass instead.
+// InvalidArgument for a bad address, an ambiguous/missing device identity or
+// a --qlog-dir that is not a writable directory, with what to pass instead.
 Result<ResolvedConnection> resolve(const ConnectionOptions& options);
 // For `palyra enroll`: the enrollment ALPN, no CA file and no client
 // certificate; the server's CA must have the token's SPKI SHA-256. The gRPC

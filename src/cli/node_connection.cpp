@@ -290,7 +290,7 @@ class GrpcNodeConnection final : public NodeConnection {
 Result<std::unique_ptr<NodeConnection>> open_node_connection(const ResolvedConnection& c,
                                                              bool privileged) {
   auto outcome = transport::connect_with_explicit_fallback(c.address, c.tls, c.limits, c.fallback,
-                                                           privileged, c.address_tokens);
+                                                           privileged, c.quic, c.address_tokens);
   if (!outcome) {
     return Error(outcome.error().code(),
                  fmt::format("cannot connect to {} (server name {}): {}", c.address.to_string(),

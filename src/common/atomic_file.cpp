@@ -159,4 +159,21 @@ Status ensure_private_directory(const std::filesystem::path& path) {
   return {};
 }
 
+Status check_writable_directory(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    int err = errno;
+    return io_error("cannot use directory", path, err);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Error(Errc::IoFailed, fmt::format("'{}' is not a directory", path.string()));
+  }
+  // Creating a file takes write and search permission on the directory.
+  if (::access(path.c_str(), W_OK | X_OK) != 0) {
+    int err = errno;
+    return io_error("cannot create files in directory", path, err);
+  }
+  return {};
+}
+
 }  // namespace palyra

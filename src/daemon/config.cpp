@@ -33,6 +33,16 @@ const std::vector<Setting>& settings() {
                  {},
                  [](Config& c, std::string v) { c.state_dir = std::move(v); },
                  [](const Config& c) { return c.state_dir.string(); }});
+    t.push_back({"",
+                 "qlog_dir",
+                 "--qlog-dir",
+                 Kind::Text,
+                 "write a qlog trace of every QUIC connection into this existing directory "
+                 "(<connection id>.sqlog, for qvis); unset: off",
+                 {},
+                 {},
+                 [](Config& c, std::string v) { c.qlog_dir = std::move(v); },
+                 [](const Config& c) { return c.qlog_dir.string(); }});
     t.push_back(boolean("gateway", "quic_enabled", "--quic-enabled", &Config::quic_enabled,
                         "serve QUIC (UDP)"));
     t.push_back(text("gateway", "quic_bind_addr", "--quic-bind-addr", &Config::quic_bind_addr,

@@ -20,6 +20,9 @@ namespace palyra::daemon {
 
 struct Config {
   std::filesystem::path state_dir;  // default: identity's default_state_dir()
+  // A qlog trace per QUIC connection goes into this existing directory (as
+  // the CLI's --qlog-dir, whose environment variable it shares). Empty: none.
+  std::filesystem::path qlog_dir;
 
   bool quic_enabled = true;
   std::string quic_bind_addr = "127.0.0.1";

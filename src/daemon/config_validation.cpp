@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "listen_address.hpp"
+#include "palyra/common/atomic_file.hpp"
 
 namespace palyra::daemon {
 
@@ -52,6 +53,14 @@ Status validate(const Config& config) {
                                                   printable(config.log_format)));
   }
   PALYRA_TRY(check_listen_address("metrics.listen", config.metrics_listen));
+  if (!config.qlog_dir.empty()) {
+    // At start, not at the first connection: a trace that silently goes
+    // nowhere is found out only when it is needed.
+    if (auto usable = check_writable_directory(config.qlog_dir); !usable) {
+      return Error(Errc::ConfigInvalid,
+                   fmt::format("qlog_dir: {}", printable(usable.error().message())));
+    }
+  }
   return {};
 }
 

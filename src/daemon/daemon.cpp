@@ -15,6 +15,7 @@
 
 #include "palyra/identity/certificate.hpp"
 #include "palyra/identity/state_dir.hpp"
+#include "palyra/transport/io/qlog_files.hpp"
 #include "palyra/transport/stream.hpp"
 #include "server_identity.hpp"
 #include "server_secret.hpp"
@@ -182,6 +183,13 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
         runtime::QuicFrontend::start(*daemon->loop_, *address, tls, *limits, *daemon->service_);
     if (!quic) return std::move(quic).error();
     daemon->quic_ = std::move(*quic);
+    if (!config.qlog_dir.empty()) {
+      auto qlog = transport::qlog_files(
+          config.qlog_dir, [](const Error& error) { spdlog::warn("qlog: {}", error.message()); });
+      if (!qlog) return std::move(qlog).error();
+      daemon->quic_->set_qlog(std::move(*qlog));
+      spdlog::info("qlog traces of QUIC connections go to {}", config.qlog_dir.string());
+    }
   }
   if (config.grpc_enabled) {
     auto address =

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 
 #include "quoted_path.hpp"
 #include "temp_dir.hpp"
@@ -162,17 +163,13 @@ TEST_F(AtomicFileTest, AFailedChmodIsAnErrorAndTheTargetIsUntouched) {
   EXPECT_EQ(stray_files(""), std::vector<std::string>{});
 }
 
-// Root writes anywhere, so the write runs in a child as an unprivileged user
-// when the test runs as root.
-TEST_F(AtomicFileTest, AWriteIntoAReadOnlyDirectoryFailsNamingIt) {
-  auto locked = dir_ / "read-only";
-  ASSERT_EQ(::mkdir(locked.c_str(), 0555), 0);
-  ASSERT_EQ(::chmod(locked.c_str(), 0555), 0);
-  ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+// Root writes anywhere, so `task` runs in a child, as an unprivileged user
+// when the test runs as root; returns what it returned.
+std::string as_unprivileged_user(const std::function<std::string()>& task) {
   int pipe_fds[2];
-  ASSERT_EQ(::pipe(pipe_fds), 0);
+  if (::pipe(pipe_fds) != 0) return "pipe failed";
   pid_t child = ::fork();
-  ASSERT_GE(child, 0);
+  if (child < 0) return "fork failed";
   if (child == 0) {
     ::close(pipe_fds[0]);
     if (::geteuid() == 0) {
@@ -180,8 +177,7 @@ TEST_F(AtomicFileTest, AWriteIntoAReadOnlyDirectoryFailsNamingIt) {
       uid_t uid = nobody != nullptr ? nobody->pw_uid : 65534;
       if (::setgid(uid) != 0 || ::setuid(uid) != 0) ::_exit(2);
     }
-    auto written = write_file_atomically(locked / "device.key", "k", 0600);
-    std::string message = written.ok() ? "ok" : written.error().message();
+    const std::string message = task();
     (void)!::write(pipe_fds[1], message.data(), message.size());
     ::_exit(0);
   }
@@ -191,10 +187,49 @@ TEST_F(AtomicFileTest, AWriteIntoAReadOnlyDirectoryFailsNamingIt) {
   for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) message.append(buffer, n);
   ::close(pipe_fds[0]);
   int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "could not drop privileges";
+  if (::waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return "could not drop privileges";
+  }
+  return message;
+}
+
+TEST_F(AtomicFileTest, AWriteIntoAReadOnlyDirectoryFailsNamingIt) {
+  auto locked = dir_ / "read-only";
+  ASSERT_EQ(::mkdir(locked.c_str(), 0555), 0);
+  ASSERT_EQ(::chmod(locked.c_str(), 0555), 0);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+  const std::string message = as_unprivileged_user([&] {
+    auto written = write_file_atomically(locked / "device.key", "k", 0600);
+    return written.ok() ? std::string("ok") : written.error().message();
+  });
   EXPECT_NE(message.find(quoted(locked)), std::string::npos) << message;
   EXPECT_NE(message.find("device.key"), std::string::npos) << message;
+  EXPECT_NE(message.find(std::strerror(EACCES)), std::string::npos) << message;
+}
+
+TEST_F(AtomicFileTest, AWritableDirectoryExistsIsADirectoryAndTakesNewFiles) {
+  EXPECT_TRUE(check_writable_directory(dir_).ok());
+  auto missing = check_writable_directory(dir_ / "missing");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), Errc::NotFound);
+  EXPECT_NE(missing.error().message().find(quoted(dir_ / "missing")), std::string::npos)
+      << missing.error().message();
+  std::ofstream(dir_ / "file") << "not a directory";
+  auto file = check_writable_directory(dir_ / "file");
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.error().code(), Errc::IoFailed);
+  EXPECT_NE(file.error().message().find(quoted(dir_ / "file")), std::string::npos)
+      << file.error().message();
+
+  auto locked = dir_ / "read-only";
+  ASSERT_EQ(::mkdir(locked.c_str(), 0555), 0);
+  ASSERT_EQ(::chmod(locked.c_str(), 0555), 0);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
+  const std::string message = as_unprivileged_user([&] {
+    auto checked = check_writable_directory(locked);
+    return checked.ok() ? std::string("ok") : checked.error().message();
+  });
+  EXPECT_NE(message.find(quoted(locked)), std::string::npos) << message;
   EXPECT_NE(message.find(std::strerror(EACCES)), std::string::npos) << message;
 }
 

@@ -205,6 +205,32 @@ TEST_F(ConfigTest, MetricsListenIsOffByDefaultAndMustBeHostAndPort) {
   }
 }
 
+// qlog_dir: off by default, from each source under the CLI's variable, and
+// checked at start: a directory that is not there, or is a file, is one line
+// naming it instead of traces that silently go nowhere.
+TEST_F(ConfigTest, QlogDirIsOffByDefaultAndMustBeAWritableDirectory) {
+  auto defaults = load_config(std::nullopt, {}, {});
+  ASSERT_TRUE(defaults.ok()) << defaults.error().describe();
+  EXPECT_TRUE(defaults->qlog_dir.empty());
+  auto from_env = load_config(std::nullopt, {"PALYRA_QLOG_DIR=" + dir_.string()}, {});
+  ASSERT_TRUE(from_env.ok()) << from_env.error().describe();
+  EXPECT_EQ(from_env->qlog_dir, dir_);
+  auto from_file = load_config(write("qlog_dir = \"" + dir_.string() + "\"\n"), {}, {});
+  ASSERT_TRUE(from_file.ok()) << from_file.error().describe();
+  EXPECT_EQ(from_file->qlog_dir, dir_);
+
+  std::ofstream(dir_ / "file") << "not a directory";
+  for (const auto& bad : {dir_ / "missing", dir_ / "file", dir_ / "new\nline"}) {
+    auto config = load_config(std::nullopt, {}, {{"--qlog-dir", bad.string()}});
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_EQ(config.error().code(), Errc::ConfigInvalid);
+    const std::string& message = config.error().message();
+    EXPECT_TRUE(message.starts_with("qlog_dir: ")) << message;
+    EXPECT_NE(message.find(dir_.string()), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+}
+
 TEST_F(ConfigTest, ReferenceListsEverySettingWithEnvAndDefault) {
   const auto& reference = settings_reference();
   auto port = std::find_if(reference.begin(), reference.end(),
@@ -219,6 +245,11 @@ TEST_F(ConfigTest, ReferenceListsEverySettingWithEnvAndDefault) {
   EXPECT_EQ(metrics->env_var, "PALYRA_METRICS_LISTEN");
   EXPECT_EQ(metrics->flag, "--metrics-listen");
   EXPECT_EQ(metrics->default_value, "");
+  auto qlog = std::find_if(reference.begin(), reference.end(),
+                           [](const SettingInfo& s) { return s.toml_key == "qlog_dir"; });
+  ASSERT_NE(qlog, reference.end());
+  EXPECT_EQ(qlog->env_var, "PALYRA_QLOG_DIR");
+  EXPECT_EQ(qlog->flag, "--qlog-dir");
 }
 
 // Every bad file is one ConfigInvalid line naming it: never an exception,

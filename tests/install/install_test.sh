@@ -72,8 +72,10 @@ timeout 180 cmake --build "$work/consumer" >>"$work/consumer.log" 2>&1 ||
 state=$work/state
 "$prefix/bin/palyra" init --state-dir "$state" >/dev/null
 sed 's/^#\([a-z]\)/\1/' "$prefix/share/doc/palyra/palyrad.toml.example" >"$work/palyrad.toml"
+mkdir -m 700 "$work/qlog"
 "$prefix/bin/palyrad" --config "$work/palyrad.toml" --state-dir "$state" --quic-port 0 \
-  --grpc-port 0 --grpc-enroll-port 0 --metrics-listen 127.0.0.1:0 >"$work/stdout" 2>"$work/stderr" &
+  --grpc-port 0 --grpc-enroll-port 0 --metrics-listen 127.0.0.1:0 --qlog-dir "$work/qlog" \
+  >"$work/stdout" 2>"$work/stderr" &
 daemon_pid=$!
 for _ in $(seq 100); do
   grep -q '^palyrad listening ' "$work/stdout" && break
@@ -88,3 +90,6 @@ answer=$(timeout 30 "$work/consumer/health_probe" "$address" "$state") ||
 echo "$answer"
 [[ "$answer" == *'"kind":"health"'* && "$answer" == *'"ok":true'* ]] ||
   fail "not a health answer: $answer"
+# The example's qlog_dir, pointed at a directory that exists: the probe's
+# connection left its trace.
+compgen -G "$work/qlog/*.sqlog" >/dev/null || fail "palyrad --qlog-dir wrote no trace"

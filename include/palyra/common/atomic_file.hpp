@@ -30,4 +30,10 @@ Result<std::string> read_file(const std::filesystem::path& path);
 // directory, or cannot be created or narrowed.
 Status ensure_private_directory(const std::filesystem::path& path);
 
+// An existing directory this process may create files in (for files that
+// land there one by one, such as qlog traces). NotFound when it does not
+// exist; IoFailed naming the path when it is not a directory or not
+// writable.
+Status check_writable_directory(const std::filesystem::path& path);
+
 }  // namespace palyra

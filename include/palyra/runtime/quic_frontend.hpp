@@ -38,6 +38,8 @@ class QuicFrontend {
   // New handshakes use the certificate, key and CA bundle of `tls`; live
   // connections are untouched. On error the previous ones stay.
   Status reload_tls(const transport::ServerTlsConfig& tls) { return server_->reload_tls(tls); }
+  // Connections accepted from now on are traced (Server::set_qlog).
+  void set_qlog(transport::QlogSinkFactory factory) { server_->set_qlog(std::move(factory)); }
   // Draining: new handshakes are ignored, live calls go on.
   void stop_accepting() noexcept { server_->stop_accepting(); }
   // Closes every connection with the shutting-down code (0x10).

@@ -24,12 +24,15 @@
 #include "palyra/transport/datagram.hpp"
 #include "palyra/transport/handshake_result.hpp"
 #include "palyra/transport/limits.hpp"
+#include "palyra/transport/qlog_sink.hpp"
 #include "palyra/transport/server_secret.hpp"
 #include "palyra/transport/socket_address.hpp"
 #include "palyra/transport/stream.hpp"
 
+struct ngtcp2_cid;
 struct ngtcp2_conn;
 struct ngtcp2_crypto_conn_ref;
+struct ngtcp2_settings;
 
 namespace palyra::transport {
 
@@ -124,6 +127,17 @@ struct AcceptOptions {
   // Set when the Initial carried a valid NEW_TOKEN token (RFC 9000 §8.1.3):
   // the address is proven as a Retry would have proven it.
   bool new_token_validated = false;
+  // Traces the connection from its first packet; empty: no qlog.
+  QlogSinkFactory qlog;
+};
+
+// What a client endpoint asks of a new connection beyond TLS and limits.
+struct ConnectOptions {
+  // Traces the connection from its first packet; empty: no qlog.
+  QlogSinkFactory qlog;
+  // What the server's NEW_TOKEN gave an earlier connection (RFC 9000
+  // §8.1.3), sent in our Initial so it need not Retry; empty for none.
+  std::string address_token;
 };
 
 class Connection {
@@ -131,11 +145,9 @@ class Connection {
   enum class State { Handshaking, Established, Closed };
 
   // A client connection; its first flight is ready in write_datagrams().
-  // `address_token`: what the server's NEW_TOKEN gave an earlier connection
-  // (RFC 9000 §8.1.3), sent in our Initial so it need not Retry; empty for none.
   static Result<std::unique_ptr<Connection>> connect(
       std::shared_ptr<const ClientTlsContext> tls, const Limits& limits, const SocketAddress& local,
-      const SocketAddress& remote, std::uint64_t now_ns, std::string_view address_token = {});
+      const SocketAddress& remote, std::uint64_t now_ns, const ConnectOptions& options = {});
   // A server connection for the Initial packet in `first_datagram` (which the
   // caller then passes to receive()). InvalidArgument when the datagram is not
   // an acceptable first packet.
@@ -215,6 +227,10 @@ class Connection {
   Connection(bool is_server, const Limits& limits, const SocketAddress& local,
              const SocketAddress& remote);
   Status init_tls(Result<TlsSession> session);
+  // Asks `factory` for this connection's sink (named by `scid`) and, when it
+  // gives one, points ngtcp2's qlog at it.
+  void start_qlog(const QlogSinkFactory& factory, const ngtcp2_cid& scid,
+                  ngtcp2_settings& settings);
 
   // Ends the connection (once): the application is told `ending.error`, and
   // CONNECTION_CLOSE goes out when the peer is to be notified.
@@ -277,6 +293,8 @@ class Connection {
   std::shared_ptr<const ServerTlsContext> server_tls_;
   std::shared_ptr<const ClientTlsContext> client_tls_;
   std::shared_ptr<const ServerKeys> server_keys_;
+  // Outlives conn_: ngtcp2 writes the trace's end when the conn is deleted.
+  std::unique_ptr<QlogSink> qlog_;
   // The peer sent a Stateless Reset: it no longer knows this connection.
   bool stateless_reset_received_ = false;
 

@@ -13,9 +13,9 @@ using transport::Stream;
 Result<std::unique_ptr<LoadConnection>> LoadConnection::start(
     transport::EventLoop& loop, const transport::SocketAddress& server,
     std::shared_ptr<const transport::ClientTlsContext> tls, const transport::Limits& limits,
-    Handlers handlers) {
+    const transport::ConnectOptions& options, Handlers handlers) {
   std::unique_ptr<LoadConnection> self(new LoadConnection(std::move(handlers)));
-  auto client = transport::Client::start(loop, server, std::move(tls), limits);
+  auto client = transport::Client::start(loop, server, std::move(tls), limits, options);
   if (!client) return std::move(client).error();
   self->client_ = std::move(*client);
   LoadConnection* raw = self.get();

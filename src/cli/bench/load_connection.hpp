@@ -31,7 +31,7 @@ class LoadConnection {
   static Result<std::unique_ptr<LoadConnection>> start(
       transport::EventLoop& loop, const transport::SocketAddress& server,
       std::shared_ptr<const transport::ClientTlsContext> tls, const transport::Limits& limits,
-      Handlers handlers);
+      const transport::ConnectOptions& options, Handlers handlers);
 
   // Sends `request` (one frame) and finishes the stream's send side.
   void call(std::string request, OnFrame on_frame, OnDone on_done);

@@ -28,7 +28,8 @@ Result<Target> prepare_target(const CommonOptions& options) {
 Result<std::unique_ptr<LoadConnection>> open_connection(Target& target,
                                                         LoadConnection::Handlers handlers) {
   return LoadConnection::start(*target.loop, target.connection.address, target.tls,
-                               target.connection.limits, std::move(handlers));
+                               target.connection.limits, target.connection.quic,
+                               std::move(handlers));
 }
 
 Result<std::vector<std::unique_ptr<LoadConnection>>> open_established(

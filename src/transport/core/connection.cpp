@@ -16,6 +16,7 @@
 #include "connection_errors.hpp"
 #include "incomplete_frames.hpp"
 #include "ngtcp2_path.hpp"
+#include "palyra/identity/fingerprint.hpp"
 #include "peer_verification.hpp"
 #include "quic_memory.hpp"
 #include "quic_random.hpp"
@@ -99,18 +100,32 @@ Status Connection::init_tls(Result<TlsSession> session) {
   return {};
 }
 
+void Connection::start_qlog(const QlogSinkFactory& factory, const ngtcp2_cid& scid,
+                            ngtcp2_settings& settings) {
+  if (!factory) return;
+  qlog_ = factory(identity::lower_hex({scid.data, scid.datalen}));
+  if (!qlog_) return;
+  // ngtcp2 calls this with the connection's user data (this Connection)
+  // from ngtcp2_conn_*_new, which writes the trace's header, to
+  // ngtcp2_conn_del, which ends it.
+  settings.qlog.write = [](void* user_data, std::uint32_t flags, const void* data,
+                           std::size_t length) {
+    static_cast<Connection*>(user_data)->qlog_->write(
+        {static_cast<const std::uint8_t*>(data), length},
+        (flags & NGTCP2_QLOG_WRITE_FLAG_FIN) != 0);
+  };
+}
+
 Result<std::unique_ptr<Connection>> Connection::connect(
     std::shared_ptr<const ClientTlsContext> tls, const Limits& limits, const SocketAddress& local,
-    const SocketAddress& remote, std::uint64_t now_ns, std::string_view address_token) {
+    const SocketAddress& remote, std::uint64_t now_ns, const ConnectOptions& options) {
   PALYRA_TRY(limits.validate());
   std::unique_ptr<Connection> c(new Connection(false, limits, local, remote));
   c->client_tls_ = std::move(tls);
   ngtcp2_cid dcid = random_cid(NGTCP2_MIN_INITIAL_DCIDLEN + 2);
   ngtcp2_cid scid = random_cid(kClientCidLength);
   ngtcp2_settings settings = make_settings(limits, now_ns);
-  // ngtcp2 copies it into our Initial; a Retry's token replaces it.
-  settings.token.base = reinterpret_cast<std::uint8_t*>(const_cast<char*>(address_token.data()));
-  settings.token.len = address_token.size();
+  c->start_qlog(options.qlog, scid, settings);
   ngtcp2_transport_params params = make_params(limits);
   ngtcp2_callbacks callbacks = connection_callbacks(false);
   ngtcp2_path path = make_path(c->local_, c->remote_);
@@ -152,6 +167,8 @@ Result<std::unique_ptr<Connection>> Connection::accept(
     settings.token.base = const_cast<std::uint8_t*>(header.token.base);
     settings.token.len = header.token.len;
   }
+  settings.qlog.odcid = params.original_dcid;  // the trace's group_id
+  c->start_qlog(options.qlog, scid, settings);
   params.stateless_reset_token_present = 1;
   c->make_stateless_reset_token(scid.data, scid.datalen, params.stateless_reset_token);
   ngtcp2_callbacks callbacks = connection_callbacks(true);

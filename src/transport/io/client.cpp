@@ -22,7 +22,7 @@ Client::~Client() {
 
 Result<std::unique_ptr<Client>> Client::start(EventLoop& loop, const SocketAddress& server,
                                               std::shared_ptr<const ClientTlsContext> tls,
-                                              const Limits& limits,
+                                              const Limits& limits, ConnectOptions options,
                                               std::shared_ptr<AddressTokenStore> tokens) {
   PALYRA_TRY(limits.validate());
   auto socket = UdpSocket::connect(server, limits.use_gso);
@@ -32,11 +32,11 @@ Result<std::unique_ptr<Client>> Client::start(EventLoop& loop, const SocketAddre
   client->server_ = server;
   client->server_name_ = tls->server_name();
   client->tokens_ = std::move(tokens);
-  std::string token;
-  if (client->tokens_)
-    token = client->tokens_->token_for(server, client->server_name_).value_or("");
+  if (client->tokens_ && options.address_token.empty()) {
+    options.address_token = client->tokens_->token_for(server, client->server_name_).value_or("");
+  }
   auto connection = Connection::connect(std::move(tls), limits, client->socket_->local_address(),
-                                        server, monotonic_ns(), token);
+                                        server, monotonic_ns(), options);
   if (!connection) return std::move(connection).error();
   client->connection_ = std::move(*connection);
   client->driver_ = std::make_unique<ConnectionDriver>(loop, *client->socket_);
@@ -57,13 +57,14 @@ Result<std::unique_ptr<Client>> Client::start(EventLoop& loop, const SocketAddre
 
 Result<std::unique_ptr<Client>> Client::connect(const SocketAddress& server,
                                                 const ClientTlsConfig& tls, const Limits& limits,
+                                                const ConnectOptions& options,
                                                 std::shared_ptr<AddressTokenStore> tokens) {
   auto context = load_client_tls(tls);
   if (!context) return std::move(context).error();
   auto loop = EventLoop::create();
   if (!loop) return std::move(loop).error();
   EventLoop& loop_ref = **loop;
-  auto client = start(loop_ref, server, std::move(*context), limits, std::move(tokens));
+  auto client = start(loop_ref, server, std::move(*context), limits, options, std::move(tokens));
   if (!client) return std::move(client).error();
   (*client)->owned_loop_ = std::move(*loop);
   PALYRA_TRY((*client)->wait_established());

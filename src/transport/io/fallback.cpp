@@ -24,8 +24,9 @@ Result<ConnectOutcome> connect_with_explicit_fallback(const SocketAddress& serve
                                                       const ClientTlsConfig& tls,
                                                       const Limits& limits,
                                                       TcpFallbackPolicy policy, bool privileged,
+                                                      const ConnectOptions& options,
                                                       std::shared_ptr<AddressTokenStore> tokens) {
-  return decide_fallback(Client::connect(server, tls, limits, std::move(tokens)), policy,
+  return decide_fallback(Client::connect(server, tls, limits, options, std::move(tokens)), policy,
                          privileged);
 }
 

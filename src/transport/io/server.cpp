@@ -147,6 +147,7 @@ void Server::on_datagram(const SocketAddress& from, std::span<const std::uint8_t
       return;
     }
     case DatagramDispatcher::Action::Accept:
+      verdict.accept_options.qlog = qlog_;
       accept(from, datagram, verdict.accept_options, std::move(verdict.unvalidated_host));
       return;
     case DatagramDispatcher::Action::Refuse:

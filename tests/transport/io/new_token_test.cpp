@@ -53,7 +53,7 @@ class NewTokenTest : public ::testing::Test {
   // Connects with the store, waits for the server's NEW_TOKEN (it follows
   // the handshake) and closes.
   void connect_and_collect_token(const SocketAddress& server, const ClientTlsConfig& tls) {
-    auto client = Client::connect(server, tls, limits_with(RetryPolicy::Never), tokens_);
+    auto client = Client::connect(server, tls, limits_with(RetryPolicy::Never), {}, tokens_);
     ASSERT_TRUE(client.ok()) << client.error().describe();
     ASSERT_TRUE((*client)->run_until([this] { return tokens_->size() > 0; }, 3s))
         << "no NEW_TOKEN from the server";
@@ -104,7 +104,7 @@ TEST_F(NewTokenTest, TokenFromAnotherAddressGetsRetry) {
   ASSERT_TRUE(token);
   tokens_->keep(v6, kServerName, *token);
 
-  auto client = Client::connect(v6, client_tls(), limits_with(RetryPolicy::Never), tokens_);
+  auto client = Client::connect(v6, client_tls(), limits_with(RetryPolicy::Never), {}, tokens_);
   ASSERT_TRUE(client.ok()) << client.error().describe();
   const ServerStats stats = stats_of(server);
   EXPECT_EQ(stats.new_tokens_ignored, 1u) << "the token was not presented";
@@ -124,7 +124,7 @@ TEST_F(NewTokenTest, ExpiredTokenGetsRetry) {
   connect_and_collect_token(server.address(), client_tls(&device));
   clock->advance(24h);
   auto client = Client::connect(server.address(), client_tls(&device),
-                                limits_with(RetryPolicy::Never), tokens_);
+                                limits_with(RetryPolicy::Never), {}, tokens_);
   ASSERT_TRUE(client.ok()) << client.error().describe();
   const ServerStats stats = stats_of(server);
   EXPECT_EQ(stats.new_tokens_ignored, 1u);
@@ -144,8 +144,8 @@ TEST_F(NewTokenTest, ForgedTokenIsTreatedAsNoToken) {
     EchoServer server(server_tls(), limits_with(retry));
     ASSERT_TRUE(server.ok()) << server.bind_error();
     tokens_->keep(server.address(), kServerName, forged_token);
-    auto client =
-        Client::connect(server.address(), client_tls(), limits_with(RetryPolicy::Never), tokens_);
+    auto client = Client::connect(server.address(), client_tls(), limits_with(RetryPolicy::Never),
+                                  {}, tokens_);
     ASSERT_TRUE(client.ok()) << client.error().describe();
     const ServerStats stats = stats_of(server);
     EXPECT_EQ(stats.new_tokens_ignored, 1u);

@@ -44,13 +44,14 @@ class Client {
   // token from there and keeps the next one there (address_token_store.hpp).
   static Result<std::unique_ptr<Client>> connect(
       const SocketAddress& server, const ClientTlsConfig& tls, const Limits& limits = {},
-      std::shared_ptr<AddressTokenStore> tokens = nullptr);
+      const ConnectOptions& options = {}, std::shared_ptr<AddressTokenStore> tokens = nullptr);
 
   // Asynchronous: starts the handshake on `loop` and returns at once; the
   // outcome arrives through connection().events. `tokens` as for connect().
   static Result<std::unique_ptr<Client>> start(EventLoop& loop, const SocketAddress& server,
                                                std::shared_ptr<const ClientTlsContext> tls,
                                                const Limits& limits = {},
+                                               ConnectOptions options = {},
                                                std::shared_ptr<AddressTokenStore> tokens = nullptr);
   ~Client();
   Client(const Client&) = delete;

@@ -38,6 +38,7 @@ Result<ConnectOutcome> decide_fallback(Result<std::unique_ptr<Client>> attempt,
 // as decide_fallback says.
 Result<ConnectOutcome> connect_with_explicit_fallback(
     const SocketAddress& server, const ClientTlsConfig& tls, const Limits& limits,
-    TcpFallbackPolicy policy, bool privileged, std::shared_ptr<AddressTokenStore> tokens = nullptr);
+    TcpFallbackPolicy policy, bool privileged, const ConnectOptions& options = {},
+    std::shared_ptr<AddressTokenStore> tokens = nullptr);
 
 }  // namespace palyra::transport

@@ -31,6 +31,7 @@
 #include "palyra/transport/io/event_loop.hpp"
 #include "palyra/transport/io/impairment.hpp"
 #include "palyra/transport/limits.hpp"
+#include "palyra/transport/qlog_sink.hpp"
 #include "palyra/transport/server_secret.hpp"
 #include "palyra/transport/socket_address.hpp"
 #include "palyra/transport/tls_config.hpp"
@@ -133,6 +134,10 @@ class Server {
   // Closes every connection with an application error code.
   void close_all(std::uint64_t app_error_code, std::string_view reason);
 
+  // Connections accepted from now on are traced into the factory's sinks
+  // (io/qlog_files.hpp); an empty factory stops tracing new ones.
+  void set_qlog(QlogSinkFactory factory) { qlog_ = std::move(factory); }
+
   // Test hook: a seeded lossy network on the receive path.
   void set_impairment(const NetworkImpairment& impairment);
 
@@ -166,6 +171,7 @@ class Server {
   std::shared_ptr<const ServerKeys> keys_;  // seals the NEW_TOKEN tokens we issue
   // Calendar time for NEW_TOKEN tokens (ServerTlsConfig::clock at bind).
   std::shared_ptr<const palyra::Clock> clock_;
+  QlogSinkFactory qlog_;  // empty: no qlog
 
   std::unordered_map<std::uint64_t, std::unique_ptr<Entry>> connections_;
   std::uint64_t next_id_ = 1;
