@@ -125,6 +125,10 @@ Result<std::unique_ptr<Connection>> Connection::connect(
   ngtcp2_cid dcid = random_cid(NGTCP2_MIN_INITIAL_DCIDLEN + 2);
   ngtcp2_cid scid = random_cid(kClientCidLength);
   ngtcp2_settings settings = make_settings(limits, now_ns);
+  // ngtcp2 copies it into our Initial; a Retry's token replaces it.
+  settings.token.base =
+      reinterpret_cast<std::uint8_t*>(const_cast<char*>(options.address_token.data()));
+  settings.token.len = options.address_token.size();
   c->start_qlog(options.qlog, scid, settings);
   ngtcp2_transport_params params = make_params(limits);
   ngtcp2_callbacks callbacks = connection_callbacks(false);
