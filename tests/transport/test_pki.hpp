@@ -15,6 +15,7 @@
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/identity/ca.hpp"
 #include "palyra/identity/revocation.hpp"
+#include "palyra/transport/tls_config.hpp"
 
 namespace palyra::transport::testing {
 
@@ -59,6 +60,18 @@ class TestPki {
   std::filesystem::path revocation_file() const { return dir_ / "revoked.txt"; }
   std::string device_id() const { return "test-node"; }
   const std::string& device_fingerprint() const { return device_.fingerprint; }
+  // The server's and the device's TLS configurations, as most tests want
+  // them: client certificates required, no pin, no server secret.
+  ServerTlsConfig server_tls() const {
+    return {ca_cert(), server_chain(), server_key(), true, nullptr};
+  }
+  ClientTlsConfig device_tls() const {
+    ClientTlsConfig tls;
+    tls.ca_file = ca_cert();
+    tls.cert_file = device_cert();
+    tls.key_file = device_key();
+    return tls;
+  }
   const std::string& server_fingerprint() const { return server_fingerprint_; }
   const identity::CertificateAuthority& ca() const { return *ca_; }
 

@@ -23,11 +23,7 @@ class ConnectionPairTest : public ::testing::Test {
   void SetUp() override {
     client_address_ = std::move(SocketAddress::parse("127.0.0.1:40000")).value();
     server_address_ = std::move(SocketAddress::parse("127.0.0.1:7444")).value();
-    ClientTlsConfig client_tls;
-    client_tls.ca_file = pki_.ca_cert();
-    client_tls.cert_file = pki_.device_cert();
-    client_tls.key_file = pki_.device_key();
-    client_tls_ = std::move(ClientTlsContext::create(client_tls)).value();
+    client_tls_ = std::move(ClientTlsContext::create(pki_.device_tls())).value();
     client_ =
         std::move(Connection::connect(client_tls_, limits_, client_address_, server_address_, now_))
             .value();

@@ -25,17 +25,11 @@ using testing::TestPki;
 class AddressValidationTest : public ::testing::Test {
  protected:
   ServerTlsConfig server_tls(std::optional<ServerSecret> secret = std::nullopt) const {
-    ServerTlsConfig tls{pki_.ca_cert(), pki_.server_chain(), pki_.server_key(), true, nullptr};
+    ServerTlsConfig tls = pki_.server_tls();
     tls.secret = secret;
     return tls;
   }
-  ClientTlsConfig client_tls() const {
-    ClientTlsConfig tls;
-    tls.ca_file = pki_.ca_cert();
-    tls.cert_file = pki_.device_cert();
-    tls.key_file = pki_.device_key();
-    return tls;
-  }
+  ClientTlsConfig client_tls() const { return pki_.device_tls(); }
   static Limits limits_with(RetryPolicy retry) {
     Limits limits;
     limits.handshake_timeout = 3s;

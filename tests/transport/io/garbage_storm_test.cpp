@@ -69,16 +69,8 @@ std::vector<std::uint8_t> garbage(std::size_t i, std::mt19937& rng) {
 
 class GarbageStormTest : public ::testing::Test {
  protected:
-  ServerTlsConfig server_tls() const {
-    return {pki_.ca_cert(), pki_.server_chain(), pki_.server_key(), true, nullptr};
-  }
-  ClientTlsConfig client_tls() const {
-    ClientTlsConfig tls;
-    tls.ca_file = pki_.ca_cert();
-    tls.cert_file = pki_.device_cert();
-    tls.key_file = pki_.device_key();
-    return tls;
-  }
+  ServerTlsConfig server_tls() const { return pki_.server_tls(); }
+  ClientTlsConfig client_tls() const { return pki_.device_tls(); }
   static Limits limits() {
     Limits limits;
     limits.handshake_timeout = 5s;

@@ -30,7 +30,7 @@ constexpr const char* kServerName = "localhost";  // ClientTlsConfig's default
 class NewTokenTest : public ::testing::Test {
  protected:
   ServerTlsConfig server_tls(std::shared_ptr<const palyra::Clock> clock = system_clock()) const {
-    ServerTlsConfig tls{pki_.ca_cert(), pki_.server_chain(), pki_.server_key(), true, nullptr};
+    ServerTlsConfig tls = pki_.server_tls();
     tls.clock = std::move(clock);
     return tls;
   }

@@ -28,14 +28,9 @@ using testing::TestPki;
 
 class QuicTest : public ::testing::Test {
  protected:
-  ServerTlsConfig server_tls() const {
-    return {pki_.ca_cert(), pki_.server_chain(), pki_.server_key(), true, nullptr};
-  }
+  ServerTlsConfig server_tls() const { return pki_.server_tls(); }
   ClientTlsConfig client_tls() const {
-    ClientTlsConfig tls;
-    tls.ca_file = pki_.ca_cert();
-    tls.cert_file = pki_.device_cert();
-    tls.key_file = pki_.device_key();
+    ClientTlsConfig tls = pki_.device_tls();
     tls.server_name = "localhost";
     return tls;
   }

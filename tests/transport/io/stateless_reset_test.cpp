@@ -24,17 +24,11 @@ using testing::TestPki;
 class StatelessResetTest : public ::testing::Test {
  protected:
   ServerTlsConfig server_tls(const ServerSecret& secret) const {
-    ServerTlsConfig tls{pki_.ca_cert(), pki_.server_chain(), pki_.server_key(), true, nullptr};
+    ServerTlsConfig tls = pki_.server_tls();
     tls.secret = secret;
     return tls;
   }
-  ClientTlsConfig client_tls() const {
-    ClientTlsConfig tls;
-    tls.ca_file = pki_.ca_cert();
-    tls.cert_file = pki_.device_cert();
-    tls.key_file = pki_.device_key();
-    return tls;
-  }
+  ClientTlsConfig client_tls() const { return pki_.device_tls(); }
   static Limits limits() {
     Limits limits;
     limits.handshake_timeout = 3s;

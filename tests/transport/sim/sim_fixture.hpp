@@ -68,11 +68,7 @@ inline std::string describe(Network& network) {
 class SimulatedInteropTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ClientTlsConfig client;
-    client.ca_file = pki_.ca_cert();
-    client.cert_file = pki_.device_cert();
-    client.key_file = pki_.device_key();
-    client_tls_ = std::move(ClientTlsContext::create(client)).value();
+    client_tls_ = std::move(ClientTlsContext::create(pki_.device_tls())).value();
     use_server_chain(pki_.server_chain(), pki_.server_key());
   }
 
