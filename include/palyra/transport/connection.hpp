@@ -218,7 +218,13 @@ class Connection {
   // call write_datagrams soon.
   std::function<void(Connection&)> on_output_pending;
   // True once closed and nothing is left to send: the owner may destroy it.
-  bool finished() const noexcept { return state_ == State::Closed && !close_pending_; }
+  // A server that sent CONNECTION_CLOSE stays in the closing state for
+  // three probe timeouts (RFC 9000 §10.2.1): a late packet of the peer's is
+  // answered with the same close again, not with a Stateless Reset that
+  // would hide why it was closed.
+  bool finished() const noexcept {
+    return state_ == State::Closed && !close_pending_ && closing_until_ns_ == 0;
+  }
 
  private:
   friend class Stream;
@@ -301,6 +307,11 @@ class Connection {
   State state_ = State::Handshaking;
   bool handshake_completed_ = false;
   bool probing_in_flight_ = false;  // keep-alive at in_flight_probe_interval
+  // The closing state of a server (finished()): our CONNECTION_CLOSE
+  // packet, until when it is repeated, and whether a late packet asked for it.
+  std::vector<std::uint8_t> close_packet_;
+  std::uint64_t closing_until_ns_ = 0;
+  bool repeat_close_ = false;
   std::string alpn_;
   bool close_pending_ = false;  // CONNECTION_CLOSE still to be written
   CloseReason close_reason_;    // what it says

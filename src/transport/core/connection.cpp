@@ -310,7 +310,11 @@ std::vector<std::string> Connection::take_retired_connection_ids() {
 
 void Connection::receive(const SocketAddress& local, const SocketAddress& remote,
                          std::span<const std::uint8_t> datagram, std::uint64_t now_ns) {
-  if (state_ == State::Closed) return;
+  if (state_ == State::Closed) {
+    // Closing: each late packet gets our CONNECTION_CLOSE once more.
+    repeat_close_ = closing_until_ns_ != 0;
+    return;
+  }
   now_ns_ = now_ns;
   ngtcp2_path path = make_path(local, remote);
   ngtcp2_pkt_info info{};
@@ -427,14 +431,20 @@ void Connection::erase_closed_streams() {
 
 std::uint64_t Connection::expiry() const noexcept {
   if (close_pending_) return 0;
-  if (state_ == State::Closed) return UINT64_MAX;
+  if (state_ == State::Closed) return closing_until_ns_ != 0 ? closing_until_ns_ : UINT64_MAX;
   const std::uint64_t frames =
       incomplete_frames_ ? incomplete_frames_->next_deadline() : UINT64_MAX;
   return std::min(ngtcp2_conn_get_expiry(conn_), frames);
 }
 
 void Connection::handle_expiry(std::uint64_t now_ns) {
-  if (state_ == State::Closed) return;
+  if (state_ == State::Closed) {
+    if (closing_until_ns_ != 0 && now_ns >= closing_until_ns_) {
+      closing_until_ns_ = 0;  // the closing period is over: finished()
+      close_packet_.clear();
+    }
+    return;
+  }
   now_ns_ = now_ns;
   // Early for ngtcp2 when the deadline due is a request frame's: harmless,
   // it only acts on its timers that have passed.

@@ -33,6 +33,11 @@ void Connection::write_connection_close(std::uint64_t now_ns, DatagramBatch& bat
       conn_, &path_storage.path, &info, batch.buffer.data() + offset, max_payload, &close, now_ns);
   if (n > 0) {
     GsoBursts(batch, remote_).add(offset, static_cast<std::size_t>(n));
+    if (is_server_) {
+      close_packet_.assign(batch.buffer.begin() + static_cast<std::ptrdiff_t>(offset),
+                           batch.buffer.begin() + static_cast<std::ptrdiff_t>(offset + n));
+      closing_until_ns_ = now_ns + 3 * ngtcp2_conn_get_pto(conn_);
+    }
   } else {
     batch.buffer.resize(offset);
   }
@@ -54,6 +59,12 @@ void Connection::write_datagrams(std::uint64_t now_ns, DatagramBatch& batch,
                                  std::size_t max_datagrams) {
   if (close_pending_) {
     write_connection_close(now_ns, batch);
+    return;
+  }
+  if (std::exchange(repeat_close_, false) && !close_packet_.empty()) {
+    const std::size_t offset = batch.buffer.size();
+    batch.buffer.insert(batch.buffer.end(), close_packet_.begin(), close_packet_.end());
+    GsoBursts(batch, remote_).add(offset, close_packet_.size());
     return;
   }
   if (state_ == State::Closed) return;
