@@ -228,17 +228,24 @@ Result<std::size_t> JetStreamJournal::visit_after(std::uint64_t after, std::size
                                                   std::size_t max_bytes,
                                                   const EventVisitor& visit) {
   if (max_events == 0) return std::size_t{0};
-  // The tail is what the follower has delivered; an acknowledged append may
-  // be newer still, and is then read from the stream.
-  auto from_tail = tail_.visit_after(after, max_events, max_bytes, visit);
-  if (from_tail && (*from_tail > 0 || after >= newest_.load())) return *from_tail;
-  // Behind the tail: read by sequence. A direct get of "the next message on
-  // our subject from seq" skips what retention removed.
   std::size_t visited = 0;
   std::size_t bytes = 0;
+  bool stopped = false;  // by the visitor or the byte budget
   std::uint64_t next = after + 1;
+  auto counted = [&](const EventView& event) {
+    ++visited;
+    bytes += approximate_bytes(event);
+    next = event.seq + 1;
+    stopped = !visit(event) || bytes >= max_bytes;
+    return !stopped;
+  };
+  // First the tail: what the follower has delivered. An acknowledged append
+  // may be newer still; the rest is read from the stream.
+  (void)tail_.visit_after(after, max_events, max_bytes, counted);
+  // Then by sequence. A direct get of "the next message on our subject from
+  // seq" skips what retention removed.
   const std::uint64_t newest = newest_.load();
-  while (visited < max_events && next <= newest) {
+  while (!stopped && visited < max_events && next <= newest) {
     jsDirectGetMsgOptions get;
     jsDirectGetMsgOptions_Init(&get);
     get.Sequence = next;
@@ -254,10 +261,7 @@ Result<std::size_t> JetStreamJournal::visit_after(std::uint64_t after, std::size
     const std::uint64_t seq = natsMsg_GetSequence(msg.get());
     auto event = decode_event(msg.get(), seq);
     if (!event) return std::move(event).error();
-    ++visited;
-    bytes += (*event)->approximate_bytes();
-    if (!visit((*event)->view()) || bytes >= max_bytes) break;
-    next = seq + 1;
+    counted((*event)->view());
   }
   return visited;
 }
