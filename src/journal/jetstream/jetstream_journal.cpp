@@ -91,6 +91,11 @@ Status JetStreamJournal::start_follower(std::uint64_t after) {
   follower_.reset(sub);
   if (status != NATS_OK)
     return nats_error("ordered subscription to " + backend_.stream, status, code);
+  const natsStatus hooked = natsSubscription_SetOnCompleteCB(
+      follower_.get(),
+      [](void* self) { static_cast<JetStreamJournal*>(self)->follower_done_.set_value(); }, this);
+  if (hooked != NATS_OK) return nats_error("watching the ordered subscription's end", hooked);
+  follower_done_set_up_ = true;
   return {};
 }
 
@@ -112,7 +117,10 @@ JetStreamJournal::~JetStreamJournal() {
   refresh_wake_.notify_all();
   if (refresher_.joinable()) refresher_.join();
   // Unsubscribe before the connection goes: the follower's callback uses us.
-  if (follower_) natsSubscription_Unsubscribe(follower_.get());
+  if (follower_ && natsSubscription_Unsubscribe(follower_.get()) == NATS_OK &&
+      follower_done_set_up_) {
+    (void)follower_done_.get_future().wait_for(backend_.request_timeout);
+  }
   follower_.reset();
   if (connection_) natsConnection_Close(connection_.get());
   std::unordered_map<const natsMsg*, Pending> unanswered;

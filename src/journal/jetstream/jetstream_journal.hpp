@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -69,6 +70,10 @@ class JetStreamJournal final : public Journal {
   NatsPtr<natsConnection> connection_;
   NatsPtr<jsCtx> js_;
   NatsPtr<natsSubscription> follower_;
+  // Set once the follower's subscription is closed and its callback has
+  // returned: the destructor waits for it before members go.
+  std::promise<void> follower_done_;
+  bool follower_done_set_up_ = false;
 
   struct Pending {
     AppendCallback on_durable;
