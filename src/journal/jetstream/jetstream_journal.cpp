@@ -170,6 +170,8 @@ Status JetStreamJournal::append(NewEvent event, AppendCallback on_durable) {
 
 void JetStreamJournal::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err, void* self) {
   auto* journal = static_cast<JetStreamJournal*>(self);
+  // The published message comes back to us to destroy (nats.h, jsPubAckHandler).
+  const NatsPtr<natsMsg> published(msg);
   Pending pending;
   {
     std::lock_guard lock(journal->pending_mutex_);
