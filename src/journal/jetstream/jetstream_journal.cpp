@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <string_view>
 #include <vector>
 
 #include "codec.hpp"
@@ -181,10 +182,13 @@ void JetStreamJournal::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* 
     journal->pending_.erase(found);
   }
   if (ack == nullptr) {
-    const std::string text = err != nullptr && err->ErrText != nullptr ? err->ErrText : "";
-    Error error = nats_error("publishing to stream " + journal->backend_.stream + " " + text,
-                             err != nullptr ? err->Err : NATS_ERR,
-                             err != nullptr ? err->ErrCode : jsErrCode{});
+    const natsStatus status = err != nullptr ? err->Err : NATS_ERR;
+    // The server's description (ErrText), unless it only repeats the status.
+    std::string what = "publishing to stream " + journal->backend_.stream;
+    if (err != nullptr && err->ErrText != nullptr &&
+        std::string_view(err->ErrText) != natsStatus_GetText(status))
+      what += std::string(" (") + err->ErrText + ")";
+    Error error = nats_error(what, status, err != nullptr ? err->ErrCode : jsErrCode{});
     pending.on_durable(std::move(error));
     return;
   }
