@@ -18,7 +18,7 @@ Result<NatsPtr<natsMsg>> encode_event(const std::string& subject, const NewEvent
                                       std::int64_t published_at_unix_ms);
 
 // JetStream's message id for a publish id: scoped per device, so two devices
-// may use the same id. Device ids are hex fingerprints (no '/').
+// may use the same id. Unambiguous: device ids are A-Z a-z 0-9 . _ - (no /).
 std::string message_id(const std::string& device_id, const std::string& publish_id);
 
 // The event stored as `msg` at stream sequence `seq`.
