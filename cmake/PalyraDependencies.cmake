@@ -7,6 +7,18 @@ pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
 # sd_notify(3) for Type=notify units (palyrad only).
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 find_package(SQLite3 REQUIRED)
+# The JetStream journal backend (cluster work). Found through pkg-config:
+# Debian 12's cnats CMake package names a static library the package does
+# not ship, so find_package(cnats CONFIG) stops with an error.
+pkg_check_modules(NATS IMPORTED_TARGET libnats)
+option(PALYRA_JETSTREAM "Build the NATS JetStream journal backend" ${NATS_FOUND})
+if(PALYRA_JETSTREAM AND NOT NATS_FOUND)
+  message(FATAL_ERROR "PALYRA_JETSTREAM needs libnats (libnats-dev); scripts/bootstrap installs it")
+endif()
+if(PALYRA_JETSTREAM)
+  # The tests start a real nats-server; without one they skip and say so.
+  find_program(PALYRA_NATS_SERVER nats-server)
+endif()
 find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(tomlplusplus REQUIRED)

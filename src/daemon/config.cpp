@@ -90,6 +90,14 @@ const std::vector<Setting>& settings() {
                          &Config::journal_dedup_window,
                          "how long a publish id is remembered: the same id from the same device "
                          "within it appends nothing (e.g. 2m, 90s)"));
+    t.push_back(text("journal", "backend", "--journal-backend", &Config::journal_backend,
+                     "where events are stored: sqlite (the state directory) or jetstream (a "
+                     "NATS JetStream cluster, journal.nats_urls)"));
+    t.push_back(text("journal", "nats_urls", "--journal-nats-urls", &Config::journal_nats_urls,
+                     "backend = jetstream: the cluster's servers, comma-separated "
+                     "nats://HOST:PORT"));
+    t.push_back(count("journal", "nats_replicas", "", &Config::journal_nats_replicas,
+                      "backend = jetstream: replicas of the events stream (1, 3 or 5)"));
     t.push_back(count("shutdown", "grace_ms", "", &Config::shutdown_grace_ms,
                       "on SIGTERM, how long in-flight requests may take to finish"));
     t.push_back(count("tls", "server_cert_renew_before_s", "", &Config::server_cert_renew_before_s,

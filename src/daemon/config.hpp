@@ -51,6 +51,11 @@ struct Config {
   std::uint64_t journal_retention_max_age_s = 0;   // 0: unlimited
   // How long a publish id (PROTOCOL.md §4) is remembered per device.
   std::chrono::seconds journal_dedup_window = std::chrono::minutes(2);
+  // Where events are stored: "sqlite" (the state directory) or "jetstream"
+  // (a stream of the NATS JetStream cluster at journal_nats_urls).
+  std::string journal_backend = "sqlite";
+  std::string journal_nats_urls;            // comma-separated nats://HOST:PORT (jetstream)
+  std::uint64_t journal_nats_replicas = 1;  // the stream's replicas: 1, 3 or 5 (jetstream)
   std::uint64_t shutdown_grace_ms = 5'000;
   // The server certificate is reissued at start when it expires within this.
   std::uint64_t server_cert_renew_before_s = 7ULL * 24 * 3600;

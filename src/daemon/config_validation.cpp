@@ -52,6 +52,20 @@ Status validate(const Config& config) {
     return Error(Errc::ConfigInvalid, fmt::format("log.format: '{}' is not one of text, json",
                                                   printable(config.log_format)));
   }
+  if (config.journal_backend != "sqlite" && config.journal_backend != "jetstream") {
+    return Error(Errc::ConfigInvalid,
+                 fmt::format("journal.backend: '{}' is not one of sqlite, jetstream",
+                             printable(config.journal_backend)));
+  }
+  if (config.journal_backend == "jetstream" && config.journal_nats_urls.empty()) {
+    return Error(Errc::ConfigInvalid,
+                 "journal.backend = jetstream needs journal.nats_urls (nats://HOST:PORT,...)");
+  }
+  if (config.journal_nats_replicas != 1 && config.journal_nats_replicas != 3 &&
+      config.journal_nats_replicas != 5) {
+    return Error(Errc::ConfigInvalid, fmt::format("journal.nats_replicas ({}) must be 1, 3 or 5",
+                                                  config.journal_nats_replicas));
+  }
   PALYRA_TRY(check_listen_address("metrics.listen", config.metrics_listen));
   if (!config.qlog_dir.empty()) {
     // At start, not at the first connection: a trace that silently goes

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 
 #include "palyra/identity/certificate.hpp"
 #include "palyra/identity/state_dir.hpp"
@@ -24,6 +25,23 @@ namespace palyra::daemon {
 namespace {
 
 constexpr std::uint64_t kNsPerMs = 1'000'000;
+
+// journal.backend (validated: sqlite or jetstream) as the journal's Backend.
+journal::Backend journal_backend(const Config& config, const identity::StateDir& dir) {
+  if (config.journal_backend != "jetstream") return journal::SqliteBackend{dir.journal()};
+  journal::JetStreamBackend backend;
+  std::string_view urls = config.journal_nats_urls;
+  while (!urls.empty()) {
+    const auto comma = urls.find(',');
+    std::string_view url = urls.substr(0, comma);
+    urls = comma == std::string_view::npos ? std::string_view{} : urls.substr(comma + 1);
+    while (!url.empty() && url.front() == ' ') url.remove_prefix(1);
+    while (!url.empty() && url.back() == ' ') url.remove_suffix(1);
+    if (!url.empty()) backend.urls.emplace_back(url);
+  }
+  backend.replicas = static_cast<int>(config.journal_nats_replicas);
+  return backend;
+}
 // How often revoked.txt is checked for changes (an operator may edit it
 // without sending SIGHUP; `palyra cert revoke` rewrites it atomically).
 constexpr std::uint64_t kRevocationPollNs = 1'000 * kNsPerMs;
@@ -135,7 +153,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
     daemon->metrics_ = std::move(*metrics);
     journal_options.on_commit_observed = daemon->metrics_->commit_observer();
   }
-  auto journal = journal::open_journal(journal::SqliteBackend{dir.journal()}, journal_options);
+  auto journal = journal::open_journal(journal_backend(config, dir), journal_options);
   if (!journal) return std::move(journal).error();
   daemon->journal_ = std::move(*journal);
 

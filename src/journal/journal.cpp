@@ -5,6 +5,9 @@
 #include <string>
 
 #include "sqlite/sqlite_journal.hpp"
+#if PALYRA_JETSTREAM
+#include "jetstream/jetstream_journal.hpp"
+#endif
 
 namespace palyra::journal {
 
@@ -42,13 +45,20 @@ Result<std::unique_ptr<Journal>> open_journal(const Backend& backend, JournalOpt
                  "journal max_batch, max_queued_appends, retention_interval and dedup_window "
                  "must be > 0, and it needs a clock");
   }
-  return std::visit(
-      [&](const SqliteBackend& where) -> Result<std::unique_ptr<Journal>> {
-        auto journal = sqlite::SqliteJournal::open(where.path, std::move(options));
-        if (!journal) return std::move(journal).error();
-        return std::unique_ptr<Journal>(std::move(*journal));
-      },
-      backend);
+  if (const auto* where = std::get_if<SqliteBackend>(&backend)) {
+    auto journal = sqlite::SqliteJournal::open(where->path, std::move(options));
+    if (!journal) return std::move(journal).error();
+    return std::unique_ptr<Journal>(std::move(*journal));
+  }
+#if PALYRA_JETSTREAM
+  auto journal =
+      jetstream::JetStreamJournal::open(std::get<JetStreamBackend>(backend), std::move(options));
+  if (!journal) return std::move(journal).error();
+  return std::unique_ptr<Journal>(std::move(*journal));
+#else
+  return Error(Errc::InvalidArgument,
+               "this build has no JetStream journal backend (built without libnats)");
+#endif
 }
 
 }  // namespace palyra::journal

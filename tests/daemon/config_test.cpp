@@ -186,6 +186,41 @@ TEST_F(ConfigTest, DedupWindowIsADurationFromEachSource) {
       << zero.error().describe();
 }
 
+TEST_F(ConfigTest, JournalBackendIsSqliteByDefaultAndJetStreamNeedsServers) {
+  auto defaults = load_config(std::nullopt, {}, {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->journal_backend, "sqlite");
+  EXPECT_EQ(defaults->journal_nats_replicas, 1u);
+  auto file = write(
+      "[journal]\nbackend = \"jetstream\"\nnats_urls = \"nats://a:4222,nats://b:4222\"\n"
+      "nats_replicas = 3\n");
+  auto from_file = load_config(file, {}, {});
+  ASSERT_TRUE(from_file.ok()) << from_file.error().describe();
+  EXPECT_EQ(from_file->journal_backend, "jetstream");
+  EXPECT_EQ(from_file->journal_nats_urls, "nats://a:4222,nats://b:4222");
+  EXPECT_EQ(from_file->journal_nats_replicas, 3u);
+  auto from_env =
+      load_config(std::nullopt,
+                  {"PALYRA_JOURNAL_BACKEND=jetstream", "PALYRA_JOURNAL_NATS_URLS=nats://c:1"}, {});
+  ASSERT_TRUE(from_env.ok()) << from_env.error().describe();
+  EXPECT_EQ(from_env->journal_nats_urls, "nats://c:1");
+  auto from_flag =
+      load_config(std::nullopt, {},
+                  {{"--journal-backend", "jetstream"}, {"--journal-nats-urls", "nats://d:2"}});
+  ASSERT_TRUE(from_flag.ok()) << from_flag.error().describe();
+  EXPECT_EQ(from_flag->journal_backend, "jetstream");
+
+  auto no_servers = load_config(std::nullopt, {}, {{"--journal-backend", "jetstream"}});
+  ASSERT_FALSE(no_servers.ok());
+  EXPECT_NE(no_servers.error().message().find("journal.nats_urls"), std::string::npos);
+  auto unknown = load_config(std::nullopt, {}, {{"--journal-backend", "postgres"}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message().find("journal.backend"), std::string::npos);
+  auto two = load_config(write("[journal]\nnats_replicas = 2\n"), {}, {});
+  ASSERT_FALSE(two.ok());
+  EXPECT_NE(two.error().message().find("journal.nats_replicas"), std::string::npos);
+}
+
 TEST_F(ConfigTest, MetricsListenIsOffByDefaultAndMustBeHostAndPort) {
   auto defaults = load_config(std::nullopt, {}, {});
   ASSERT_TRUE(defaults.ok()) << defaults.error().describe();

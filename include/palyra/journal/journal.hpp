@@ -14,8 +14,8 @@
 //   answered with the first one's seq, however many are in flight at once.
 //
 // Backends: SQLite, embedded in the daemon's state directory (src/journal/
-// sqlite). The JetStream backend of the cluster work is another alternative
-// of `Backend`; both share the in-memory tail and the subscriber fan-out
+// sqlite), and NATS JetStream for the cluster (src/journal/jetstream); both
+// share the in-memory tail and the subscriber fan-out
 // (src/journal/tail.hpp, fanout.hpp).
 #pragma once
 
@@ -168,7 +168,20 @@ class Journal {
 struct SqliteBackend {
   std::filesystem::path path;  // created if needed, mode 0600
 };
-using Backend = std::variant<SqliteBackend>;
+// A NATS JetStream stream (the cluster): one stream whose sequence is our
+// seq; an append is answered after the stream's acknowledgement (stored by a
+// quorum of its replicas). Created if missing, its limits set from
+// JournalOptions::retention and dedup_window. Only in builds with
+// PALYRA_JETSTREAM; elsewhere open_journal refuses it.
+struct JetStreamBackend {
+  std::vector<std::string> urls;  // nats://host:port, any of the cluster's servers
+  std::string stream = "PALYRA_EVENTS";
+  int replicas = 1;  // 1, 3 or 5; more than the cluster has is refused by the server
+  // How long a request to the server (stream info, a read, an acknowledgement)
+  // may take.
+  std::chrono::milliseconds request_timeout{5000};
+};
+using Backend = std::variant<SqliteBackend, JetStreamBackend>;
 
 // Opens (creating if needed) the journal and starts its writer.
 // InvalidArgument for options out of range; StorageFailed with the

@@ -1,0 +1,316 @@
+#include "jetstream_journal.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+#include <vector>
+
+#include "codec.hpp"
+#include "stream.hpp"
+
+namespace palyra::journal::jetstream {
+
+namespace {
+std::int64_t unix_ms(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+JetStreamJournal::JetStreamJournal(const JetStreamBackend& backend, JournalOptions options)
+    : backend_(backend),
+      options_(std::move(options)),
+      subject_(subject_for(backend.stream)),
+      tail_(options_.tail_max_events, options_.tail_max_bytes) {}
+
+Result<std::unique_ptr<JetStreamJournal>> JetStreamJournal::open(const JetStreamBackend& backend,
+                                                                 JournalOptions options) {
+  if (backend.urls.empty() || backend.stream.empty() || backend.replicas < 1 ||
+      backend.request_timeout.count() <= 0) {
+    return Error(Errc::InvalidArgument,
+                 "the JetStream journal needs server urls, a stream name, replicas >= 1 and a "
+                 "request timeout > 0");
+  }
+  std::unique_ptr<JetStreamJournal> journal(new JetStreamJournal(backend, std::move(options)));
+  if (auto connected = journal->connect(); !connected) return std::move(connected).error();
+  auto state = ensure_stream(journal->js_.get(), backend, journal->options_);
+  if (!state) return std::move(state).error();
+  journal->newest_ = state->last_seq;
+  journal->first_ = state->first_seq;
+  if (auto started = journal->start_follower(state->last_seq); !started)
+    return std::move(started).error();
+  journal->refresher_ = std::thread([j = journal.get()] { j->refresh_loop(); });
+  return journal;
+}
+
+Status JetStreamJournal::connect() {
+  natsOptions* raw = nullptr;
+  natsStatus status = natsOptions_Create(&raw);
+  nats_options_.reset(raw);
+  std::vector<const char*> urls;
+  for (const auto& url : backend_.urls) urls.push_back(url.c_str());
+  if (status == NATS_OK)
+    status =
+        natsOptions_SetServers(nats_options_.get(), urls.data(), static_cast<int>(urls.size()));
+  if (status == NATS_OK)
+    status = natsOptions_SetTimeout(nats_options_.get(), backend_.request_timeout.count());
+  // Keep trying the cluster's servers: a gateway outlives a server restart.
+  if (status == NATS_OK) status = natsOptions_SetMaxReconnect(nats_options_.get(), -1);
+  if (status != NATS_OK) return nats_error("NATS options", status);
+
+  natsConnection* connection = nullptr;
+  status = natsConnection_Connect(&connection, nats_options_.get());
+  connection_.reset(connection);
+  if (status != NATS_OK) return nats_error("connecting to " + backend_.urls.front(), status);
+
+  jsOptions js_options;
+  jsOptions_Init(&js_options);
+  js_options.Wait = backend_.request_timeout.count();
+  js_options.PublishAsync.MaxPending = static_cast<std::int64_t>(options_.max_queued_appends);
+  js_options.PublishAsync.AckHandler = &JetStreamJournal::on_ack;
+  js_options.PublishAsync.AckHandlerClosure = this;
+  jsCtx* js = nullptr;
+  status = natsConnection_JetStream(&js, connection_.get(), &js_options);
+  js_.reset(js);
+  if (status != NATS_OK) return nats_error("JetStream context", status);
+  return {};
+}
+
+Status JetStreamJournal::start_follower(std::uint64_t after) {
+  jsSubOptions sub_options;
+  jsSubOptions_Init(&sub_options);
+  sub_options.Stream = backend_.stream.c_str();
+  sub_options.Ordered = true;
+  sub_options.Config.DeliverPolicy = js_DeliverByStartSequence;
+  sub_options.Config.OptStartSeq = after + 1;
+  last_followed_ = after;
+  natsSubscription* sub = nullptr;
+  jsErrCode code{};
+  const natsStatus status =
+      js_Subscribe(&sub, js_.get(), subject_.c_str(), &JetStreamJournal::on_stream_message, this,
+                   nullptr, &sub_options, &code);
+  follower_.reset(sub);
+  if (status != NATS_OK)
+    return nats_error("ordered subscription to " + backend_.stream, status, code);
+  const natsStatus hooked = natsSubscription_SetOnCompleteCB(
+      follower_.get(),
+      [](void* self) { static_cast<JetStreamJournal*>(self)->follower_done_.set_value(); }, this);
+  if (hooked != NATS_OK) return nats_error("watching the ordered subscription's end", hooked);
+  follower_done_set_up_ = true;
+  return {};
+}
+
+JetStreamJournal::~JetStreamJournal() {
+  {
+    std::lock_guard lock(pending_mutex_);
+    closing_ = true;
+  }
+  if (js_) {
+    jsPubOptions wait;
+    jsPubOptions_Init(&wait);
+    wait.MaxWait = backend_.request_timeout.count();
+    js_PublishAsyncComplete(js_.get(), &wait);
+  }
+  {
+    std::lock_guard lock(refresh_mutex_);
+    stop_refresh_ = true;
+  }
+  refresh_wake_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+  // Unsubscribe before the connection goes: the follower's callback uses us.
+  if (follower_ && natsSubscription_Unsubscribe(follower_.get()) == NATS_OK &&
+      follower_done_set_up_) {
+    (void)follower_done_.get_future().wait_for(backend_.request_timeout);
+  }
+  follower_.reset();
+  if (connection_) natsConnection_Close(connection_.get());
+  std::unordered_map<const natsMsg*, Pending> unanswered;
+  {
+    std::lock_guard lock(pending_mutex_);
+    unanswered.swap(pending_);
+  }
+  for (auto& [msg, pending] : unanswered) {
+    pending.on_durable(
+        Error(Errc::StorageFailed, "the journal closed before the stream acknowledged the append"));
+  }
+}
+
+Status JetStreamJournal::append(NewEvent event, AppendCallback on_durable) {
+  auto msg = encode_event(subject_, event, unix_ms(*options_.clock));
+  if (!msg) return std::move(msg).error();
+  const std::string id =
+      event.publish_id ? message_id(event.device_id, *event.publish_id) : std::string();
+  jsPubOptions publish;
+  jsPubOptions_Init(&publish);
+  publish.MaxWait = backend_.request_timeout.count();  // so every append is answered
+  publish.ExpectStream = backend_.stream.c_str();
+  if (!id.empty()) publish.MsgId = id.c_str();
+
+  natsMsg* raw = msg->get();
+  {
+    std::lock_guard lock(pending_mutex_);
+    if (closing_ || pending_.size() >= options_.max_queued_appends) {
+      return Error(Errc::StorageFailed,
+                   "journal append refused: " + std::to_string(pending_.size()) +
+                       " in flight (max " + std::to_string(options_.max_queued_appends) + ")" +
+                       (closing_ ? ", closing" : ""));
+    }
+    // Before publishing: the acknowledgement may arrive before the call returns.
+    pending_.emplace(raw, Pending{std::move(on_durable), std::chrono::steady_clock::now()});
+  }
+  natsMsg* handed = msg->release();
+  const natsStatus status = js_PublishMsgAsync(js_.get(), &handed, &publish);
+  if (status != NATS_OK) {
+    natsMsg_Destroy(handed);  // still ours when the call failed
+    std::lock_guard lock(pending_mutex_);
+    pending_.erase(raw);
+    return nats_error("publishing to stream " + backend_.stream, status);
+  }
+  return {};
+}
+
+void JetStreamJournal::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err, void* self) {
+  auto* journal = static_cast<JetStreamJournal*>(self);
+  // The published message comes back to us to destroy (nats.h, jsPubAckHandler).
+  const NatsPtr<natsMsg> published(msg);
+  Pending pending;
+  {
+    std::lock_guard lock(journal->pending_mutex_);
+    auto found = journal->pending_.find(msg);
+    if (found == journal->pending_.end()) return;
+    pending = std::move(found->second);
+    journal->pending_.erase(found);
+  }
+  if (ack == nullptr) {
+    const natsStatus status = err != nullptr ? err->Err : NATS_ERR;
+    // The server's description (ErrText), unless it only repeats the status.
+    std::string what = "publishing to stream " + journal->backend_.stream;
+    if (err != nullptr && err->ErrText != nullptr &&
+        std::string_view(err->ErrText) != natsStatus_GetText(status))
+      what += std::string(" (") + err->ErrText + ")";
+    Error error = nats_error(what, status, err != nullptr ? err->ErrCode : jsErrCode{});
+    pending.on_durable(std::move(error));
+    return;
+  }
+  if (!ack->Duplicate) journal->note_newest(ack->Sequence);
+  if (journal->options_.on_commit_observed) {
+    const std::array<std::chrono::nanoseconds, 1> took{std::chrono::steady_clock::now() -
+                                                       pending.queued_at};
+    journal->options_.on_commit_observed(1, took);
+  }
+  pending.on_durable(ack->Sequence);
+}
+
+void JetStreamJournal::on_stream_message(natsConnection*, natsSubscription*, natsMsg* msg,
+                                         void* self) {
+  static_cast<JetStreamJournal*>(self)->follow(NatsPtr<natsMsg>(msg));
+}
+
+// On the subscription's delivery thread, one message at a time, in stream
+// order; an ordered consumer that restarted may repeat what we have seen.
+void JetStreamJournal::follow(NatsPtr<natsMsg> msg) {
+  jsMsgMetaData* raw = nullptr;
+  if (natsMsg_GetMetaData(&raw, msg.get()) != NATS_OK) return;
+  NatsPtr<jsMsgMetaData> meta(raw);
+  const std::uint64_t seq = meta->Sequence.Stream;
+  if (seq <= last_followed_) return;
+  auto event = decode_event(msg.get(), seq);
+  if (!event) return;  // not ours: nothing else publishes on our subject
+  // The tail holds a contiguous run: after a jump (retention removed what we
+  // had not seen), start it afresh.
+  if (seq != last_followed_ + 1) tail_.trim_below(seq);
+  const std::array<EventPtr, 1> one{*event};
+  tail_.add(one);
+  last_followed_ = seq;
+  note_newest(seq);
+  fanout_.notify(newest_.load());
+}
+
+void JetStreamJournal::note_newest(std::uint64_t seq) noexcept {
+  std::uint64_t current = newest_.load();
+  while (current < seq && !newest_.compare_exchange_weak(current, seq)) {
+  }
+}
+
+std::uint64_t JetStreamJournal::oldest_retained_seq() const noexcept {
+  // What the last look at the stream said, but never past what we know to
+  // exist.
+  return std::min(first_.load(), newest_.load() + 1);
+}
+
+Result<std::size_t> JetStreamJournal::visit_after(std::uint64_t after, std::size_t max_events,
+                                                  std::size_t max_bytes,
+                                                  const EventVisitor& visit) {
+  if (max_events == 0) return std::size_t{0};
+  std::size_t visited = 0;
+  std::size_t bytes = 0;
+  bool stopped = false;  // by the visitor or the byte budget
+  std::uint64_t next = after + 1;
+  auto counted = [&](const EventView& event) {
+    ++visited;
+    bytes += approximate_bytes(event);
+    next = event.seq + 1;
+    stopped = !visit(event) || bytes >= max_bytes;
+    return !stopped;
+  };
+  // First the tail: what the follower has delivered. An acknowledged append
+  // may be newer still; the rest is read from the stream.
+  (void)tail_.visit_after(after, max_events, max_bytes, counted);
+  // Then by sequence. A direct get of "the next message on our subject from
+  // seq" skips what retention removed.
+  const std::uint64_t newest = newest_.load();
+  while (!stopped && visited < max_events && next <= newest) {
+    jsDirectGetMsgOptions get;
+    jsDirectGetMsgOptions_Init(&get);
+    get.Sequence = next;
+    get.NextBySubject = subject_.c_str();
+    natsMsg* raw = nullptr;
+    const natsStatus status =
+        js_DirectGetMsg(&raw, js_.get(), backend_.stream.c_str(), nullptr, &get);
+    NatsPtr<natsMsg> msg(raw);
+    if (status == NATS_NOT_FOUND) break;
+    if (status != NATS_OK)
+      return nats_error("reading stream " + backend_.stream + " at " + std::to_string(next),
+                        status);
+    const std::uint64_t seq = natsMsg_GetSequence(msg.get());
+    auto event = decode_event(msg.get(), seq);
+    if (!event) return std::move(event).error();
+    counted((*event)->view());
+  }
+  return visited;
+}
+
+Result<std::uint64_t> JetStreamJournal::enforce_retention() {
+  std::lock_guard lock(retention_mutex_);
+  auto state = stream_state(js_.get(), backend_.stream);
+  if (!state) return std::move(state).error();
+  note_newest(state->last_seq);
+  const std::uint64_t before = first_.load();
+  const std::uint64_t removed = state->first_seq > before ? state->first_seq - before : 0;
+  if (removed > 0) {
+    first_ = state->first_seq;
+    removed_ += removed;
+    tail_.trim_below(state->first_seq);
+  }
+  return removed;
+}
+
+std::size_t JetStreamJournal::queued_appends() const {
+  std::lock_guard lock(pending_mutex_);
+  return pending_.size();
+}
+
+// The servers apply the stream's limits; we look at the stream's first
+// sequence every retention_interval so gap_for() stays close to the truth.
+void JetStreamJournal::refresh_loop() {
+  std::unique_lock lock(refresh_mutex_);
+  while (!stop_refresh_) {
+    refresh_wake_.wait_for(lock, options_.retention_interval, [&] { return stop_refresh_; });
+    if (stop_refresh_) break;
+    lock.unlock();
+    (void)enforce_retention();  // a failed look is retried at the next interval
+    lock.lock();
+  }
+}
+
+}  // namespace palyra::journal::jetstream

@@ -1,0 +1,192 @@
+// The JetStream journal against a real nats-server (loopback, its own store
+// directory): the Journal promises as the cluster backend keeps them.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "../common/temp_dir.hpp"
+#include "nats_fixture.hpp"
+#include "palyra/journal/journal.hpp"
+
+namespace palyra::journal {
+namespace {
+
+using namespace std::chrono_literals;
+
+class JetStreamJournalTest : public palyra::testing::TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    if (std::string(PALYRA_NATS_SERVER).empty()) GTEST_SKIP() << "no nats-server on this machine";
+    server_ = std::make_unique<palyra::testing::NatsServer>(PALYRA_NATS_SERVER, dir_ / "nats");
+    ASSERT_FALSE(server_->url().empty())
+        << "nats-server did not start; see " << server_->stderr_log();
+  }
+  void TearDown() override {
+    server_.reset();
+    TempDirTest::TearDown();
+  }
+
+  // A journal on the stream; every one opened in a test shares that stream
+  // through its own connection, as gateways of one cluster do.
+  std::unique_ptr<Journal> open(JournalOptions options = {}) {
+    auto journal = open_journal(JetStreamBackend{{server_->url()}}, std::move(options));
+    EXPECT_TRUE(journal) << (journal ? "" : journal.error().describe());
+    return journal ? std::move(*journal) : nullptr;
+  }
+
+  static Result<std::uint64_t> append_sync(Journal& journal, NewEvent event) {
+    std::promise<Result<std::uint64_t>> done;
+    auto queued = journal.append(
+        std::move(event), [&](Result<std::uint64_t> seq) { done.set_value(std::move(seq)); });
+    if (!queued) return std::move(queued).error();
+    auto answer = done.get_future();
+    if (answer.wait_for(10s) != std::future_status::ready)
+      return Error(Errc::Internal, "no answer within 10 s");
+    return answer.get();
+  }
+
+  static std::vector<std::uint64_t> seqs(const std::vector<EventPtr>& events) {
+    std::vector<std::uint64_t> out;
+    for (const auto& e : events) out.push_back(e->seq);
+    return out;
+  }
+
+  std::unique_ptr<palyra::testing::NatsServer> server_;
+};
+
+TEST_F(JetStreamJournalTest, AppendsInFlightAreAnsweredWithGapFreeSeqsOnceStored) {
+  auto journal = open();
+  ASSERT_TRUE(journal);
+  constexpr std::size_t kAppends = 200;
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::vector<std::uint64_t> got;
+  for (std::size_t i = 0; i < kAppends; ++i) {
+    ASSERT_TRUE(journal->append(NewEvent{"e" + std::to_string(i), "{}", "dev-1"},
+                                [&](Result<std::uint64_t> seq) {
+                                  std::lock_guard lock(mutex);
+                                  got.push_back(seq ? *seq : 0);
+                                  answered.notify_all();
+                                }));
+  }
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(answered.wait_for(lock, 20s, [&] { return got.size() == kAppends; }));
+  }
+  std::sort(got.begin(), got.end());
+  std::vector<std::uint64_t> expected(kAppends);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(journal->newest_seq(), kAppends);
+
+  // Stored: another connection reads every one back from the stream.
+  auto other = open();
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->newest_seq(), kAppends);
+  auto events = other->read_after(0, 1000, 1u << 30);
+  ASSERT_TRUE(events) << events.error().describe();
+  EXPECT_EQ(seqs(*events), expected);
+}
+
+TEST_F(JetStreamJournalTest, ReadsAfterASeqFromTheStream) {
+  auto writer = open();
+  ASSERT_TRUE(writer);
+  for (int i = 1; i <= 10; ++i) {
+    auto seq =
+        append_sync(*writer, NewEvent{"e" + std::to_string(i), "{\"i\":" + std::to_string(i) + "}",
+                                      "dev-" + std::to_string(i % 2)});
+    ASSERT_TRUE(seq) << seq.error().describe();
+  }
+  // A fresh journal has nothing in its tail: it reads by sequence.
+  auto reader = open();
+  ASSERT_TRUE(reader);
+  auto events = reader->read_after(4, 100, 1u << 20);
+  ASSERT_TRUE(events) << events.error().describe();
+  EXPECT_EQ(seqs(*events), (std::vector<std::uint64_t>{5, 6, 7, 8, 9, 10}));
+  EXPECT_EQ((*events)[0]->name, "e5");
+  EXPECT_EQ((*events)[0]->payload_json, "{\"i\":5}");
+  EXPECT_EQ((*events)[0]->device_id, "dev-1");
+  EXPECT_GT((*events)[0]->published_at_unix_ms, 0);
+  auto limited = reader->read_after(4, 2, 1u << 20);
+  ASSERT_TRUE(limited);
+  EXPECT_EQ(seqs(*limited), (std::vector<std::uint64_t>{5, 6}));
+  auto none = reader->read_after(10, 100, 1u << 20);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(JetStreamJournalTest, FollowersHearOfEventsAnotherGatewayAppendsInOrder) {
+  auto follower = open();
+  auto writer = open();
+  ASSERT_TRUE(follower && writer);
+  std::mutex mutex;
+  std::condition_variable woken;
+  std::vector<std::uint64_t> heard;
+  auto subscription = follower->subscribe([&](std::uint64_t newest) {
+    std::lock_guard lock(mutex);
+    heard.push_back(newest);
+    woken.notify_all();
+  });
+  for (int i = 1; i <= 5; ++i)
+    ASSERT_TRUE(append_sync(*writer, NewEvent{"e" + std::to_string(i), "{}", "dev-1"}));
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(woken.wait_for(lock, 10s, [&] { return !heard.empty() && heard.back() == 5; }));
+    EXPECT_TRUE(std::is_sorted(heard.begin(), heard.end()));
+  }
+  // What the follower delivered is in its tail, in order.
+  auto events = follower->read_after(0, 100, 1u << 20);
+  ASSERT_TRUE(events);
+  EXPECT_EQ(seqs(*events), (std::vector<std::uint64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ((*events)[4]->name, "e5");
+}
+
+TEST_F(JetStreamJournalTest, ADevicesPublishIdAppendsOnceWithinTheWindow) {
+  auto journal = open();
+  ASSERT_TRUE(journal);
+  auto first = append_sync(*journal, NewEvent{"e", "{}", "dev-1", "p-1"});
+  ASSERT_TRUE(first) << first.error().describe();
+  auto again = append_sync(*journal, NewEvent{"e", "{}", "dev-1", "p-1"});
+  ASSERT_TRUE(again) << again.error().describe();
+  EXPECT_EQ(*again, *first);
+  // The id is scoped per device.
+  auto other_device = append_sync(*journal, NewEvent{"e", "{}", "dev-2", "p-1"});
+  ASSERT_TRUE(other_device);
+  EXPECT_EQ(*other_device, *first + 1);
+  auto events = journal->read_after(0, 100, 1u << 20);
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->size(), 2u);
+}
+
+TEST_F(JetStreamJournalTest, ResumeGapOnceTheStreamsLimitsRemovedUnseenEvents) {
+  JournalOptions options;
+  options.retention.max_events = 3;
+  auto journal = open(options);
+  ASSERT_TRUE(journal);
+  for (int i = 1; i <= 6; ++i)
+    ASSERT_TRUE(append_sync(*journal, NewEvent{"e" + std::to_string(i), "{}", "dev-1"}));
+  auto removed = journal->enforce_retention();
+  ASSERT_TRUE(removed) << removed.error().describe();
+  EXPECT_EQ(*removed, 3u);
+  EXPECT_EQ(journal->removed_by_retention(), 3u);
+  EXPECT_EQ(journal->oldest_retained_seq(), 4u);
+  EXPECT_EQ(journal->gap_for(1), std::optional<std::uint64_t>(4));
+  EXPECT_EQ(journal->gap_for(3), std::nullopt);
+  // A reader that fell behind gets what is retained, from the first one.
+  auto reader = open(options);
+  ASSERT_TRUE(reader);
+  auto events = reader->read_after(1, 100, 1u << 20);
+  ASSERT_TRUE(events);
+  EXPECT_EQ(seqs(*events), (std::vector<std::uint64_t>{4, 5, 6}));
+  EXPECT_EQ(reader->gap_for(1), std::optional<std::uint64_t>(4));
+}
+
+}  // namespace
+}  // namespace palyra::journal
