@@ -1,8 +1,10 @@
 // The JetStream journal against a real nats-server (loopback, its own store
 // directory): the Journal promises as the cluster backend keeps them.
 #include <gtest/gtest.h>
+#include <nats/nats.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -18,6 +20,23 @@ namespace palyra::journal {
 namespace {
 
 using namespace std::chrono_literals;
+
+// How many consumers the server keeps on `stream` (-1 if it cannot say).
+int consumer_count(const std::string& url, const std::string& stream) {
+  natsConnection* connection = nullptr;
+  if (natsConnection_ConnectTo(&connection, url.c_str()) != NATS_OK) return -1;
+  jsCtx* js = nullptr;
+  jsStreamInfo* info = nullptr;
+  int count = -1;
+  if (natsConnection_JetStream(&js, connection, nullptr) == NATS_OK &&
+      js_GetStreamInfo(&info, js, stream.c_str(), nullptr, nullptr) == NATS_OK) {
+    count = static_cast<int>(info->State.Consumers);
+  }
+  jsStreamInfo_Destroy(info);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(connection);
+  return count;
+}
 
 class JetStreamJournalTest : public palyra::testing::TempDirTest {
  protected:
@@ -120,6 +139,52 @@ TEST_F(JetStreamJournalTest, ReadsAfterASeqFromTheStream) {
   auto none = reader->read_after(10, 100, 1u << 20);
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
+}
+
+// Followers far behind read their backlog through a few catch-up cursors:
+// each reader gets every event once and in order, reads that go on where
+// they stopped reuse a cursor, and however many readers there are the
+// stream keeps a handful of consumers.
+TEST_F(JetStreamJournalTest, ReadersFarBehindTheTailShareAFewConsumers) {
+  auto writer = open();
+  ASSERT_TRUE(writer);
+  constexpr std::uint64_t kEvents = 600;
+  std::promise<void> all_stored;
+  std::atomic<std::uint64_t> answered{0};
+  for (std::uint64_t i = 1; i <= kEvents; ++i) {
+    ASSERT_TRUE(writer->append(NewEvent{"e", "{\"i\":" + std::to_string(i) + "}", "dev-1"},
+                               [&](Result<std::uint64_t> seq) {
+                                 EXPECT_TRUE(seq);
+                                 if (++answered == kEvents) all_stored.set_value();
+                               }));
+  }
+  ASSERT_EQ(all_stored.get_future().wait_for(20s), std::future_status::ready);
+
+  JournalOptions small_tail;
+  small_tail.tail_max_events = 4;
+  auto reader = open(small_tail);
+  ASSERT_TRUE(reader);
+  constexpr std::size_t kReaders = 24;
+  std::vector<std::uint64_t> position(kReaders, 0);
+  for (bool progressed = true; progressed;) {
+    progressed = false;
+    for (std::size_t r = 0; r < kReaders; ++r) {
+      if (position[r] == kEvents) continue;
+      auto events = reader->read_after(position[r], 50, 1u << 20);
+      ASSERT_TRUE(events) << events.error().describe();
+      for (const auto& event : *events) {
+        ASSERT_EQ(event->seq, position[r] + 1) << "reader " << r;
+        ASSERT_EQ(event->payload_json, "{\"i\":" + std::to_string(event->seq) + "}");
+        position[r] = event->seq;
+      }
+      progressed = progressed || !events->empty();
+    }
+  }
+  for (std::size_t r = 0; r < kReaders; ++r) EXPECT_EQ(position[r], kEvents) << "reader " << r;
+  // Two journals' followers and at most eight idle cursors.
+  const int consumers = consumer_count(server_->url(), "PALYRA_EVENTS");
+  EXPECT_GT(consumers, 0);
+  EXPECT_LE(consumers, 2 + 8);
 }
 
 TEST_F(JetStreamJournalTest, FollowersHearOfEventsAnotherGatewayAppendsInOrder) {

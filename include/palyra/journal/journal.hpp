@@ -180,6 +180,9 @@ struct JetStreamBackend {
   // How long a request to the server (stream info, a read, an acknowledgement)
   // may take.
   std::chrono::milliseconds request_timeout{5000};
+  // How long opening waits for a cluster that is still electing its leaders
+  // (started together with the gateway) before it gives up.
+  std::chrono::milliseconds startup_wait{30000};
 };
 using Backend = std::variant<SqliteBackend, JetStreamBackend>;
 

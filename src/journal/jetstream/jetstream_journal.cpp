@@ -37,6 +37,9 @@ Result<std::unique_ptr<JetStreamJournal>> JetStreamJournal::open(const JetStream
   if (!state) return std::move(state).error();
   journal->newest_ = state->last_seq;
   journal->first_ = state->first_seq;
+  journal->catch_up_ =
+      std::make_unique<CatchUpReader>(journal->js_.get(), backend.stream, journal->subject_,
+                                      CatchUpOptions{.wait = backend.request_timeout});
   if (auto started = journal->start_follower(state->last_seq); !started)
     return std::move(started).error();
   journal->refresher_ = std::thread([j = journal.get()] { j->refresh_loop(); });
@@ -117,6 +120,7 @@ JetStreamJournal::~JetStreamJournal() {
   }
   refresh_wake_.notify_all();
   if (refresher_.joinable()) refresher_.join();
+  catch_up_.reset();  // its consumers go before the connection
   // Unsubscribe before the connection goes: the follower's callback uses us.
   if (follower_ && natsSubscription_Unsubscribe(follower_.get()) == NATS_OK &&
       follower_done_set_up_) {
@@ -256,26 +260,11 @@ Result<std::size_t> JetStreamJournal::visit_after(std::uint64_t after, std::size
   // First the tail: what the follower has delivered. An acknowledged append
   // may be newer still; the rest is read from the stream.
   (void)tail_.visit_after(after, max_events, max_bytes, counted);
-  // Then by sequence. A direct get of "the next message on our subject from
-  // seq" skips what retention removed.
+  // Then from the stream, through a catch-up cursor.
   const std::uint64_t newest = newest_.load();
-  while (!stopped && visited < max_events && next <= newest) {
-    jsDirectGetMsgOptions get;
-    jsDirectGetMsgOptions_Init(&get);
-    get.Sequence = next;
-    get.NextBySubject = subject_.c_str();
-    natsMsg* raw = nullptr;
-    const natsStatus status =
-        js_DirectGetMsg(&raw, js_.get(), backend_.stream.c_str(), nullptr, &get);
-    NatsPtr<natsMsg> msg(raw);
-    if (status == NATS_NOT_FOUND) break;
-    if (status != NATS_OK)
-      return nats_error("reading stream " + backend_.stream + " at " + std::to_string(next),
-                        status);
-    const std::uint64_t seq = natsMsg_GetSequence(msg.get());
-    auto event = decode_event(msg.get(), seq);
-    if (!event) return std::move(event).error();
-    counted((*event)->view());
+  if (!stopped && visited < max_events && next <= newest) {
+    auto read = catch_up_->read(next - 1, newest, max_events - visited, counted);
+    if (!read) return std::move(read).error();
   }
   return visited;
 }

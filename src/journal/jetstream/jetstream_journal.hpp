@@ -6,8 +6,8 @@
 //   becomes the message id (Nats-Msg-Id), so the stream's duplicate window
 //   deduplicates it and a duplicate's PubAck carries the first one's seq.
 // - followers: one ordered subscription per journal (per gateway) feeds the
-//   shared Tail and wakes the CommitFanout; readers behind the tail read by
-//   sequence with direct gets, not one consumer each.
+//   shared Tail and wakes the CommitFanout; readers behind the tail read
+//   through a few catch-up cursors (CatchUpReader), not one consumer each.
 // - retention is the stream's limits, applied by the servers; this side
 //   only learns the stream's first sequence (stream info) when asked to
 //   enforce retention and every retention_interval.
@@ -25,6 +25,7 @@
 
 #include "../fanout.hpp"
 #include "../tail.hpp"
+#include "catch_up.hpp"
 #include "nats_handles.hpp"
 #include "palyra/journal/journal.hpp"
 
@@ -87,6 +88,7 @@ class JetStreamJournal final : public Journal {
 
   Tail tail_;
   CommitFanout fanout_;
+  std::unique_ptr<CatchUpReader> catch_up_;
   std::uint64_t last_followed_ = 0;  // the follower's newest seq (its thread only)
   std::atomic<std::uint64_t> newest_{0};
   std::atomic<std::uint64_t> first_{1};

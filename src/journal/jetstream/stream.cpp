@@ -1,6 +1,7 @@
 #include "stream.hpp"
 
 #include <chrono>
+#include <thread>
 
 #include "nats_handles.hpp"
 
@@ -21,14 +22,15 @@ StreamState state_of(const jsStreamInfo& info) {
   return state;
 }
 
-}  // namespace
-
-std::string subject_for(const std::string& stream) {
-  return "palyra.journal." + stream;
+// A cluster still electing its leaders answers stream requests with "no
+// suitable peers" (10005), "temporarily unavailable" (10008) or not at all.
+bool cluster_not_ready(natsStatus status, jsErrCode code) {
+  return status == NATS_TIMEOUT || status == NATS_NO_RESPONDERS ||
+         static_cast<int>(code) == 10005 || static_cast<int>(code) == 10008;
 }
 
-Result<StreamState> ensure_stream(jsCtx* js, const JetStreamBackend& backend,
-                                  const JournalOptions& options) {
+Result<StreamState> ensure_stream_once(jsCtx* js, const JetStreamBackend& backend,
+                                       const JournalOptions& options, bool& retry) {
   const std::string subject = subject_for(backend.stream);
   const char* subjects[] = {subject.c_str()};
   jsStreamConfig config;
@@ -53,14 +55,34 @@ Result<StreamState> ensure_stream(jsCtx* js, const JetStreamBackend& backend,
   if (status == NATS_NOT_FOUND) {
     status = js_AddStream(&raw, js, &config, nullptr, &code);
     NatsPtr<jsStreamInfo> added(raw);
+    retry = cluster_not_ready(status, code);
     if (status != NATS_OK) return nats_error("adding stream " + backend.stream, status, code);
     return state_of(*added);
   }
+  retry = cluster_not_ready(status, code);
   if (status != NATS_OK) return nats_error("stream info of " + backend.stream, status, code);
   status = js_UpdateStream(&raw, js, &config, nullptr, &code);
   NatsPtr<jsStreamInfo> updated(raw);
+  retry = cluster_not_ready(status, code);
   if (status != NATS_OK) return nats_error("updating stream " + backend.stream, status, code);
   return state_of(*updated);
+}
+
+}  // namespace
+
+std::string subject_for(const std::string& stream) {
+  return "palyra.journal." + stream;
+}
+
+Result<StreamState> ensure_stream(jsCtx* js, const JetStreamBackend& backend,
+                                  const JournalOptions& options) {
+  const auto deadline = std::chrono::steady_clock::now() + backend.startup_wait;
+  for (;;) {
+    bool retry = false;
+    auto state = ensure_stream_once(js, backend, options, retry);
+    if (state || !retry || std::chrono::steady_clock::now() >= deadline) return state;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
 }
 
 Result<StreamState> stream_state(jsCtx* js, const std::string& stream) {

@@ -24,7 +24,9 @@ struct StreamState {
 // Adds the stream if it does not exist, else updates it to these limits:
 // max_msgs from retention.max_events, max_age from retention.max_age,
 // duplicates (the message-id window) from dedup_window, file storage,
-// direct gets allowed (reads by sequence from any replica).
+// direct gets allowed (reads by sequence from any replica). While the
+// cluster is not ready (still electing leaders) it retries for up to
+// backend.startup_wait.
 Result<StreamState> ensure_stream(jsCtx* js, const JetStreamBackend& backend,
                                   const JournalOptions& options);
 

@@ -1,0 +1,85 @@
+// Reads behind the tail for followers that are behind (a resume from long
+// ago, a stream from seq 0): a few pull consumers, "cursors", each standing
+// where one read left off. A cursor fetches its messages in batches (one
+// round trip for up to `batch` events, not one direct get per event) and
+// keeps what the reader did not take; a follower that goes on reading takes
+// the cursor back where it stopped. Nothing is pushed unasked, so nothing
+// is dropped: a seq that is missing was removed by retention.
+//
+// Bounded: at most `max_idle` cursors wait between reads (the least
+// recently used one is deleted, on the server too) and one that waited
+// longer than `idle_timeout` is deleted; a cursor in use belongs to the one
+// read using it, so concurrent reads (one per worker thread) never share or
+// wait for one. Ten thousand followers of one gateway still make a handful
+// of JetStream consumers.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "nats_handles.hpp"
+#include "palyra/journal/journal.hpp"
+
+namespace palyra::journal::jetstream {
+
+struct CatchUpOptions {
+  std::size_t max_idle = 8;
+  std::chrono::milliseconds idle_timeout{30'000};
+  // How long a fetch may take.
+  std::chrono::milliseconds wait{5'000};
+  // Events per fetch: what one cursor may hold ahead of its reader.
+  int batch = 1024;
+};
+
+class CatchUpReader {
+ public:
+  // `js` must outlive the reader.
+  CatchUpReader(jsCtx* js, std::string stream, std::string subject, CatchUpOptions options);
+  ~CatchUpReader();
+  CatchUpReader(const CatchUpReader&) = delete;
+  CatchUpReader& operator=(const CatchUpReader&) = delete;
+
+  // Visits the stored events after `after`, up to and including `newest`
+  // (the newest acknowledged seq), in order, until `visit` returns false or
+  // `max_events` were visited; what retention removed is skipped. Returns
+  // how many were visited. StorageFailed naming the stream and the seq.
+  Result<std::size_t> read(std::uint64_t after, std::uint64_t newest, std::size_t max_events,
+                           const Journal::EventVisitor& visit);
+
+  std::size_t idle_cursors() const;
+
+ private:
+  // Deleting a cursor deletes its consumer on the server (unsubscribes).
+  struct Cursor {
+    Cursor() = default;
+    Cursor(const Cursor&) = delete;
+    Cursor& operator=(const Cursor&) = delete;
+    ~Cursor();
+    NatsPtr<natsSubscription> subscription;
+    std::deque<NatsPtr<natsMsg>> fetched;  // in stream order, not yet read
+    std::uint64_t next = 0;                // the seq its next message has at least
+    std::chrono::steady_clock::time_point idle_since;
+  };
+  Result<std::unique_ptr<Cursor>> take(std::uint64_t next);
+  void give_back(std::unique_ptr<Cursor> cursor);
+  Result<std::unique_ptr<Cursor>> open(std::uint64_t next) const;
+  // Fetches up to `want` more messages into the cursor; false if the
+  // stream had none.
+  Result<bool> fetch(Cursor& cursor, std::uint64_t want) const;
+
+  jsCtx* const js_;
+  const std::string stream_;
+  const std::string subject_;
+  const CatchUpOptions options_;
+  mutable std::mutex mutex_;
+  std::list<std::unique_ptr<Cursor>> idle_;  // most recently used first
+};
+
+}  // namespace palyra::journal::jetstream
