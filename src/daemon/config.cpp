@@ -96,8 +96,10 @@ const std::vector<Setting>& settings() {
     t.push_back(text("journal", "nats_urls", "--journal-nats-urls", &Config::journal_nats_urls,
                      "backend = jetstream: the cluster's servers, comma-separated "
                      "nats://HOST:PORT"));
-    t.push_back(count("journal", "nats_replicas", "", &Config::journal_nats_replicas,
-                      "backend = jetstream: replicas of the events stream (1, 3 or 5)"));
+    t.push_back(count("journal", "nats_replicas", "--journal-nats-replicas",
+                      &Config::journal_nats_replicas,
+                      "backend = jetstream: replicas of the events stream (1, 3 or 5; 0: 3 when "
+                      "journal.nats_urls names at least three servers, else 1)"));
     t.push_back(count("shutdown", "grace_ms", "", &Config::shutdown_grace_ms,
                       "on SIGTERM, how long in-flight requests may take to finish"));
     t.push_back(count("tls", "server_cert_renew_before_s", "", &Config::server_cert_renew_before_s,

@@ -54,8 +54,10 @@ struct Config {
   // Where events are stored: "sqlite" (the state directory) or "jetstream"
   // (a stream of the NATS JetStream cluster at journal_nats_urls).
   std::string journal_backend = "sqlite";
-  std::string journal_nats_urls;            // comma-separated nats://HOST:PORT (jetstream)
-  std::uint64_t journal_nats_replicas = 1;  // the stream's replicas: 1, 3 or 5 (jetstream)
+  std::string journal_nats_urls;  // comma-separated nats://HOST:PORT (jetstream)
+  // The stream's replicas: 1, 3 or 5; 0 picks 3 when journal_nats_urls
+  // names at least three servers (a cluster), else 1 (jetstream).
+  std::uint64_t journal_nats_replicas = 0;
   std::uint64_t shutdown_grace_ms = 5'000;
   // The server certificate is reissued at start when it expires within this.
   std::uint64_t server_cert_renew_before_s = 7ULL * 24 * 3600;

@@ -61,10 +61,12 @@ Status validate(const Config& config) {
     return Error(Errc::ConfigInvalid,
                  "journal.backend = jetstream needs journal.nats_urls (nats://HOST:PORT,...)");
   }
-  if (config.journal_nats_replicas != 1 && config.journal_nats_replicas != 3 &&
-      config.journal_nats_replicas != 5) {
-    return Error(Errc::ConfigInvalid, fmt::format("journal.nats_replicas ({}) must be 1, 3 or 5",
-                                                  config.journal_nats_replicas));
+  if (config.journal_nats_replicas != 0 && config.journal_nats_replicas != 1 &&
+      config.journal_nats_replicas != 3 && config.journal_nats_replicas != 5) {
+    return Error(Errc::ConfigInvalid,
+                 fmt::format("journal.nats_replicas ({}) must be 1, 3 or 5 (or 0: 3 for a cluster "
+                             "of at least three, else 1)",
+                             config.journal_nats_replicas));
   }
   PALYRA_TRY(check_listen_address("metrics.listen", config.metrics_listen));
   if (!config.qlog_dir.empty()) {

@@ -39,7 +39,11 @@ journal::Backend journal_backend(const Config& config, const identity::StateDir&
     while (!url.empty() && url.back() == ' ') url.remove_suffix(1);
     if (!url.empty()) backend.urls.emplace_back(url);
   }
-  backend.replicas = static_cast<int>(config.journal_nats_replicas);
+  // Three replicas where there are three servers to hold them: an event
+  // acknowledged by a quorum outlives the loss of any one.
+  backend.replicas = config.journal_nats_replicas != 0
+                         ? static_cast<int>(config.journal_nats_replicas)
+                         : (backend.urls.size() >= 3 ? 3 : 1);
   return backend;
 }
 // How often revoked.txt is checked for changes (an operator may edit it

@@ -190,7 +190,7 @@ TEST_F(ConfigTest, JournalBackendIsSqliteByDefaultAndJetStreamNeedsServers) {
   auto defaults = load_config(std::nullopt, {}, {});
   ASSERT_TRUE(defaults.ok());
   EXPECT_EQ(defaults->journal_backend, "sqlite");
-  EXPECT_EQ(defaults->journal_nats_replicas, 1u);
+  EXPECT_EQ(defaults->journal_nats_replicas, 0u);  // 3 for a cluster of three, else 1
   auto file = write(
       "[journal]\nbackend = \"jetstream\"\nnats_urls = \"nats://a:4222,nats://b:4222\"\n"
       "nats_replicas = 3\n");
