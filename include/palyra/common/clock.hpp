@@ -15,6 +15,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 
 namespace palyra {
@@ -31,6 +32,13 @@ class Clock {
   // (how long an address stays locked out).
   virtual SteadyTime steady_now() const noexcept = 0;
 };
+
+// Calendar time as milliseconds since the Unix epoch: what event time
+// stamps (`published_at_unix_ms`) are in.
+inline std::int64_t unix_ms(const Clock& clock) noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch())
+      .count();
+}
 
 // The real clocks: what production hands everywhere. One instance, alive
 // for the whole program.

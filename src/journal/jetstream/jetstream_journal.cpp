@@ -10,13 +10,6 @@
 
 namespace palyra::journal::jetstream {
 
-namespace {
-std::int64_t unix_ms(const Clock& clock) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch())
-      .count();
-}
-}  // namespace
-
 JetStreamJournal::JetStreamJournal(const JetStreamBackend& backend, JournalOptions options)
     : backend_(backend),
       options_(std::move(options)),

@@ -10,15 +10,6 @@
 #include "retention.hpp"
 
 namespace palyra::journal::sqlite {
-namespace {
-
-std::int64_t unix_ms(const Clock& clock) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 Writer::Writer(sqlite3* db, JournalOptions options, SeqRange range, Tail& tail,
                CommitFanout& fanout)
     : options_(std::move(options)),
