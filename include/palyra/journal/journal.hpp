@@ -30,6 +30,7 @@
 #include <variant>
 #include <vector>
 
+#include "palyra/cluster/nats_servers.hpp"
 #include "palyra/common/clock.hpp"
 #include "palyra/common/event_view.hpp"
 #include "palyra/common/result.hpp"
@@ -180,6 +181,8 @@ struct JetStreamBackend {
   // How long a request to the server (stream info, a read, an acknowledgement)
   // may take.
   std::chrono::milliseconds request_timeout{5000};
+  // TLS to the servers, with a client certificate (journal.nats_tls_*).
+  cluster::NatsTls tls;
 };
 using Backend = std::variant<SqliteBackend, JetStreamBackend>;
 
