@@ -19,6 +19,7 @@
 #include "palyra/identity/store.hpp"
 #include "palyra/identity/token_store.hpp"
 #include "palyra/runtime/protocol.hpp"
+#include "token_store_option.hpp"
 
 namespace palyra::cli {
 namespace {
@@ -57,7 +58,7 @@ void add_token_commands(CLI::App& root, CommandContext& context) {
   token->require_subcommand(1);
 
   struct CreateOptions {
-    std::string state_dir;
+    TokenStoreOption store;
     std::string device;
     std::string ttl = "15m";
     std::uint32_t uses = 1;
@@ -70,7 +71,7 @@ void add_token_commands(CLI::App& root, CommandContext& context) {
       "daemon's address: `palyra enroll TOKEN --connect HOST:PORT`. It carries the hash of the "
       "gateway CA, so the node refuses any other daemon before sending the secret. Only a hash of "
       "the secret is stored.");
-  create->add_option("--state-dir", create_options->state_dir, "the daemon's state directory");
+  create_options->store.add_to(*create);
   create->add_option("--device", create_options->device,
                      "the only device id this token may enroll (default: any id the node asks "
                      "for that is not in use)");
@@ -85,7 +86,7 @@ void add_token_commands(CLI::App& root, CommandContext& context) {
       context.exit_code = fail(ttl.error(), "token create: --ttl");
       return;
     }
-    const StateDir dir = identity::state_dir_or_default(create_options->state_dir);
+    const StateDir dir = identity::state_dir_or_default(create_options->store.state_dir);
     auto ca_hash = identity::IdentityStore(dir).signing_ca_spki_sha256();
     if (!ca_hash) {
       context.exit_code = fail(ca_hash.error(), "token create");
@@ -96,7 +97,12 @@ void add_token_commands(CLI::App& root, CommandContext& context) {
     options.uses = create_options->uses;
     if (!create_options->device.empty()) options.device_id = create_options->device;
     const auto now = std::chrono::system_clock::now();
-    auto created = identity::TokenStore(dir).create(options, *ca_hash, now);
+    auto store = create_options->store.open();
+    if (!store) {
+      context.exit_code = fail(store.error(), "token create");
+      return;
+    }
+    auto created = (*store)->create(options, *ca_hash, now);
     if (!created) {
       context.exit_code = fail(created.error(), "token create");
       return;
@@ -121,16 +127,20 @@ void add_token_commands(CLI::App& root, CommandContext& context) {
   });
 
   struct ListOptions {
-    std::string state_dir;
+    TokenStoreOption store;
     bool json = false;
   };
   auto list_options = std::make_shared<ListOptions>();
   CLI::App* list = token->add_subcommand("list", "List the tokens (never their secrets)");
-  list->add_option("--state-dir", list_options->state_dir, "the daemon's state directory");
+  list_options->store.add_to(*list);
   list->add_flag("--json", list_options->json, "a JSON array instead of a table");
   list->callback([list_options, &context] {
-    auto records =
-        identity::TokenStore(identity::state_dir_or_default(list_options->state_dir)).list();
+    auto store = list_options->store.open();
+    if (!store) {
+      context.exit_code = fail(store.error(), "token list");
+      return;
+    }
+    auto records = (*store)->list();
     if (!records) {
       context.exit_code = fail(records.error(), "token list");
       return;
@@ -159,17 +169,21 @@ void add_token_commands(CLI::App& root, CommandContext& context) {
   });
 
   struct RevokeOptions {
-    std::string state_dir;
+    TokenStoreOption store;
     std::string id;
   };
   auto revoke_options = std::make_shared<RevokeOptions>();
   CLI::App* revoke = token->add_subcommand("revoke", "Make a token unusable at once");
   revoke->add_option("TOKEN_ID", revoke_options->id, "the token's id (its first 8 hex digits)")
       ->required();
-  revoke->add_option("--state-dir", revoke_options->state_dir, "the daemon's state directory");
+  revoke_options->store.add_to(*revoke);
   revoke->callback([revoke_options, &context] {
-    auto revoked = identity::TokenStore(identity::state_dir_or_default(revoke_options->state_dir))
-                       .revoke(revoke_options->id);
+    auto store = revoke_options->store.open();
+    if (!store) {
+      context.exit_code = fail(store.error(), "token revoke");
+      return;
+    }
+    auto revoked = (*store)->revoke(revoke_options->id);
     if (!revoked) {
       context.exit_code = fail(revoked.error(), "token revoke");
       return;

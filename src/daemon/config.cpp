@@ -100,6 +100,17 @@ const std::vector<Setting>& settings() {
                       &Config::journal_nats_replicas,
                       "backend = jetstream: replicas of the events stream (1, 3 or 5; 0: 3 when "
                       "journal.nats_urls names at least three servers, else 1)"));
+    t.push_back(text("journal", "nats_tls_ca", "--journal-nats-tls-ca",
+                     &Config::journal_nats_tls_ca,
+                     "backend = jetstream: TLS to the NATS servers, their certificates checked "
+                     "against this CA file (PEM); empty: plain TCP"));
+    t.push_back(text("journal", "nats_tls_cert", "--journal-nats-tls-cert",
+                     &Config::journal_nats_tls_cert,
+                     "backend = jetstream: the gateway's client certificate for NATS (PEM, "
+                     "the leaf first), for servers with tls { verify: true }"));
+    t.push_back(text("journal", "nats_tls_key", "--journal-nats-tls-key",
+                     &Config::journal_nats_tls_key,
+                     "backend = jetstream: the key of journal.nats_tls_cert (PEM)"));
     t.push_back(count("shutdown", "grace_ms", "", &Config::shutdown_grace_ms,
                       "on SIGTERM, how long in-flight requests may take to finish"));
     t.push_back(count("tls", "server_cert_renew_before_s", "", &Config::server_cert_renew_before_s,

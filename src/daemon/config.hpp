@@ -58,6 +58,13 @@ struct Config {
   // The stream's replicas: 1, 3 or 5; 0 picks 3 when journal_nats_urls
   // names at least three servers (a cluster), else 1 (jetstream).
   std::uint64_t journal_nats_replicas = 0;
+  // TLS to the NATS servers (jetstream; the key-value buckets of the shared
+  // state use the same connection settings): the CA their certificates are
+  // checked against, the gateway's client certificate and its key (PEM).
+  // All empty: plain TCP.
+  std::string journal_nats_tls_ca;
+  std::string journal_nats_tls_cert;
+  std::string journal_nats_tls_key;
   std::uint64_t shutdown_grace_ms = 5'000;
   // The server certificate is reissued at start when it expires within this.
   std::uint64_t server_cert_renew_before_s = 7ULL * 24 * 3600;

@@ -68,6 +68,11 @@ Status validate(const Config& config) {
                              "of at least three, else 1)",
                              config.journal_nats_replicas));
   }
+  if (config.journal_nats_tls_cert.empty() != config.journal_nats_tls_key.empty()) {
+    return Error(
+        Errc::ConfigInvalid,
+        "journal.nats_tls_cert and journal.nats_tls_key go together: give both or neither");
+  }
   PALYRA_TRY(check_listen_address("metrics.listen", config.metrics_listen));
   if (!config.qlog_dir.empty()) {
     // At start, not at the first connection: a trace that silently goes

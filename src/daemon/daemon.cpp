@@ -14,6 +14,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "gateway_cluster.hpp"
 #include "palyra/identity/certificate.hpp"
 #include "palyra/identity/state_dir.hpp"
 #include "palyra/transport/io/qlog_files.hpp"
@@ -29,21 +30,11 @@ constexpr std::uint64_t kNsPerMs = 1'000'000;
 // journal.backend (validated: sqlite or jetstream) as the journal's Backend.
 journal::Backend journal_backend(const Config& config, const identity::StateDir& dir) {
   if (config.journal_backend != "jetstream") return journal::SqliteBackend{dir.journal()};
+  const cluster::NatsServers servers = nats_servers(config);
   journal::JetStreamBackend backend;
-  std::string_view urls = config.journal_nats_urls;
-  while (!urls.empty()) {
-    const auto comma = urls.find(',');
-    std::string_view url = urls.substr(0, comma);
-    urls = comma == std::string_view::npos ? std::string_view{} : urls.substr(comma + 1);
-    while (!url.empty() && url.front() == ' ') url.remove_prefix(1);
-    while (!url.empty() && url.back() == ' ') url.remove_suffix(1);
-    if (!url.empty()) backend.urls.emplace_back(url);
-  }
-  // Three replicas where there are three servers to hold them: an event
-  // acknowledged by a quorum outlives the loss of any one.
-  backend.replicas = config.journal_nats_replicas != 0
-                         ? static_cast<int>(config.journal_nats_replicas)
-                         : (backend.urls.size() >= 3 ? 3 : 1);
+  backend.urls = servers.urls;
+  backend.tls = servers.tls;
+  backend.replicas = nats_replicas(config);
   return backend;
 }
 // How often revoked.txt is checked for changes (an operator may edit it
@@ -167,6 +158,17 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
 
   runtime::EnrollmentOptions enrollment_options;
   enrollment_options.device_validity = config.enrollment_device_validity;
+  if (config.journal_backend == "jetstream") {
+    auto cluster = GatewayCluster::join(
+        config, dir, *daemon->revocations_, *daemon->loop_,
+        [d = daemon.get()](const std::vector<std::string>& added) {
+          spdlog::info("revoked in the cluster: {} new, {} live connection(s)/call(s) closed",
+                       added.size(), d->close_revoked());
+        });
+    if (!cluster) return std::move(cluster).error();
+    daemon->cluster_ = std::move(*cluster);
+    daemon->cluster_->configure(enrollment_options);
+  }
   daemon->enrollment_ = std::make_unique<runtime::EnrollmentService>(
       *daemon->loop_, dir, enrollment_options, daemon->clock_);
 
@@ -242,6 +244,7 @@ Daemon::~Daemon() {
   quic_.reset();
   service_.reset();
   enrollment_.reset();  // finishes an enrollment in progress
+  cluster_.reset();     // stops the revocation watch (enrollment shared its buckets)
   journal_.reset();     // commits what is queued
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
@@ -381,12 +384,19 @@ void Daemon::reload_revocations(const char* why) {
   }
   std::size_t closed = 0;
   if (!newly_revoked->empty()) {
-    if (quic_) closed += quic_->close_revoked_connections();
-    if (grpc_) closed += grpc_->cancel_revoked_calls();
+    closed = close_revoked();
+    if (cluster_) cluster_->revoked_here(*newly_revoked);
   }
   spdlog::info(
       "revocation index reloaded ({}): {} revoked, {} new, {} live connection(s)/call(s) closed",
       why, revocations_->size(), newly_revoked->size(), closed);
+}
+
+std::size_t Daemon::close_revoked() {
+  std::size_t closed = 0;
+  if (quic_) closed += quic_->close_revoked_connections();
+  if (grpc_) closed += grpc_->cancel_revoked_calls();
+  return closed;
 }
 
 void Daemon::watch_revocation_file() {

@@ -6,7 +6,8 @@
 //   SIGTERM, SIGINT  drain: stop accepting, let in-flight calls finish for
 //                    shutdown.grace_ms, close every connection with 0x10, exit 0
 //   SIGHUP           reload the revocation index (also done when revoked.txt
-//                    changes on disk) and close connections of revoked devices;
+//                    changes on disk) and close connections of revoked devices
+//                    (in cluster mode, also publish them to the other gateways);
 //                    reload the server certificate, key and CA bundle (also
 //                    done when those files change, and after the daemon
 //                    reissued an expiring server certificate itself) for new
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "gateway_cluster.hpp"
 #include "metrics_endpoint.hpp"
 #include "palyra/common/clock.hpp"
 #include "palyra/common/result.hpp"
@@ -60,6 +62,8 @@ class Daemon {
   void close_listeners();
   void stop_when_listeners_closed();
   void reload_revocations(const char* why);
+  // Closes the live connections and calls of revoked devices; how many.
+  std::size_t close_revoked();
   void watch_revocation_file();
   void reload_server_certificate(const char* why);
   void renew_server_certificate_if_due();
@@ -79,6 +83,7 @@ class Daemon {
   std::unique_ptr<transport::EventLoop> loop_;
   std::shared_ptr<identity::RevocationIndex> revocations_;
   std::unique_ptr<journal::Journal> journal_;
+  std::unique_ptr<GatewayCluster> cluster_;  // null unless journal.backend = jetstream
   std::unique_ptr<runtime::EnrollmentService> enrollment_;
   transport::ServerTlsConfig tls_;
   std::unique_ptr<runtime::NodeService> service_;

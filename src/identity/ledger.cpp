@@ -34,11 +34,9 @@ nlohmann::json to_json_entry(const LedgerEntry& e) {
 
 // One entry, each field's type checked first: nlohmann's value() and get()
 // throw on a wrong type, and nothing in a file may abort the daemon.
-Result<LedgerEntry> parse_entry(const nlohmann::json& j, std::size_t index,
-                                const std::filesystem::path& file) {
+Result<LedgerEntry> parse_entry(const nlohmann::json& j, std::string_view origin) {
   auto bad = [&](std::string_view what) {
-    return Error(Errc::IoFailed,
-                 fmt::format("ledger '{}': entry {} {}", file.string(), index, what));
+    return Error(Errc::IoFailed, fmt::format("{} {}", origin, what));
   };
   if (!j.is_object()) return bad("is not an object");
   LedgerEntry e;
@@ -117,16 +115,15 @@ Result<Ledger> Ledger::parse(std::string_view text, const std::filesystem::path&
   }
   std::size_t index = 0;
   for (const auto& j : json) {
-    auto entry = parse_entry(j, index++, file);
+    auto entry = parse_entry(j, fmt::format("ledger '{}': entry {}", file.string(), index++));
     if (!entry) return std::move(entry).error();
     ledger.entries_.push_back(std::move(*entry));
   }
   return ledger;
 }
 
-const LedgerEntry& Ledger::record(std::string kind, const Certificate& certificate) {
+LedgerEntry ledger_entry_for(std::string kind, const Certificate& certificate) {
   LedgerEntry e;
-  e.sequence = entries_.empty() ? 1 : entries_.back().sequence + 1;
   e.kind = std::move(kind);
   e.subject = certificate.common_name();
   e.device_id = certificate.device_id();
@@ -134,6 +131,25 @@ const LedgerEntry& Ledger::record(std::string kind, const Certificate& certifica
   e.serial = certificate.serial_hex();
   e.not_before_unix = unix_seconds(certificate.not_before());
   e.not_after_unix = unix_seconds(certificate.not_after());
+  return e;
+}
+
+std::string ledger_entry_json(const LedgerEntry& entry) {
+  return to_json_entry(entry).dump();
+}
+
+Result<LedgerEntry> parse_ledger_entry(std::string_view text, std::string_view origin) {
+  if (text.find('\0') != std::string_view::npos) {
+    return Error(Errc::IoFailed, fmt::format("{} holds a NUL byte", origin));
+  }
+  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return Error(Errc::IoFailed, fmt::format("{} is not JSON", origin));
+  return parse_entry(json, origin);
+}
+
+const LedgerEntry& Ledger::record(std::string kind, const Certificate& certificate) {
+  LedgerEntry e = ledger_entry_for(std::move(kind), certificate);
+  e.sequence = entries_.empty() ? 1 : entries_.back().sequence + 1;
   entries_.push_back(std::move(e));
   return entries_.back();
 }

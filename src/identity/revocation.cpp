@@ -85,14 +85,38 @@ Result<std::vector<std::string>> RevocationIndex::reload() {
     return std::move(text).error();
   }
   auto next = std::make_shared<Set>(listed.begin(), listed.end());
-  auto previous = snapshot();
+  std::lock_guard lock(mutex_);
+  next->insert(merged_.begin(), merged_.end());
   std::vector<std::string> added;
   for (const auto& fingerprint : *next) {
-    if (previous->find(fingerprint) == previous->end()) added.push_back(fingerprint);
+    if (set_->find(fingerprint) == set_->end()) added.push_back(fingerprint);
   }
-  std::lock_guard lock(mutex_);
   set_ = std::move(next);
   return added;
+}
+
+Result<std::vector<std::string>> RevocationIndex::merge(
+    const std::vector<std::string>& fingerprints) {
+  std::vector<std::string> normalized;
+  for (const auto& f : fingerprints) {
+    auto n = normalize_fingerprint(f);
+    if (!n) return std::move(n).error();
+    normalized.push_back(std::move(*n));
+  }
+  std::lock_guard lock(mutex_);
+  auto next = std::make_shared<Set>(*set_);
+  std::vector<std::string> added;
+  for (auto& f : normalized) {
+    merged_.insert(f);
+    if (next->insert(f).second) added.push_back(std::move(f));
+  }
+  if (!added.empty()) set_ = std::move(next);
+  return added;
+}
+
+std::vector<std::string> RevocationIndex::fingerprints() const {
+  auto set = snapshot();
+  return {set->begin(), set->end()};
 }
 
 Status RevocationIndex::add(const std::vector<std::string>& fingerprints) {

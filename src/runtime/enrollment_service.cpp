@@ -94,8 +94,13 @@ Result<std::string> choose_device_id(const identity::TokenRecord& token, const R
   return *request.device_id;
 }
 
+// Tells options.on_issued about a certificate the ledger file now holds.
+void report_issued(const EnrollmentOptions& options, const identity::Certificate& certificate) {
+  if (options.on_issued) options.on_issued(identity::ledger_entry_for("device", certificate));
+}
+
 Outcome enroll_on_worker(const identity::StateDir& dir, const EnrollmentOptions& options,
-                         SystemTime now, const Request& request) {
+                         identity::TokenStore& tokens, SystemTime now, const Request& request) {
   auto token = identity::parse_presented_token(request.token);
   if (!token) return refused(ProtocolError::EnrollRefused, "malformed token");
   // The CSR first: a malformed one must not use up the token.
@@ -105,17 +110,17 @@ Outcome enroll_on_worker(const identity::StateDir& dir, const EnrollmentOptions&
   std::string device_id;
   // The device id is settled before the token's use is taken: a node asking
   // for a taken id may try again with the same token.
-  auto record = identity::TokenStore(dir).consume(
-      *token, now, [&](const identity::TokenRecord& valid) -> Status {
-        auto chosen = choose_device_id(valid, request, store, now);
-        if (!chosen) return std::move(chosen).error();
-        device_id = std::move(*chosen);
-        return {};
-      });
+  auto record = tokens.consume(*token, now, [&](const identity::TokenRecord& valid) -> Status {
+    auto chosen = choose_device_id(valid, request, store, now);
+    if (!chosen) return std::move(chosen).error();
+    device_id = std::move(*chosen);
+    return {};
+  });
   if (!record) return refused(ProtocolError::EnrollRefused, record.error().message());
   auto certificate = store.issue_device_for_key(std::get<identity::CertificateRequest>(csr),
                                                 device_id, options.device_validity, now);
   if (!certificate) return internal_failure(certificate.error());
+  report_issued(options, *certificate);
   auto bundle = store.ca_bundle_pem();
   if (!bundle) return internal_failure(bundle.error());
   return Outcome{
@@ -139,6 +144,7 @@ Outcome renew_on_worker(const identity::StateDir& dir, const EnrollmentOptions& 
     return refused(ProtocolError::RenewalRefused, certificate.error().message());
   }
   if (!certificate) return internal_failure(certificate.error());
+  report_issued(options, *certificate);
   auto bundle = store.ca_bundle_pem();
   if (!bundle) return internal_failure(bundle.error());
   return Outcome{encode_certificate(certificate->pem(), *bundle), true, false,
@@ -153,10 +159,12 @@ EnrollmentService::EnrollmentService(transport::EventLoop& loop, identity::State
                                      std::shared_ptr<const palyra::Clock> clock)
     : loop_(loop),
       dir_(std::move(dir)),
-      options_(options),
+      options_(std::move(options)),
       clock_(std::move(clock)),
-      failures_(options.failures),
-      worker_(std::make_unique<WorkerThread>()) {}
+      failures_(options_.failures),
+      worker_(std::make_unique<WorkerThread>()) {
+  if (!options_.tokens) options_.tokens = std::make_shared<identity::FileTokenStore>(dir_);
+}
 
 EnrollmentService::~EnrollmentService() {
   worker_.reset();  // finishes the call in progress
@@ -176,7 +184,9 @@ void EnrollmentService::enroll(const Request& request, const std::string& peer, 
   }
   const std::string token_id = token_id_for_log(request.token);
   run_on_worker(
-      [this, request] { return enroll_on_worker(dir_, options_, clock_->now(), request); },
+      [this, request] {
+        return enroll_on_worker(dir_, options_, *options_.tokens, clock_->now(), request);
+      },
       "enrollment", enrollments_, fmt::format("peer={} token_id={}", peer, token_id), host,
       std::move(done));
 }

@@ -126,7 +126,7 @@ TEST_F(EnrollmentTest, ExpiredRevokedAndWrongTokensAreRefusedAlike) {
   ASSERT_TRUE(start_daemon());
   // Expired on the daemon's real clock already: made two hours ago, for one.
   const std::string expired =
-      identity::TokenStore(state_)
+      identity::FileTokenStore(state_)
           .create({.ttl = 1h}, *identity::IdentityStore(state_).signing_ca_spki_sha256(),
                   std::chrono::system_clock::now() - 2h)
           ->text();

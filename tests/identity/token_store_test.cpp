@@ -29,7 +29,7 @@ class TokenStoreTest : public palyra::testing::IdentityDirTest {
 };
 
 TEST_F(TokenStoreTest, CreateListRevokeAndTheFileHoldsNoSecret) {
-  TokenStore store(state());
+  FileTokenStore store(state());
   EXPECT_TRUE(store.list()->empty());
   auto token = store.create({600s, 2, "node-9"}, ca_hash_, now_);
   ASSERT_TRUE(token.ok()) << token.error().describe();
@@ -64,7 +64,7 @@ TEST_F(TokenStoreTest, CreateListRevokeAndTheFileHoldsNoSecret) {
 }
 
 TEST_F(TokenStoreTest, ConsumeRefusesEachWayWithThePreciseReason) {
-  TokenStore store(state());
+  FileTokenStore store(state());
   auto token = *store.create({600s, 1, {}}, ca_hash_, now_);
   auto reason = [&](const PresentedToken& p, SystemTime at) {
     auto r = store.consume(p, at);
@@ -96,7 +96,7 @@ TEST_F(TokenStoreTest, ConsumeRefusesEachWayWithThePreciseReason) {
 }
 
 TEST_F(TokenStoreTest, UnusableRecordsArePrunedAfterADay) {
-  TokenStore store(state());
+  FileTokenStore store(state());
   auto old = *store.create({60s, 1, {}}, ca_hash_, now_);
   ASSERT_TRUE(store.consume(presented(old), now_).ok());
   auto live = *store.create({48h, 1, {}}, ca_hash_, now_ + 2h);
@@ -111,7 +111,7 @@ TEST_F(TokenStoreTest, UnusableRecordsArePrunedAfterADay) {
 // token at once; exactly one may enroll.
 TEST_F(TokenStoreTest, ConcurrentConsumersOfAOneUseTokenExactlyOneWins) {
   for (int round = 0; round < 5; ++round) {
-    TokenStore store(state());
+    FileTokenStore store(state());
     auto token = *store.create({600s, 1, {}}, ca_hash_, now_);
     std::atomic<int> wins{0};
     std::atomic<bool> go{false};
@@ -119,7 +119,7 @@ TEST_F(TokenStoreTest, ConcurrentConsumersOfAOneUseTokenExactlyOneWins) {
     for (int i = 0; i < 8; ++i) {
       threads.emplace_back([&] {
         while (!go) std::this_thread::yield();
-        TokenStore own(state());  // each its own store, as two processes would be
+        FileTokenStore own(state());  // each its own store, as two processes would be
         if (own.consume(presented(token), now_).ok()) ++wins;
       });
     }
@@ -130,7 +130,7 @@ TEST_F(TokenStoreTest, ConcurrentConsumersOfAOneUseTokenExactlyOneWins) {
 }
 
 TEST_F(TokenStoreTest, CorruptFilesAreOneLineErrorsNamingTheFile) {
-  TokenStore store(state());
+  FileTokenStore store(state());
   ASSERT_TRUE(ensure_private_directory(state().root).ok());
   const std::string good_hash(64, 'a');
   for (

@@ -24,8 +24,29 @@
 
 namespace palyra::testing {
 
+// A server's TLS: its certificate chain and key, and the CA that client
+// certificates must chain to (tls { verify: true }: a client without one is
+// refused).
+struct NatsTlsFiles {
+  std::filesystem::path cert_chain;
+  std::filesystem::path key;
+  std::filesystem::path client_ca;
+};
+
 class NatsServer {
  public:
+  // The extra_args that make a server require TLS with client certificates:
+  // a config file written into `dir`.
+  static std::vector<std::string> tls_args(const std::filesystem::path& dir,
+                                           const NatsTlsFiles& files) {
+    std::filesystem::create_directories(dir);
+    const auto config = dir / "tls.conf";
+    std::ofstream(config) << "tls {\n  cert_file: \"" << files.cert_chain.string()
+                          << "\"\n  key_file: \"" << files.key.string() << "\"\n  ca_file: \""
+                          << files.client_ca.string() << "\"\n  verify: true\n  timeout: 5\n}\n";
+    return {"-c", config.string()};
+  }
+
   // Starts `binary` with JetStream, its files under `dir`; url() is empty if
   // it did not come up within `timeout` (the reason is in stderr_log()).
   // `extra_args` come last (a cluster node's -c CONFIG).
@@ -52,7 +73,7 @@ class NatsServer {
     while (std::chrono::steady_clock::now() < deadline) {
       if (port_ == 0) port_ = read_port();
       if (port_ != 0 && accepts(port_)) {
-        url_ = "nats://127.0.0.1:" + std::to_string(port_);
+        url_ = scheme_ + "://127.0.0.1:" + std::to_string(port_);
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -75,16 +96,18 @@ class NatsServer {
   }
 
  private:
-  // The port from nats-server_<pid>.ports ({"nats":["nats://127.0.0.1:P"]}).
-  int read_port() const {
+  // The port from nats-server_<pid>.ports ({"nats":["nats://127.0.0.1:P"]},
+  // "tls://" when the server requires TLS).
+  int read_port() {
     std::ifstream in(dir_ / ("nats-server_" + std::to_string(child_->pid()) + ".ports"));
     if (!in) return 0;
     std::stringstream text;
     text << in.rdbuf();
     std::smatch match;
     const std::string body = text.str();
-    if (!std::regex_search(body, match, std::regex(R"(nats://127\.0\.0\.1:(\d+))"))) return 0;
-    return std::stoi(match[1].str());
+    if (!std::regex_search(body, match, std::regex(R"((nats|tls)://127\.0\.0\.1:(\d+))"))) return 0;
+    scheme_ = match[1].str();
+    return std::stoi(match[2].str());
   }
 
   static bool accepts(int port) {
@@ -102,6 +125,7 @@ class NatsServer {
   std::filesystem::path dir_;
   std::unique_ptr<ChildProcess> child_;
   int port_ = 0;
+  std::string scheme_ = "nats";
   std::string url_;
 };
 

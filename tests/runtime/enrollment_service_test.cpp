@@ -37,7 +37,7 @@ class EnrollmentServiceTest : public palyra::testing::TempDirTest {
     identity::TokenCreateOptions options;
     options.device_id = std::move(device_id);
     auto hash = identity::IdentityStore(dir_state_).signing_ca_spki_sha256();
-    auto token = identity::TokenStore(dir_state_).create(options, *hash, clock_->now());
+    auto token = identity::FileTokenStore(dir_state_).create(options, *hash, clock_->now());
     EXPECT_TRUE(token.ok());
     return token->id + "." + token->secret;
   }

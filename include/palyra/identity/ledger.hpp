@@ -26,6 +26,14 @@ struct LedgerEntry {
   std::optional<std::int64_t> revoked_at_unix;
 };
 
+// The entry for a certificate just issued, sequence 0 (Ledger::record
+// numbers it).
+LedgerEntry ledger_entry_for(std::string kind, const Certificate& certificate);
+// One entry as a JSON object (the file's form), and back: IoFailed naming
+// `origin` and the field that is wrong.
+std::string ledger_entry_json(const LedgerEntry& entry);
+Result<LedgerEntry> parse_ledger_entry(std::string_view json, std::string_view origin);
+
 class Ledger {
  public:
   // A missing file is an empty ledger; a corrupt one is IoFailed naming it.

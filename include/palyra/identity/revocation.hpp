@@ -32,6 +32,14 @@ class RevocationIndex {
   // (the daemon closes their live connections). On error the old snapshot stays.
   Result<std::vector<std::string>> reload();
 
+  // Adds fingerprints revoked elsewhere (the cluster) to the index, in
+  // memory only; returns those it did not hold yet. InvalidArgument for a
+  // malformed fingerprint (nothing is added then).
+  Result<std::vector<std::string>> merge(const std::vector<std::string>& fingerprints);
+
+  // Every fingerprint the index refuses, the file's and the merged ones.
+  std::vector<std::string> fingerprints() const;
+
   // Adds fingerprints to the file (atomically rewritten) and to the index.
   // InvalidArgument for a malformed fingerprint.
   Status add(const std::vector<std::string>& fingerprints);
@@ -42,8 +50,9 @@ class RevocationIndex {
   std::shared_ptr<const Set> snapshot() const noexcept;
 
   std::filesystem::path file_;
-  mutable std::mutex mutex_;  // guards the pointer swap only
+  mutable std::mutex mutex_;  // guards the pointer swap and merged_
   std::shared_ptr<const Set> set_ = std::make_shared<Set>();
+  Set merged_;  // from merge(): kept across reloads
 };
 
 // Parses the file format; IoFailed naming `origin`, the line number and the

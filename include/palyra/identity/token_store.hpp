@@ -1,71 +1,65 @@
-// The daemon's enrollment tokens (PROTOCOL.md §7) in <state>/tokens.json
-// (0600). Only a SHA-256 of each secret is kept: reading the file does not
-// let anyone enroll. Every change happens under the StateLock and rewrites
-// the file atomically, so `palyra token …` and palyrad can both use it.
+// Where a gateway's enrollment tokens (PROTOCOL.md §7) live, behind one
+// interface with two implementations:
+// - FileTokenStore: <state>/tokens.json (0600) of one gateway; every change
+//   happens under the StateLock and rewrites the file atomically, so
+//   `palyra token …` and palyrad can both use it;
+// - the cluster's key-value bucket (palyra/cluster/shared_state.hpp), which
+//   every gateway of a cluster consumes from with compare-and-set.
+// Only a SHA-256 of each secret is kept: reading the store does not let
+// anyone enroll.
 #pragma once
 
-#include <chrono>
-#include <cstdint>
 #include <functional>
-#include <optional>
-#include <string>
+#include <string_view>
 #include <vector>
 
 #include "palyra/common/result.hpp"
-#include "palyra/identity/certificate.hpp"
-#include "palyra/identity/enrollment_token.hpp"
 #include "palyra/identity/state_dir.hpp"
+#include "palyra/identity/token_record.hpp"
 
 namespace palyra::identity {
 
-struct TokenRecord {
-  std::string id;
-  std::string secret_sha256;  // lowercase hex SHA-256 of the secret's text
-  std::int64_t created_unix = 0;
-  std::int64_t expires_unix = 0;
-  std::uint32_t uses_left = 0;
-  std::optional<std::string> device_id;  // the only device id it may enroll
-  bool revoked = false;
-};
-
-struct TokenCreateOptions {
-  std::chrono::seconds ttl{900};
-  std::uint32_t uses = 1;
-  std::optional<std::string> device_id;
-};
-
-// How long a record that can no longer be used (expired, used up, revoked)
-// stays listed: `palyra token list` can still say what became of it.
-inline constexpr std::chrono::seconds kTokenRecordRetention = std::chrono::hours(24);
-
 class TokenStore {
  public:
-  explicit TokenStore(StateDir dir) : dir_(std::move(dir)) {}
+  virtual ~TokenStore() = default;
 
-  // A new token bound to the signing CA (`ca_hash`: its SPKI SHA-256, 64
-  // lowercase hex digits). InvalidArgument for uses 0, ttl <= 0 or a bad
-  // ca_hash; InvalidDeviceId for a bad device id; IoFailed.
-  Result<EnrollmentToken> create(const TokenCreateOptions& options, std::string_view ca_hash,
-                                 SystemTime now);
-  // Every record, oldest first. A missing file is empty; a corrupt one is
-  // IoFailed naming the file and what is wrong.
-  Result<std::vector<TokenRecord>> list() const;
+  // A new token bound to the signing CA (see make_token for the checks).
+  // IoFailed (file) or StorageFailed (cluster).
+  virtual Result<EnrollmentToken> create(const TokenCreateOptions& options,
+                                         std::string_view ca_hash, SystemTime now) = 0;
+  // Every record, oldest first. An empty store is empty; a corrupt record is
+  // IoFailed naming where it is and what is wrong.
+  virtual Result<std::vector<TokenRecord>> list() = 0;
   // NotFound naming the id. Revoking twice is fine.
-  Status revoke(std::string_view id);
-  // The daemon's check, under the StateLock: finds the record, compares the
-  // secret's hash in constant time, refuses a revoked, expired or used-up
-  // token, then decrements uses_left and writes the file (fsync'd, atomic)
-  // before returning the updated record. Of concurrent consumers of a
-  // one-use token (threads or processes) exactly one succeeds.
-  // A refusal is InvalidArgument whose message states the precise reason
-  // (unknown id, wrong secret, expired, used up, revoked) for the daemon's
-  // log; what the network hears is the caller's business. IoFailed.
-  // `accept`, if given, runs under the lock once the token is known to be
-  // valid and before its use is taken; an error from it refuses the token
-  // (its message becomes the reason) without using it up. It must not take
-  // the StateLock itself (the lock is not reentrant).
-  Result<TokenRecord> consume(const PresentedToken& token, SystemTime now,
-                              const std::function<Status(const TokenRecord&)>& accept = {});
+  virtual Status revoke(std::string_view id) = 0;
+  // The daemon's check: finds the record, takes one use by take_token_use's
+  // rules and stores the record durably before returning it. Of concurrent
+  // consumers of a one-use token (threads, processes, gateways sharing the
+  // store) exactly one succeeds. A refusal is InvalidArgument stating the
+  // precise reason (unknown id, wrong secret, expired, used up, revoked) for
+  // the daemon's log; what the network hears is the caller's business.
+  // `accept` runs once the token is known to be valid, before its use is
+  // taken (it may run again if another consumer raced this one); it must not
+  // take the StateLock itself.
+  virtual Result<TokenRecord> consume(
+      const PresentedToken& token, SystemTime now,
+      const std::function<Status(const TokenRecord&)>& accept = {}) = 0;
+};
+
+class FileTokenStore final : public TokenStore {
+ public:
+  explicit FileTokenStore(StateDir dir) : dir_(std::move(dir)) {}
+
+  Result<EnrollmentToken> create(const TokenCreateOptions& options, std::string_view ca_hash,
+                                 SystemTime now) override;
+  // The file is only ever replaced whole (rename), so reading needs no lock.
+  Result<std::vector<TokenRecord>> list() override;
+  Status revoke(std::string_view id) override;
+  // Under the StateLock; the file is written (fsync'd, atomic) before the
+  // answer: a crash can lose a certificate, never give a token a second use.
+  Result<TokenRecord> consume(
+      const PresentedToken& token, SystemTime now,
+      const std::function<Status(const TokenRecord&)>& accept = {}) override;
 
  private:
   StateDir dir_;

@@ -30,6 +30,7 @@
 #include <variant>
 #include <vector>
 
+#include "palyra/cluster/nats_servers.hpp"
 #include "palyra/common/clock.hpp"
 #include "palyra/common/event_view.hpp"
 #include "palyra/common/result.hpp"
@@ -183,6 +184,8 @@ struct JetStreamBackend {
   // How long opening waits for a cluster that is still electing its leaders
   // (started together with the gateway) before it gives up.
   std::chrono::milliseconds startup_wait{30000};
+  // TLS to the servers, with a client certificate (journal.nats_tls_*).
+  cluster::NatsTls tls;
 };
 using Backend = std::variant<SqliteBackend, JetStreamBackend>;
 

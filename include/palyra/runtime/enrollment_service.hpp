@@ -3,10 +3,9 @@
 // by the gateway CA for keys the nodes generated themselves.
 //
 // Signing and the state directory's files (token store, ledger, each
-// fsync'd under the state lock) block, so the work runs on a worker thread
-// of its own and the answer is posted back to the loop. The one worker also
-// serializes this daemon's enrollments; the state lock covers `palyra`
-// processes writing the same files.
+// fsync'd under the state lock) and a cluster's token bucket block, so the work runs on a worker
+// thread of its own and the answer is posted back to the loop. The one worker also serializes this
+// daemon's enrollments; the state lock covers `palyra` processes writing the same files.
 #pragma once
 
 #include <chrono>
@@ -16,7 +15,9 @@
 #include <string>
 
 #include "palyra/common/clock.hpp"
+#include "palyra/identity/ledger.hpp"
 #include "palyra/identity/state_dir.hpp"
+#include "palyra/identity/token_store.hpp"
 #include "palyra/runtime/failure_limiter.hpp"
 #include "palyra/runtime/protocol.hpp"
 #include "palyra/transport/io/event_loop.hpp"
@@ -30,6 +31,13 @@ struct EnrollmentOptions {
   // Validity of the device certificates issued at enrollment and renewal.
   std::chrono::seconds device_validity = std::chrono::hours(24);
   FailureLimiter::Policy failures;
+  // Where tokens are consumed. Null: the state directory's tokens.json
+  // (FileTokenStore); a cluster passes its shared bucket.
+  std::shared_ptr<identity::TokenStore> tokens;
+  // Runs on the worker after each certificate issued by enrollment or
+  // renewal is in the ledger file (a cluster copies it to its shared
+  // ledger). Empty: nothing more.
+  std::function<void(const identity::LedgerEntry&)> on_issued;
 };
 
 // How issuing calls ended, counted on the loop's thread.

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../../cluster/nats_connection.hpp"
 #include "codec.hpp"
 #include "stream.hpp"
 
@@ -40,24 +41,11 @@ Result<std::unique_ptr<JetStreamJournal>> JetStreamJournal::open(const JetStream
 }
 
 Status JetStreamJournal::connect() {
-  natsOptions* raw = nullptr;
-  natsStatus status = natsOptions_Create(&raw);
-  nats_options_.reset(raw);
-  std::vector<const char*> urls;
-  for (const auto& url : backend_.urls) urls.push_back(url.c_str());
-  if (status == NATS_OK)
-    status =
-        natsOptions_SetServers(nats_options_.get(), urls.data(), static_cast<int>(urls.size()));
-  if (status == NATS_OK)
-    status = natsOptions_SetTimeout(nats_options_.get(), backend_.request_timeout.count());
-  // Keep trying the cluster's servers: a gateway outlives a server restart.
-  if (status == NATS_OK) status = natsOptions_SetMaxReconnect(nats_options_.get(), -1);
-  if (status != NATS_OK) return nats_error("NATS options", status);
-
-  natsConnection* connection = nullptr;
-  status = natsConnection_Connect(&connection, nats_options_.get());
-  connection_.reset(connection);
-  if (status != NATS_OK) return nats_error("connecting to " + backend_.urls.front(), status);
+  auto connection = cluster::connect_nats(
+      cluster::NatsServers{backend_.urls, backend_.tls, backend_.request_timeout},
+      "palyrad journal " + backend_.stream);
+  if (!connection) return std::move(connection).error();
+  connection_ = std::move(*connection);
 
   jsOptions js_options;
   jsOptions_Init(&js_options);
@@ -66,7 +54,7 @@ Status JetStreamJournal::connect() {
   js_options.PublishAsync.AckHandler = &JetStreamJournal::on_ack;
   js_options.PublishAsync.AckHandlerClosure = this;
   jsCtx* js = nullptr;
-  status = natsConnection_JetStream(&js, connection_.get(), &js_options);
+  const natsStatus status = natsConnection_JetStream(&js, connection_.get(), &js_options);
   js_.reset(js);
   if (status != NATS_OK) return nats_error("JetStream context", status);
   return {};

@@ -67,7 +67,6 @@ class JetStreamJournal final : public Journal {
   const JournalOptions options_;
   const std::string subject_;
 
-  NatsPtr<natsOptions> nats_options_;
   NatsPtr<natsConnection> connection_;
   NatsPtr<jsCtx> js_;
   NatsPtr<natsSubscription> follower_;

@@ -1,0 +1,106 @@
+// Two palyrad gateways sharing state through one nats-server (gateway_pair.hpp):
+// a revocation made through one gateway closes the device's live connection
+// on the other and refuses its next handshake there; a one-use enrollment
+// token made in the cluster's bucket enrolls once, through either gateway.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "gateway_pair.hpp"
+
+namespace palyra::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The last non-empty line of `text`.
+std::string last_line(const std::string& text) {
+  const auto end = text.find_last_not_of('\n');
+  if (end == std::string::npos) return {};
+  const auto start = text.rfind('\n', end);
+  const auto from = start == std::string::npos ? 0 : start + 1;
+  return text.substr(from, end - from + 1);
+}
+
+class ClusterStateTest : public GatewayPairTest {};
+
+TEST_F(ClusterStateTest, ARevocationThroughOneGatewayClosesTheDevicesConnectionOnTheOther) {
+  ASSERT_TRUE(start(a_));
+  ASSERT_TRUE(start(b_));
+  auto victim = transport::Client::connect(b_.socket_address(), device_tls("node-1"));
+  ASSERT_TRUE(victim) << victim.error().describe();
+
+  auto revoke =
+      palyra({"cert", "revoke", "--state-dir", a_.state.root.string(), "--device", "node-1"});
+  ASSERT_EQ(revoke.status, 0) << revoke.err;
+  const auto revoked_at = std::chrono::steady_clock::now();
+  a_.process->signal(SIGHUP);
+  auto closed = (*victim)->run_until([] { return false; }, 10s);
+  const auto took = std::chrono::steady_clock::now() - revoked_at;
+  ASSERT_FALSE(closed) << "gateway B kept the revoked device's connection\n" << b_.log();
+  EXPECT_EQ(closed.error().code(), Errc::ConnectionClosed) << closed.error().describe();
+  EXPECT_THAT(closed.error().message(), HasSubstr("0x11"));
+  // The issue's target is 1 s; measured, not asserted tightly (a loaded
+  // machine must not fail this test).
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+  std::printf("revocation on gateway A closed the connection on gateway B after %lld ms\n",
+              static_cast<long long>(ms));
+  EXPECT_LT(ms, 5000);
+  EXPECT_THAT(b_.log_with("revoked in the cluster: 1 new"),
+              HasSubstr("revoked in the cluster: 1 new"));
+
+  auto again = transport::Client::connect(b_.socket_address(), device_tls("node-1"));
+  ASSERT_FALSE(again) << "gateway B let the revoked certificate in";
+  EXPECT_THAT(again.error().message(), HasSubstr("certificate_revoked (0x12c)"));
+  EXPECT_FALSE(std::filesystem::exists(b_.state.revocations()))
+      << "a revocation from the cluster is not written to B's revoked.txt";
+}
+
+TEST_F(ClusterStateTest, AGatewayStartingLaterRefusesWhatWasRevokedBeforeIt) {
+  ASSERT_TRUE(start(a_));
+  ASSERT_EQ(palyra({"cert", "revoke", "--state-dir", a_.state.root.string(), "--device", "node-1"})
+                .status,
+            0);
+  a_.process->signal(SIGHUP);
+  ASSERT_THAT(a_.log_with("revocation index reloaded (SIGHUP)"),
+              HasSubstr("revocation index reloaded (SIGHUP)"));
+  // A publishes off its loop: give it the moment it needs.
+  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(start(b_));
+  auto refused = transport::Client::connect(b_.socket_address(), device_tls("node-1"));
+  ASSERT_FALSE(refused) << "gateway B did not load the cluster's revocations at start";
+  EXPECT_THAT(refused.error().message(), HasSubstr("certificate_revoked (0x12c)"));
+}
+
+TEST_F(ClusterStateTest, AOneUseTokenEnrollsOnceAcrossBothGateways) {
+  ASSERT_TRUE(start(a_));
+  ASSERT_TRUE(start(b_));
+  auto created = palyra(
+      {"token", "create", "--state-dir", a_.state.root.string(), "--nats-urls", nats_->url()});
+  ASSERT_EQ(created.status, 0) << created.err;
+  const std::string token = last_line(created.out);
+  EXPECT_FALSE(std::filesystem::exists(a_.state.tokens())) << "the token went to tokens.json";
+
+  const identity::StateDir first{dir_ / "node-first"};
+  auto enrolled = palyra({"enroll", token, "--connect", a_.address, "--state-dir",
+                          first.root.string(), "--device", "node-first"});
+  ASSERT_EQ(enrolled.status, 0) << enrolled.err << "\n" << a_.log();
+  const identity::StateDir second{dir_ / "node-second"};
+  auto refused = palyra({"enroll", token, "--connect", b_.address, "--state-dir",
+                         second.root.string(), "--device", "node-second"});
+  EXPECT_EQ(refused.status, 1) << refused.out;
+  EXPECT_THAT(refused.err, HasSubstr("enroll_refused"));
+  EXPECT_THAT(b_.log_with("used up"), HasSubstr("reason=\"enrollment token"));
+
+  // The enrolled node is a device of the cluster: gateway B serves it.
+  auto health = palyra({"health", "--state-dir", first.root.string(), "--connect", b_.address});
+  EXPECT_EQ(health.status, 0) << health.err;
+  auto listed = palyra({"token", "list", "--nats-urls", nats_->url()});
+  ASSERT_EQ(listed.status, 0) << listed.err;
+  EXPECT_THAT(listed.out, HasSubstr("used up"));
+}
+
+}  // namespace
+}  // namespace palyra::e2e
