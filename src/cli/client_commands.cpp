@@ -15,6 +15,7 @@
 #include "commands.hpp"
 #include "connection_options.hpp"
 #include "device_renewal.hpp"
+#include "gateway_failover.hpp"
 #include "node_connection.hpp"
 #include "palyra/common/atomic_file.hpp"
 #include "palyra/runtime/protocol.hpp"
@@ -66,22 +67,6 @@ std::string format_event(const runtime::Response& response) {
   return fmt::format("seq={} name={} device_id={} at={} payload={}", response.seq.value_or(0),
                      text("name"), text("device_id"), format_unix_ms(at),
                      event.contains("payload") ? event["payload"].dump() : "null");
-}
-
-// Reconnecting is worth it when the daemon went away or could not be reached;
-// a refused certificate or a pin mismatch will not fix itself.
-bool worth_retrying(const Error& error) {
-  switch (error.code()) {
-    case Errc::HandshakeTimeout:
-    case Errc::ConnectStartFailed:
-    case Errc::ConnectionClosed:
-    case Errc::StreamReset:
-    case Errc::Timeout:
-    case Errc::FrameReadFailed:
-      return true;
-    default:
-      return false;
-  }
 }
 
 // --- the cursor file: the last processed seq, so a restarted follower resumes ---
@@ -157,6 +142,12 @@ class EventsCommand {
     // daemon answers with a Stateless Reset (PROTOCOL.md §8), so it
     // reconnects within about a second instead of at the next 5 s PING.
     if (options_.follow) connection->limits.keep_alive_interval = std::chrono::seconds(1);
+    // With another gateway to move to, five silent seconds (five missed
+    // PINGs) are enough to call this one gone: a killed gateway sends no
+    // reset, and waiting out the 30 s idle timeout would only delay failover.
+    if (options_.follow && connection->gateways.size() > 1) {
+      connection->limits.idle_timeout = std::chrono::seconds(5);
+    }
     auto cursor = read_cursor(options_.cursor);
     if (!cursor) return report(cursor.error(), "events");
     // An explicit --resume-from wins over the cursor file.
@@ -185,16 +176,25 @@ class EventsCommand {
       }
       if (renewal && renewal->failed()) return report(*renewal->failed(), "events: renewal");
       if (round && (!options_.follow || stop_requested().load())) return kExitOk;
-      if (!round && (!options_.follow || !worth_retrying(round.error()))) {
+      if (!round && (!options_.follow || !lost_the_gateway(round.error()))) {
         return report(round.error(), "events");
       }
       // Follow mode and the daemon went away (or ended the stream): come back
-      // with resume_from = the last seq we printed, so nothing repeats.
+      // with resume_from = the last seq we printed, so nothing repeats. A
+      // gateway lost after it served us is left for the next one in the list.
+      const bool switching = !round && connected_once_ && connection->gateways.size() > 1;
       if (std::exchange(connected_once_, false)) backoff = std::chrono::milliseconds(100);
-      std::cerr << fmt::format(
-          "palyra: events: {}; reconnecting in {} ms (resuming after seq {})\n",
-          round ? "the daemon ended the stream" : round.error().describe(), backoff.count(),
-          last_seq_);
+      if (switching) {
+        *connection = at_gateway(*connection, connection->gateway + 1);
+        std::cerr << fmt::format("palyra: events: {}; switching to {} (resuming after seq {})\n",
+                                 round.error().describe(), connection->address.to_string(),
+                                 last_seq_);
+      } else {
+        std::cerr << fmt::format(
+            "palyra: events: {}; reconnecting in {} ms (resuming after seq {})\n",
+            round ? "the daemon ended the stream" : round.error().describe(), backoff.count(),
+            last_seq_);
+      }
       for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stop_requested().load();
            waited += std::chrono::milliseconds(50)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -205,10 +205,13 @@ class EventsCommand {
   }
 
  private:
-  Status stream_once(const ResolvedConnection& c) {
+  // Leaves `c` aimed at the gateway it reached (open_node_connection may
+  // pass over one that does not answer).
+  Status stream_once(ResolvedConnection& c) {
     auto client = open_node_connection(c, /*privileged=*/false);
     if (!client) return std::move(client).error();
     connected_once_ = true;
+    if ((*client)->gateway() != c.gateway) c = at_gateway(c, (*client)->gateway());
     std::optional<std::uint64_t> resume;
     if (resume_given_ || last_seq_ > 0) resume = last_seq_;
     auto request = runtime::encode_stream_events_request(resume, options_.follow);
@@ -256,29 +259,35 @@ class EventsCommand {
 int run_health(const ConnectionOptions& options, bool json) {
   auto connection = resolve(options);
   if (!connection) return report(connection.error(), "health");
-  auto client = open_node_connection(*connection, /*privileged=*/false);
-  if (!client) return report(client.error(), "health");
-  int exit_code = kExitFailure;
-  Status status =
-      (*client)->call(runtime::encode_health_request(), connection->timeout, false,
-                      [&](const runtime::Response& r, const std::string& raw) -> Result<Next> {
-                        if (r.kind != "health" || !r.ok) return protocol_error(r);
-                        if (json) {
-                          std::cout << raw << '\n';
-                        } else {
-                          std::cout << fmt::format(
-                              "healthy: {} ({})\n", connection->address.to_string(),
-                              r.node_rpc_mtls_required.value_or(true)
-                                  ? "mutual TLS required"
-                                  : "INSECURE: the daemon does not require client certificates");
-                        }
-                        exit_code = kExitOk;
-                        return Next::Stop;
-                      });
-  (*client)->close();
-  if (!status) return report(status.error(), "health");
-  if (exit_code != kExitOk) std::cerr << "palyra: health: the daemon sent no health frame\n";
-  return exit_code;
+  std::optional<runtime::Response> health;
+  std::string raw;
+  // A health call changes nothing: a gateway lost before answering is
+  // passed over like one that cannot be reached.
+  auto call = call_through_gateways(
+      *connection, /*privileged=*/false, runtime::encode_health_request(),
+      /*retry_lost_answer=*/true,
+      [&](const runtime::Response& r, const std::string& frame) -> Result<Next> {
+        if (r.kind != "health" || !r.ok) return protocol_error(r);
+        health = r;
+        raw = frame;
+        return Next::Stop;
+      },
+      "health");
+  if (!call.status) return report(call.status.error(), "health");
+  if (!health) {
+    std::cerr << "palyra: health: the daemon sent no health frame\n";
+    return kExitFailure;
+  }
+  if (json) {
+    std::cout << raw << '\n';
+  } else {
+    std::cout << fmt::format("healthy: {} ({})\n",
+                             connection->gateways[call.gateway].address.to_string(),
+                             health->node_rpc_mtls_required.value_or(true)
+                                 ? "mutual TLS required"
+                                 : "INSECURE: the daemon does not require client certificates");
+  }
+  return kExitOk;
 }
 
 int run_publish(const ConnectionOptions& options, const std::string& name,
@@ -301,19 +310,28 @@ int run_publish(const ConnectionOptions& options, const std::string& name,
   auto connection = resolve(options);
   if (!connection) return report(connection.error(), "publish");
   // A state-changing call: never downgraded to the fallback (PROTOCOL.md §5).
-  auto client = open_node_connection(*connection, /*privileged=*/true);
-  if (!client) return report(client.error(), "publish");
+  // A lost answer is retried on the next gateway only with an id: the
+  // gateways then answer a repeat with the first one's seq.
   std::optional<std::uint64_t> seq;
-  Status status = (*client)->call(
-      runtime::encode_publish_request(name, parsed.dump(), id), connection->timeout, false,
+  auto call = call_through_gateways(
+      *connection, /*privileged=*/true, runtime::encode_publish_request(name, parsed.dump(), id),
+      /*retry_lost_answer=*/id.has_value(),
       [&](const runtime::Response& r, const std::string& raw) -> Result<Next> {
         if (r.kind != "published" || !r.ok || !r.seq) return protocol_error(r);
         seq = r.seq;
         std::cout << (json ? raw : fmt::format("published seq={}", *r.seq)) << '\n';
         return Next::Stop;
-      });
-  (*client)->close();
-  if (!status) return report(status.error(), "publish");
+      },
+      "publish");
+  if (!call.status && call.answer_lost && !id && connection->gateways.size() > 1) {
+    std::cerr << fmt::format(
+        "palyra: publish: {}: the connection failed before the answer ({}); the event may or may "
+        "not be stored. Not retried on another gateway: without --id a retry could append it "
+        "twice (pass --id to make a retry safe)\n",
+        connection->gateways[call.gateway].address.to_string(), call.status.error().describe());
+    return kExitFailure;
+  }
+  if (!call.status) return report(call.status.error(), "publish");
   if (!seq) {
     std::cerr << "palyra: publish: the daemon ended the call without confirming the event; it may "
                  "or may not be stored\n";
@@ -345,7 +363,8 @@ void add_client_commands(CLI::App& root, CommandContext& context) {
       "events",
       "Stream the daemon's event journal (node.stream_events), one line per event.\n"
       "With --follow it waits for new events and survives dropped connections and daemon "
-      "restarts, resuming after the last event printed.");
+      "restarts, resuming after the last event printed; with several --connect gateways it "
+      "moves on to the next when one goes away.");
   add_connection_options(*events, events_options->connection);
   events->add_option("--resume-from", events_options->resume_from,
                      "the last seq already processed: start after it (overrides --cursor)");
@@ -377,7 +396,9 @@ void add_client_commands(CLI::App& root, CommandContext& context) {
   publish->add_option("--id", publish_options->id,
                       "make the publish idempotent: the same ID from this device within the "
                       "daemon's deduplication window (2 minutes by default) appends nothing and "
-                      "prints the first one's seq (1 to 64 bytes)");
+                      "prints the first one's seq (1 to 64 bytes). With several --connect "
+                      "gateways, an answer lost with its gateway is retried on the next one only "
+                      "with --id");
   publish->add_flag("--json", publish_options->json, "print the response frame as JSON");
   publish->callback([publish_options, &context] {
     context.exit_code =

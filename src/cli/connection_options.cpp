@@ -48,20 +48,85 @@ Result<std::string> pick_device(const identity::StateDir& dir, const std::string
                            dir.root.string(), fmt::join(devices, ", ")));
 }
 
+// "a, b,c" -> {"a", "b", "c"}: spaces around an entry are not part of it;
+// an empty entry stays empty (and is refused by the caller).
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    const auto comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    const auto first = item.find_first_not_of(' ');
+    item = first == std::string::npos ? ""
+                                      : item.substr(first, item.find_last_not_of(' ') - first + 1);
+    out.push_back(std::move(item));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+// --connect, --server-name and --pin-sha256 as one gateway per address. A
+// pin list is positional: the i-th pin is the i-th address's, or one pin is
+// every gateway's (a certificate shared by the cluster).
+Result<std::vector<Gateway>> parse_gateways(const ConnectionOptions& options) {
+  const auto addresses = split_list(options.connect);
+  const auto pins =
+      options.pin_sha256.empty() ? std::vector<std::string>{} : split_list(options.pin_sha256);
+  if (!pins.empty() && pins.size() != 1 && pins.size() != addresses.size()) {
+    return Error(Errc::InvalidArgument,
+                 fmt::format("--pin-sha256 has {} fingerprints for {} --connect addresses: give "
+                             "one for every gateway, or one per address in the same order",
+                             pins.size(), addresses.size()));
+  }
+  std::vector<Gateway> out;
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    auto address = transport::SocketAddress::parse(addresses[i]);
+    if (!address) {
+      return Error(
+          Errc::InvalidArgument,
+          addresses.size() == 1
+              ? fmt::format("--connect '{}': {}", options.connect, address.error().message())
+              : fmt::format("--connect '{}': address {} '{}': {}", options.connect, i + 1,
+                            addresses[i], address.error().message()));
+    }
+    Gateway gateway{
+        *address, options.server_name.empty() ? host_part(addresses[i]) : options.server_name, {}};
+    if (!pins.empty()) gateway.pinned_sha256 = pins.size() == 1 ? pins[0] : pins[i];
+    out.push_back(std::move(gateway));
+  }
+  return out;
+}
+
 }  // namespace
 
+ResolvedConnection at_gateway(const ResolvedConnection& connection, std::size_t index) {
+  ResolvedConnection out = connection;
+  out.gateway = index % connection.gateways.size();
+  const Gateway& gateway = connection.gateways[out.gateway];
+  out.address = gateway.address;
+  out.tls.server_name = gateway.server_name;
+  out.tls.pinned_sha256 = gateway.pinned_sha256;
+  return out;
+}
+
 void add_connection_options(CLI::App& command, ConnectionOptions& options, Identity identity) {
-  command.add_option("--connect", options.connect, "daemon address HOST:PORT")
+  command
+      .add_option("--connect", options.connect,
+                  "daemon address HOST:PORT, or several gateways of one cluster comma-separated "
+                  "(tried in order; a follower moves on when one goes away)")
+      ->envname("PALYRA_CONNECT")
       ->capture_default_str();
   command.add_option("--server-name", options.server_name,
-                     "name the server certificate must carry (default: the host of --connect)");
+                     "name the server certificate must carry (default: the host of each "
+                     "--connect address)");
   command.add_option("--state-dir", options.state_dir,
                      "where the CA and device identities are (default: $PALYRA_STATE_DIR, else "
                      "$XDG_STATE_HOME/palyra, else ~/.local/state/palyra)");
   command
       .add_option("--fallback", options.fallback,
                   "none (default), or tcp: if QUIC cannot reach the daemon (UDP blocked), "
-                  "retry over gRPC/TCP and say so. publish never falls back.")
+                  "retry over gRPC/TCP and say so. publish never falls back; one --connect "
+                  "address only.")
       ->check(CLI::IsMember({"none", "tcp"}));
   command.add_option("--grpc-connect", options.grpc_connect,
                      identity == Identity::Enrolling
@@ -85,24 +150,28 @@ void add_connection_options(CLI::App& command, ConnectionOptions& options, Ident
   command.add_option("--device", options.device,
                      "use <state>/devices/<ID>/ when there are several devices");
   command.add_option("--pin-sha256", options.pin_sha256,
-                     "also require this SHA-256 of the server certificate (hex)");
+                     "also require this SHA-256 of the server certificate (hex); with several "
+                     "--connect addresses, one for all or one per address, comma-separated");
   command.add_flag("--anonymous", options.anonymous,
                    "present no client certificate (only a daemon in insecure mode accepts this)");
 }
 
 Result<ResolvedConnection> resolve(const ConnectionOptions& options) {
-  auto address = transport::SocketAddress::parse(options.connect);
-  if (!address) {
-    return Error(Errc::InvalidArgument,
-                 fmt::format("--connect '{}': {}", options.connect, address.error().message()));
-  }
+  auto gateways = parse_gateways(options);
+  if (!gateways) return std::move(gateways).error();
   if (options.timeout_ms == 0) return Error(Errc::InvalidArgument, "--timeout must be > 0");
+  if (options.fallback == "tcp" && gateways->size() > 1) {
+    return Error(Errc::InvalidArgument,
+                 "--fallback tcp takes one --connect address: the gRPC fallback reaches one "
+                 "gateway and does not move on to another; name the one to fall back to");
+  }
   const identity::StateDir dir = identity::state_dir_or_default(options.state_dir);
-  ResolvedConnection out{*address, {}, {}, std::chrono::milliseconds(options.timeout_ms)};
+  ResolvedConnection out{
+      gateways->front().address, {}, {}, std::chrono::milliseconds(options.timeout_ms)};
   out.tls.ca_file = options.ca.empty() ? dir.ca_cert() : std::filesystem::path(options.ca);
-  out.tls.server_name =
-      options.server_name.empty() ? host_part(options.connect) : options.server_name;
-  if (!options.pin_sha256.empty()) out.tls.pinned_sha256 = options.pin_sha256;
+  out.tls.server_name = gateways->front().server_name;
+  out.tls.pinned_sha256 = gateways->front().pinned_sha256;
+  out.gateways = std::move(*gateways);
   if (options.cert.empty() != options.key.empty()) {
     return Error(Errc::InvalidArgument, "--cert and --key go together");
   }
@@ -122,7 +191,7 @@ Result<ResolvedConnection> resolve(const ConnectionOptions& options) {
   if (!options.grpc_connect.empty()) {
     out.grpc_address = options.grpc_connect;
   } else {
-    const std::string host = host_part(options.connect);
+    const std::string host = host_part(split_list(options.connect).front());
     out.grpc_address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":7443";
   }
   if (!options.qlog_dir.empty()) {
@@ -152,7 +221,7 @@ Result<ResolvedConnection> resolve_enrollment(const ConnectionOptions& options,
   out->tls.alpn = transport::kEnrollAlpn;
   out->tls.ca_spki_sha256 = ca_spki_sha256;
   if (options.grpc_connect.empty()) {
-    const std::string host = host_part(options.connect);
+    const std::string host = host_part(split_list(options.connect).front());
     out->grpc_address = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":7442";
   }
   return out;

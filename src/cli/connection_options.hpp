@@ -1,6 +1,8 @@
 // How `palyra health|events|publish` (and later `bench`) reach a daemon: the
 // address, the trust anchor, the device identity and the pin, with defaults
-// taken from the state directory `palyra init` created.
+// taken from the state directory `palyra init` created. `--connect` may name
+// several gateways of one cluster (comma-separated): each is checked against
+// the same CA, so moving on to the next one is never a weaker trust.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -9,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "palyra/common/result.hpp"
 #include "palyra/transport/io/address_token_store.hpp"
@@ -20,14 +23,14 @@
 namespace palyra::cli {
 
 struct ConnectionOptions {
-  std::string connect = "127.0.0.1:7444";
-  std::string server_name;  // default: the host part of `connect`
-  std::string state_dir;    // default: identity::default_state_dir()
-  std::string ca;           // default: <state>/ca/ca.pem
-  std::string cert;         // default: the device in <state>/devices/
+  std::string connect = "127.0.0.1:7444";  // HOST:PORT, or several comma-separated
+  std::string server_name;                 // default: the host part of each address
+  std::string state_dir;                   // default: identity::default_state_dir()
+  std::string ca;                          // default: <state>/ca/ca.pem
+  std::string cert;                        // default: the device in <state>/devices/
   std::string key;
-  std::string device;  // picks <state>/devices/<device>/
-  std::string pin_sha256;
+  std::string device;      // picks <state>/devices/<device>/
+  std::string pin_sha256;  // one for every gateway, or one per address (comma-separated)
   bool anonymous = false;  // no client certificate (only an insecure daemon accepts it)
   std::uint64_t timeout_ms = 10'000;
   std::string fallback = "none";  // "tcp": allow the explicit gRPC fallback (PROTOCOL.md §5)
@@ -42,9 +45,17 @@ enum class Identity { Device, Enrolling };
 void add_connection_options(CLI::App& command, ConnectionOptions& options,
                             Identity identity = Identity::Device);
 
-struct ResolvedConnection {
+// One gateway of --connect: where it is, the name its certificate must
+// carry, and the SHA-256 it must have if pinned.
+struct Gateway {
   transport::SocketAddress address;
-  transport::ClientTlsConfig tls;
+  std::string server_name;
+  std::optional<std::string> pinned_sha256;
+};
+
+struct ResolvedConnection {
+  transport::SocketAddress address;  // the gateway in use: gateways[gateway]
+  transport::ClientTlsConfig tls;    // server_name and pinned_sha256: the gateway in use's
   transport::Limits limits;
   std::chrono::milliseconds timeout;
   transport::ConnectOptions quic;  // the qlog traces of --qlog-dir
@@ -59,10 +70,19 @@ struct ResolvedConnection {
   // Retry. In memory only, for this process.
   std::shared_ptr<transport::AddressTokenStore> address_tokens =
       std::make_shared<transport::AddressTokenStore>();
+  // Every --connect address, in the order given (at least one), and which
+  // one `address` and `tls` aim at now.
+  std::vector<Gateway> gateways;
+  std::size_t gateway = 0;
 };
 
-// InvalidArgument for a bad address, an ambiguous/missing device identity or
-// a --qlog-dir that is not a writable directory, with what to pass instead.
+// A copy of `connection` aimed at gateways[index % gateways.size()].
+ResolvedConnection at_gateway(const ResolvedConnection& connection, std::size_t index);
+
+// InvalidArgument for a bad address, an ambiguous/missing device identity, a
+// --qlog-dir that is not a writable directory, as many pins as neither one
+// nor the addresses, or --fallback tcp with several addresses (the gRPC
+// fallback reaches one gateway), with what to pass instead.
 Result<ResolvedConnection> resolve(const ConnectionOptions& options);
 // For `palyra enroll`: the enrollment ALPN, no CA file and no client
 // certificate; the server's CA must have the token's SPKI SHA-256. The gRPC

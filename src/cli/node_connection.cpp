@@ -7,6 +7,7 @@
 #include <iostream>
 #include <thread>
 
+#include "gateway_failover.hpp"
 #include "grpc_channel.hpp"
 #include "palyra/fallback/mapping.hpp"
 #include "palyra/identity/certificate.hpp"
@@ -287,15 +288,14 @@ class GrpcNodeConnection final : public NodeConnection {
 
 }  // namespace
 
-Result<std::unique_ptr<NodeConnection>> open_node_connection(const ResolvedConnection& c,
-                                                             bool privileged) {
+namespace {
+
+// One gateway: QUIC, or the explicit gRPC fallback.
+Result<std::unique_ptr<NodeConnection>> open_one_gateway(const ResolvedConnection& c,
+                                                         bool privileged) {
   auto outcome = transport::connect_with_explicit_fallback(c.address, c.tls, c.limits, c.fallback,
                                                            privileged, c.quic, c.address_tokens);
-  if (!outcome) {
-    return Error(outcome.error().code(),
-                 fmt::format("cannot connect to {} (server name {}): {}", c.address.to_string(),
-                             c.tls.server_name, outcome.error().message()));
-  }
+  if (!outcome) return std::move(outcome).error();
   if (auto* client = std::get_if<std::unique_ptr<transport::Client>>(&*outcome)) {
     return std::unique_ptr<NodeConnection>(
         std::make_unique<QuicNodeConnection>(std::move(*client)));
@@ -303,6 +303,29 @@ Result<std::unique_ptr<NodeConnection>> open_node_connection(const ResolvedConne
   const auto& fallback = std::get<transport::FallbackRequired>(*outcome);
   std::cerr << fmt::format("palyra: {} ({})\n", fallback.reason, c.grpc_address);
   return GrpcNodeConnection::open(c);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NodeConnection>> open_node_connection(const ResolvedConnection& c,
+                                                             bool privileged) {
+  std::vector<std::pair<std::size_t, Error>> failures;
+  for (std::size_t tried = 0; tried < c.gateways.size(); ++tried) {
+    const ResolvedConnection one = at_gateway(c, c.gateway + tried);
+    auto connection = open_one_gateway(one, privileged);
+    if (connection) {
+      (*connection)->gateway_ = one.gateway;
+      return connection;
+    }
+    failures.emplace_back(one.gateway, std::move(connection).error());
+    if (is_local_failure(failures.back().second)) break;
+    if (tried + 1 < c.gateways.size()) {
+      std::cerr << fmt::format("palyra: {}: {}; trying {}\n", one.address.to_string(),
+                               failures.back().second.describe(),
+                               at_gateway(c, one.gateway + 1).address.to_string());
+    }
+  }
+  return no_gateway_answered(c, failures);
 }
 
 }  // namespace palyra::cli

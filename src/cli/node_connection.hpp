@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -43,11 +44,23 @@ class NodeConnection {
                       bool wait_forever, const FrameHandler& on_frame) = 0;
   virtual void close() = 0;
   virtual const char* transport_name() const = 0;  // "QUIC" or "gRPC over TCP"
+  // Which of ResolvedConnection::gateways this connection reached.
+  std::size_t gateway() const noexcept { return gateway_; }
+
+ private:
+  friend Result<std::unique_ptr<NodeConnection>> open_node_connection(const ResolvedConnection&,
+                                                                      bool);
+  std::size_t gateway_ = 0;
 };
 
-// QUIC first. If it fails because UDP does not get through, the policy
-// allows the fallback, and the call is not `privileged` (state-changing),
-// says so on stderr and connects over gRPC instead; otherwise the QUIC error.
+// To the gateways in turn, from connection.gateway on, until one answers:
+// a gateway that cannot be connected to is passed over with one line on
+// stderr, unless the failure is local (is_local_failure: every gateway would
+// fail alike). None answered: one error naming each (no_gateway_answered).
+// At each gateway, QUIC first. If it fails because UDP does not get
+// through, the policy allows the fallback, and the call is not `privileged`
+// (state-changing), says so on stderr and connects over gRPC instead;
+// otherwise the QUIC error.
 Result<std::unique_ptr<NodeConnection>> open_node_connection(const ResolvedConnection& connection,
                                                              bool privileged);
 

@@ -86,6 +86,19 @@ class NatsServer {
   const std::string& url() const { return url_; }
   std::filesystem::path stderr_log() const { return dir_ / "nats-server.log"; }
 
+  // kill -9: no goodbye to the cluster or to its clients. Idempotent.
+  void kill() {
+    if (!child_) return;
+    child_->signal(SIGKILL);
+    child_->wait(std::chrono::seconds(5));
+    child_.reset();
+    url_.clear();
+  }
+  // Any other signal (SIGSTOP, SIGCONT: a node frozen with its connections open).
+  void signal(int sig) const {
+    if (child_) child_->signal(sig);
+  }
+
   // SIGTERM, then SIGKILL after 5 s. Idempotent.
   void stop() {
     if (!child_) return;

@@ -12,6 +12,10 @@ Result<Target> prepare_target(const CommonOptions& options) {
   if (options.time_limit_s == 0) return Error(Errc::InvalidArgument, "--time-limit must be > 0");
   auto connection = resolve(options.connection);
   if (!connection) return std::move(connection).error();
+  if (connection->gateways.size() > 1) {
+    return Error(Errc::InvalidArgument,
+                 "palyra bench measures one gateway: pass one --connect address");
+  }
   auto tls = transport::load_client_tls(connection->tls);
   if (!tls) return std::move(tls).error();
   auto loop = transport::EventLoop::create();
