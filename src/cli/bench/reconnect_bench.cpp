@@ -68,6 +68,7 @@ class ReconnectRun {
   }
 
   void close_all() {
+    closing_ = true;  // our own closes are no losses
     for (auto& slot : slots_) {
       if (slot.connection) slot.connection->close();
     }
@@ -135,6 +136,7 @@ class ReconnectRun {
   }
 
   void went_down(std::size_t index) {
+    if (closing_) return;
     Slot& slot = slots_[index];
     // Never destroyed inside its own callback (load_connection.hpp).
     if (slot.connection) {
@@ -168,6 +170,7 @@ class ReconnectRun {
   const ReconnectOptions& options_;
   std::vector<Slot> slots_;  // sized once: callbacks keep indexes
   std::deque<std::size_t> queue_;
+  bool closing_ = false;
   std::uint64_t connecting_ = 0;
   std::uint64_t up_ = 0;
   std::uint64_t lost_ = 0;
