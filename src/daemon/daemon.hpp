@@ -1,7 +1,8 @@
 // palyrad's process: the parts of the daemon wired together on one event
 // loop — the journal, the node.* service, the QUIC listener, the gRPC
 // fallback listener, the revocation index — and the signals that drive its
-// life.
+// life. With gateway.workers > 1 the QUIC listener has more workers, each on
+// a thread of its own (quic_worker_threads.hpp); this loop is worker 0.
 //
 //   SIGTERM, SIGINT  drain: stop accepting, let in-flight calls finish for
 //                    shutdown.grace_ms, close every connection with 0x10, exit 0
