@@ -9,9 +9,9 @@
 namespace palyra::daemon {
 
 Result<std::unique_ptr<QuicWorkerThreads>> QuicWorkerThreads::start(
-    std::shared_ptr<transport::ServerWorkers> workers, const transport::SocketAddress& address,
-    const QuicWorkerSetup& setup, journal::Journal& journal,
-    runtime::EnrollmentService* enrollment) {
+    const std::shared_ptr<transport::ServerWorkers>& workers,
+    const transport::SocketAddress& address, const QuicWorkerSetup& setup,
+    journal::Journal& journal, runtime::EnrollmentService* enrollment) {
   std::unique_ptr<QuicWorkerThreads> threads(new QuicWorkerThreads());
   // Every part is made here, on the daemon's thread, before any of their
   // threads runs: the loops are still idle, and starting a thread orders

@@ -41,9 +41,9 @@ class QuicWorkerThreads {
   // must outlive them, and the daemon's loop must not turn after they are
   // gone. Their threads run from here on.
   static Result<std::unique_ptr<QuicWorkerThreads>> start(
-      std::shared_ptr<transport::ServerWorkers> workers, const transport::SocketAddress& address,
-      const QuicWorkerSetup& setup, journal::Journal& journal,
-      runtime::EnrollmentService* enrollment);
+      const std::shared_ptr<transport::ServerWorkers>& workers,
+      const transport::SocketAddress& address, const QuicWorkerSetup& setup,
+      journal::Journal& journal, runtime::EnrollmentService* enrollment);
   // Stops every loop, joins the threads, then destroys their parts.
   ~QuicWorkerThreads();
   QuicWorkerThreads(const QuicWorkerThreads&) = delete;
