@@ -92,7 +92,7 @@ Result<std::unique_ptr<Server>> Server::bind(EventLoop& loop, const SocketAddres
   if (workers != nullptr) {
     auto cids = WorkerCids::make(server->keys_->worker_cid_key(), worker.index, workers->count());
     if (!cids) return std::move(cids).error();
-    role.cids = std::make_shared<const WorkerCids>(std::move(*cids));
+    role.cids = std::make_shared<const WorkerCids>(*cids);
     role.admission = workers->admission_;
   }
   server->dispatcher_ =
