@@ -2,15 +2,16 @@
 // them (something else kills and restarts it: bench/reconnect kills palyrad
 // with -9 and starts it again on the same port), reconnect each as soon as
 // it is lost (C handshakes at a time), and measure the time from the first
-// loss until all N answer node.health again. A client notices the restart
-// when its next packet (a keep-alive at the latest) meets the new
-// server's stateless reset; the rest is the server's handshake capacity.
+// loss until every one of the N was lost and answers node.health again. A client notices the
+// restart when its next packet (a keep-alive at the latest) meets the new server's stateless reset;
+// the rest is the server's handshake capacity.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "figures.hpp"
@@ -55,14 +56,15 @@ class ReconnectRun {
         "waiting for the server to drop the connections");
   }
 
-  // Until every connection is up again.
+  // Until every connection was lost and is up again (one that has not
+  // sent since the restart does not know yet: it is not back).
   Status recover() {
     Progress progress("reconnect", "connections back", options_.count);
     return run_until(
         *target_.loop,
         [&] {
-          progress.update(up_);
-          return up_ == options_.count;
+          progress.update(back_);
+          return back_ == options_.count && up_ == options_.count;
         },
         target_.time_limit, "reconnecting");
   }
@@ -86,6 +88,8 @@ class ReconnectRun {
   struct Slot {
     std::unique_ptr<LoadConnection> connection;
     State state = State::Waiting;
+    bool was_lost = false;
+    bool back = false;  // up again after its first loss
   };
 
   double seconds_since_first_loss(const std::optional<Clock::time_point>& at) const {
@@ -131,7 +135,9 @@ class ReconnectRun {
     if (slot.state != State::Connecting) return;
     slot.state = State::Up;
     --connecting_;
-    if (++up_ == options_.count && first_loss_) recovered_ = Clock::now();
+    ++up_;
+    if (slot.was_lost && !std::exchange(slot.back, true)) ++back_;
+    if (back_ == options_.count && up_ == options_.count) recovered_ = Clock::now();
     pump();
   }
 
@@ -146,6 +152,7 @@ class ReconnectRun {
       // Lost: reconnect at once.
       --up_;
       ++lost_;
+      slot.was_lost = true;
       last_loss_ = Clock::now();
       if (!first_loss_) first_loss_ = last_loss_;
       slot.state = State::Waiting;
@@ -173,6 +180,7 @@ class ReconnectRun {
   bool closing_ = false;
   std::uint64_t connecting_ = 0;
   std::uint64_t up_ = 0;
+  std::uint64_t back_ = 0;  // slots up again after a loss
   std::uint64_t lost_ = 0;
   std::uint64_t attempts_ = 0;
   std::uint64_t failed_attempts_ = 0;
