@@ -4,6 +4,8 @@ find_package(Threads REQUIRED)
 # libngtcp2_crypto_gnutls.pc has no Requires:, so name all three.
 pkg_check_modules(NGTCP2 REQUIRED IMPORTED_TARGET libngtcp2 libngtcp2_crypto_gnutls gnutls)
 pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
+# GnuTLS's own cipher library, for one-block AES (the workers' connection IDs).
+pkg_check_modules(NETTLE REQUIRED IMPORTED_TARGET nettle)
 # sd_notify(3) for Type=notify units (palyrad only).
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 find_package(SQLite3 REQUIRED)

@@ -49,6 +49,9 @@ const std::vector<Setting>& settings() {
                      "QUIC listen address (IPv4 or IPv6 literal, or a host name)"));
     t.push_back(port("gateway", "quic_port", "--quic-port", &Config::quic_port,
                      "QUIC listen port (0: any free port, printed at start)"));
+    t.push_back(count("gateway", "workers", "--workers", &Config::workers,
+                      "QUIC worker threads, each with its own loop and socket on the QUIC port "
+                      "(1 to 256; 0: one per CPU this process may run on)"));
     t.push_back(boolean("gateway", "grpc_enabled", "--grpc-enabled", &Config::grpc_enabled,
                         "serve the gRPC fallback (TCP)"));
     t.push_back(text("gateway", "grpc_bind_addr", "--grpc-bind-addr", &Config::grpc_bind_addr,

@@ -18,6 +18,9 @@
 
 namespace palyra::daemon {
 
+// gateway.workers at most: a connection ID names its worker in one byte.
+inline constexpr std::uint64_t kMaxQuicWorkers = 256;
+
 struct Config {
   std::filesystem::path state_dir;  // default: identity's default_state_dir()
   // A qlog trace per QUIC connection goes into this existing directory (as
@@ -31,6 +34,10 @@ struct Config {
   std::string grpc_bind_addr = "127.0.0.1";
   std::uint16_t grpc_port = 7443;
   std::uint16_t grpc_enroll_port = 7442;  // enrollment: TLS without a client certificate
+
+  // QUIC workers: event loops on threads of their own, sharing the port
+  // (ARCHITECTURE.md, Workers). 0: one per CPU the process may use.
+  std::uint64_t workers = 0;
 
   bool require_client_auth = true;  // false only as an explicit insecure opt-out
   std::uint64_t max_connections = 256;
@@ -76,6 +83,10 @@ struct Config {
   // any free port). Empty: no metrics listener.
   std::string metrics_listen;
 };
+
+// gateway.workers as a number of workers: 0 is one per CPU this process
+// may run on (its affinity mask), at most kMaxQuicWorkers.
+std::size_t quic_worker_count(std::uint64_t configured);
 
 // One setting, for documentation and --help.
 struct SettingInfo {

@@ -26,6 +26,11 @@ Status validate(const Config& config) {
   if (config.max_connections == 0) {
     return Error(Errc::ConfigInvalid, "gateway.max_connections must be at least 1");
   }
+  if (config.workers > kMaxQuicWorkers) {
+    return Error(Errc::ConfigInvalid,
+                 fmt::format("gateway.workers ({}) must be at most {} (0: one per CPU)",
+                             config.workers, kMaxQuicWorkers));
+  }
   if (config.idle_timeout_ms == 0 || config.idle_timeout_ms <= config.keep_alive_ms) {
     return Error(Errc::ConfigInvalid,
                  fmt::format("gateway.idle_timeout_ms ({}) must exceed gateway.keep_alive_ms ({})",

@@ -17,7 +17,6 @@
 #include "gateway_cluster.hpp"
 #include "palyra/identity/certificate.hpp"
 #include "palyra/identity/state_dir.hpp"
-#include "palyra/transport/io/qlog_files.hpp"
 #include "palyra/transport/stream.hpp"
 #include "server_identity.hpp"
 #include "server_secret.hpp"
@@ -199,22 +198,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   daemon->next_server_certificate_check_ns_ = next_certificate_check_ns(
       certificate->not_after, std::chrono::seconds(config.server_cert_renew_before_s),
       daemon->clock_->now());
-  if (config.quic_enabled) {
-    auto address =
-        transport::SocketAddress::from_host_and_port(config.quic_bind_addr, config.quic_port);
-    if (!address) return std::move(address).error();
-    auto quic =
-        runtime::QuicFrontend::start(*daemon->loop_, *address, tls, *limits, *daemon->service_);
-    if (!quic) return std::move(quic).error();
-    daemon->quic_ = std::move(*quic);
-    if (!config.qlog_dir.empty()) {
-      auto qlog = transport::qlog_files(
-          config.qlog_dir, [](const Error& error) { spdlog::warn("qlog: {}", error.message()); });
-      if (!qlog) return std::move(qlog).error();
-      daemon->quic_->set_qlog(std::move(*qlog));
-      spdlog::info("qlog traces of QUIC connections go to {}", config.qlog_dir.string());
-    }
-  }
+  if (config.quic_enabled) PALYRA_TRY(daemon->start_quic(*limits, service_options));
   if (config.grpc_enabled) {
     auto address =
         transport::SocketAddress::from_host_and_port(config.grpc_bind_addr, config.grpc_port);
@@ -241,6 +225,7 @@ Daemon::~Daemon() {
   metrics_.reset();  // no scrape reads the parts below from here on
   if (grpc_shutdown_.joinable()) grpc_shutdown_.join();
   grpc_.reset();
+  quic_threads_.reset();  // the other workers, before the parts they share
   quic_.reset();
   service_.reset();
   enrollment_.reset();  // finishes an enrollment in progress
@@ -326,17 +311,18 @@ void Daemon::on_signal() {
 void Daemon::begin_shutdown(const char* why) {
   if (shutting_down_) return;
   shutting_down_ = true;
-  if (quic_) quic_->stop_accepting();
+  quic_stop_accepting();
   drain_deadline_ns_ = transport::monotonic_ns() + config_.shutdown_grace_ms * kNsPerMs;
-  spdlog::info("shutting down on {}: draining {} call(s) for up to {} ms", why,
-               service_->calls_in_flight(), config_.shutdown_grace_ms);
-  notifier_.stopping(fmt::format("draining {} call(s) for up to {} ms ({})",
-                                 service_->calls_in_flight(), config_.shutdown_grace_ms, why));
+  const std::size_t in_flight = calls_in_flight();
+  spdlog::info("shutting down on {}: draining {} call(s) for up to {} ms", why, in_flight,
+               config_.shutdown_grace_ms);
+  notifier_.stopping(fmt::format("draining {} call(s) for up to {} ms ({})", in_flight,
+                                 config_.shutdown_grace_ms, why));
   check_drained();
 }
 
 void Daemon::check_drained() {
-  const std::size_t in_flight = service_->calls_in_flight();
+  const std::size_t in_flight = calls_in_flight();
   const std::uint64_t now = transport::monotonic_ns();
   if (in_flight > 0 && now < drain_deadline_ns_) {
     loop_->schedule_at(now + kDrainPollNs, [this] { check_drained(); });
@@ -349,11 +335,7 @@ void Daemon::check_drained() {
 }
 
 void Daemon::close_listeners() {
-  if (quic_) {
-    spdlog::info("closing {} QUIC connection(s) with code 0x{:x}", quic_->connection_count(),
-                 transport::app_error::kShuttingDown);
-    quic_->close_all();
-  }
+  quic_close_all();
   if (grpc_) {
     grpc_shutdown_ = std::thread([this] {
       grpc_->shutdown();
@@ -394,7 +376,7 @@ void Daemon::reload_revocations(const char* why) {
 
 std::size_t Daemon::close_revoked() {
   std::size_t closed = 0;
-  if (quic_) closed += quic_->close_revoked_connections();
+  if (quic_) closed += quic_close_revoked_connections();
   if (grpc_) closed += grpc_->cancel_revoked_calls();
   return closed;
 }
@@ -418,7 +400,7 @@ void Daemon::watch_revocation_file() {
 void Daemon::reload_server_certificate(const char* why) {
   tls_files_version_ = tls_files_version(tls_);
   if (!quic_) return;
-  auto reloaded = quic_->reload_tls(tls_);
+  auto reloaded = quic_reload_tls();
   if (!reloaded) {
     spdlog::error("server certificate reload ({}) failed, new handshakes keep the previous one: {}",
                   why, reloaded.error().describe());
@@ -427,7 +409,7 @@ void Daemon::reload_server_certificate(const char* why) {
   auto certificate = identity::Certificate::from_pem_file(tls_.cert_chain_file);
   spdlog::info(
       "server certificate reloaded ({}): cert_sha256={}; {} live connection(s) keep theirs", why,
-      certificate ? certificate->fingerprint() : "?", quic_->connection_count());
+      certificate ? certificate->fingerprint() : "?", quic_connection_count());
 }
 
 // The reissue palyrad does at start, also while it runs: a daemon that stays

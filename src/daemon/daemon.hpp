@@ -1,7 +1,8 @@
 // palyrad's process: the parts of the daemon wired together on one event
 // loop — the journal, the node.* service, the QUIC listener, the gRPC
 // fallback listener, the revocation index — and the signals that drive its
-// life.
+// life. With gateway.workers > 1 the QUIC listener has more workers, each on
+// a thread of its own (quic_worker_threads.hpp); this loop is worker 0.
 //
 //   SIGTERM, SIGINT  drain: stop accepting, let in-flight calls finish for
 //                    shutdown.grace_ms, close every connection with 0x10, exit 0
@@ -33,6 +34,7 @@
 #include "palyra/runtime/node_service.hpp"
 #include "palyra/runtime/quic_frontend.hpp"
 #include "palyra/transport/io/event_loop.hpp"
+#include "quic_worker_threads.hpp"
 #include "service_notifier.hpp"
 
 namespace palyra::daemon {
@@ -70,10 +72,21 @@ class Daemon {
   // What `systemctl status` shows while serving.
   std::string serving_status() const;
   void ping_watchdog();
+  // The QUIC listener's workers (daemon_workers.cpp): worker 0 on our loop,
+  // the others on their threads; each call reaches all of them.
+  Status start_quic(const transport::Limits& limits,
+                    const runtime::NodeServiceOptions& service_options);
+  void quic_stop_accepting();
+  std::size_t calls_in_flight();
+  std::size_t quic_connection_count();
+  void quic_close_all();
+  std::size_t quic_close_revoked_connections();
+  Status quic_reload_tls();
   // For /metrics (metrics_collection.cpp): a snapshot taken on the loop,
   // waited for with a bound, from the endpoint's thread.
   std::optional<MetricsSnapshot> collect_metrics();
   MetricsSnapshot metrics_on_loop() const;
+  void add_worker_metrics(MetricsSnapshot& snapshot);
 
   Config config_;
   // The one place the daemon's time comes from: handed to the journal, the
@@ -87,7 +100,9 @@ class Daemon {
   std::unique_ptr<runtime::EnrollmentService> enrollment_;
   transport::ServerTlsConfig tls_;
   std::unique_ptr<runtime::NodeService> service_;
-  std::unique_ptr<runtime::QuicFrontend> quic_;   // null when gateway.quic_enabled is false
+  std::unique_ptr<runtime::QuicFrontend> quic_;  // null when gateway.quic_enabled is false
+  // Workers 1..N-1 of the QUIC listener; null with one worker (or no QUIC).
+  std::unique_ptr<QuicWorkerThreads> quic_threads_;
   std::unique_ptr<fallback::GrpcFrontend> grpc_;  // null when gateway.grpc_enabled is false
   std::unique_ptr<MetricsEndpoint> metrics_;      // null when metrics.listen is empty
   // gRPC's shutdown blocks until its calls end, and they end on our loop:

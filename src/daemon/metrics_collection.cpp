@@ -1,6 +1,7 @@
 // What a scrape of /metrics reads (see metrics_snapshot.hpp): the parts'
 // counters on the loop's thread, where they live, and the certificates'
 // expiry on the scrape's own thread, so the loop never reads a file for it.
+#include <algorithm>
 #include <future>
 #include <map>
 
@@ -50,7 +51,10 @@ std::optional<double> soonest_device_expiry(const std::filesystem::path& ledger_
 
 MetricsSnapshot Daemon::metrics_on_loop() const {
   MetricsSnapshot snapshot;
-  if (quic_) snapshot.quic = quic_->stats();
+  if (quic_) {
+    snapshot.quic = quic_->stats();
+    snapshot.quic_worker_connections.push_back(quic_->connection_count());
+  }
   snapshot.journal_newest_seq = journal_->newest_seq();
   snapshot.journal_queue_depth = journal_->queued_appends();
   snapshot.journal_retention_removed = journal_->removed_by_retention();
@@ -60,12 +64,39 @@ MetricsSnapshot Daemon::metrics_on_loop() const {
   return snapshot;
 }
 
+// The other workers' numbers, asked from the scrape's thread (their loops
+// answer it directly): summed into the daemon's, and each worker's
+// connections apart.
+void Daemon::add_worker_metrics(MetricsSnapshot& snapshot) {
+  if (!quic_threads_ || !snapshot.quic) return;
+  struct Answer {
+    transport::ServerStats stats;
+    std::size_t connections = 0;
+    runtime::NodeService::FollowerStats followers;
+  };
+  auto answers = quic_threads_->ask_each<Answer>(
+      [](runtime::QuicFrontend& q, runtime::NodeService& s) {
+        return Answer{q.stats(), q.connection_count(), s.follower_stats()};
+      },
+      kLoopWaitBound);
+  for (const auto& answer : answers) {
+    // A worker that did not answer shows no connections this time.
+    snapshot.quic_worker_connections.push_back(answer ? answer->connections : 0);
+    if (!answer) continue;
+    transport::add_stats(*snapshot.quic, answer->stats);
+    snapshot.followers.followers += answer->followers.followers;
+    snapshot.followers.slowest_lag =
+        std::max(snapshot.followers.slowest_lag, answer->followers.slowest_lag);
+  }
+}
+
 std::optional<MetricsSnapshot> Daemon::collect_metrics() {
   auto promise = std::make_shared<std::promise<MetricsSnapshot>>();
   auto taken = promise->get_future();
   loop_->post([this, promise] { promise->set_value(metrics_on_loop()); });
   if (taken.wait_for(kLoopWaitBound) != std::future_status::ready) return std::nullopt;
   MetricsSnapshot snapshot = taken.get();
+  add_worker_metrics(snapshot);
   if (grpc_) snapshot.grpc_calls = grpc_->call_counts();  // thread-safe, off the loop
   const identity::StateDir dir{config_.state_dir};
   const SystemTime now = clock_->now();

@@ -117,6 +117,13 @@ void add_quic(Families& f, const transport::ServerStats& quic) {
             "request streams stopped for their incomplete frame, by why",
             static_cast<double>(quic.request_streams_stopped_stalled),
             {{"reason", "frame_timeout"}});
+  constexpr const char* kForwardedHelp =
+      "datagrams a QUIC worker's socket received for another worker's connection (a NAT "
+      "rebinding moved the client), by whether that worker's inbox took them";
+  f.counter("palyra_quic_datagrams_forwarded_total", kForwardedHelp,
+            static_cast<double>(quic.datagrams_forwarded), {{"result", "forwarded"}});
+  f.counter("palyra_quic_datagrams_forwarded_total", kForwardedHelp,
+            static_cast<double>(quic.datagrams_forward_dropped), {{"result", "dropped"}});
   f.counter("palyra_quic_datagrams_received_total", "UDP datagrams received by the QUIC listener",
             static_cast<double>(quic.datagrams_in));
   f.counter("palyra_quic_datagrams_sent_total", "UDP datagrams sent by the QUIC listener",
@@ -156,6 +163,12 @@ std::vector<MetricFamily> metric_families(const MetricsSnapshot& s, std::string_
   f.gauge("palyra_build_info", "always 1; the version label says which palyrad this is", 1,
           {{"version", std::string(version)}});
   if (s.quic) add_quic(f, *s.quic);
+  for (std::size_t i = 0; i < s.quic_worker_connections.size(); ++i) {
+    f.gauge("palyra_quic_worker_connections",
+            "QUIC connections (handshaking and established) each worker holds: how "
+            "gateway.workers split the load",
+            static_cast<double>(s.quic_worker_connections[i]), {{"worker", std::to_string(i)}});
+  }
   if (s.grpc_calls) add_grpc(f, *s.grpc_calls);
   f.gauge("palyra_journal_newest_seq", "sequence number of the newest durable event",
           static_cast<double>(s.journal_newest_seq));

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "palyra/fallback/call_counts.hpp"
 #include "palyra/runtime/enrollment_service.hpp"
@@ -15,7 +16,9 @@
 namespace palyra::daemon {
 
 struct MetricsSnapshot {
-  std::optional<transport::ServerStats> quic;             // none when QUIC is off
+  std::optional<transport::ServerStats> quic;  // none when QUIC is off; all workers'
+  // Each QUIC worker's connections (handshaking and established), by index.
+  std::vector<std::size_t> quic_worker_connections;
   std::optional<fallback::CallCounts::Tally> grpc_calls;  // none when gRPC is off
 
   std::uint64_t journal_newest_seq = 0;

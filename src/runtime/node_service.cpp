@@ -61,7 +61,11 @@ NodeService::~NodeService() {
 std::size_t NodeService::calls_in_flight() const noexcept {
   std::size_t catching_up = static_cast<std::size_t>(std::count_if(
       streams_.begin(), streams_.end(), [](const auto& entry) { return !entry.second->follow; }));
-  const std::size_t issuing = enrollment_ != nullptr ? enrollment_->calls_in_flight() : 0;
+  // The enrollment service counts its calls on its own loop; ours are
+  // those that hopped there from another.
+  const std::size_t issuing = enrollment_ != nullptr && &enrollment_->loop() == &loop_
+                                  ? enrollment_->calls_in_flight()
+                                  : pending_issues_;
   return pending_publishes_ + catching_up + issuing;
 }
 
@@ -159,6 +163,7 @@ void NodeService::publish(const Request& request, const Caller& caller,
 
 void NodeService::issue(const Request& request, const Caller& caller,
                         const std::shared_ptr<CallSink>& sink) {
+  if (&enrollment_->loop() != &loop_) return issue_on_enrollment_loop(request, caller, sink);
   auto answer = [sink](const std::string& frame) {
     sink->send(frame);
     sink->finish();
@@ -168,6 +173,31 @@ void NodeService::issue(const Request& request, const Caller& caller,
   } else {
     enrollment_->renew(request, caller.device_id, caller.peer, std::move(answer));
   }
+}
+
+// The daemon has one enrollment service (one signer, one failure limit,
+// one writer of the state directory's files) on its main loop; a worker's
+// call hops there, and its answer back here, where the stream lives.
+void NodeService::issue_on_enrollment_loop(const Request& request, const Caller& caller,
+                                           std::shared_ptr<CallSink> sink) {
+  ++pending_issues_;
+  auto answer = [&loop = loop_, lifetime = std::weak_ptr<int>(lifetime_), this,
+                 sink = std::move(sink)](const std::string& frame) {
+    loop.post([lifetime, this, sink, frame] {
+      if (!lifetime.lock()) return;
+      --pending_issues_;
+      sink->send(frame);
+      sink->finish();
+    });
+  };
+  enrollment_->loop().post(
+      [enrollment = enrollment_, request, caller, answer = std::move(answer)]() mutable {
+        if (request.method == Method::Enroll) {
+          enrollment->enroll(request, caller.peer, std::move(answer));
+        } else {
+          enrollment->renew(request, caller.device_id, caller.peer, std::move(answer));
+        }
+      });
 }
 
 void NodeService::start_stream(const Request& request, std::shared_ptr<CallSink> sink) {

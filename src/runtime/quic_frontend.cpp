@@ -77,7 +77,8 @@ Result<std::unique_ptr<QuicFrontend>> QuicFrontend::start(transport::EventLoop& 
                                                           const transport::SocketAddress& address,
                                                           const transport::ServerTlsConfig& tls,
                                                           const transport::Limits& limits,
-                                                          NodeService& service) {
+                                                          NodeService& service,
+                                                          transport::ServerWorker worker) {
   std::unique_ptr<QuicFrontend> frontend(new QuicFrontend(service));
   QuicFrontend* self = frontend.get();
   transport::ServerEvents events;
@@ -98,7 +99,8 @@ Result<std::unique_ptr<QuicFrontend>> QuicFrontend::start(transport::EventLoop& 
   events.on_connection_closed = [self](transport::Connection& c, const Error& reason) {
     self->on_connection_closed(c, reason);
   };
-  auto server = transport::Server::bind(loop, address, tls, limits, std::move(events));
+  auto server =
+      transport::Server::bind(loop, address, tls, limits, std::move(events), std::move(worker));
   if (!server) return std::move(server).error();
   frontend->server_ = std::move(*server);
   return frontend;

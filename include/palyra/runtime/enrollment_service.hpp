@@ -70,6 +70,8 @@ class EnrollmentService {
   void renew(const Request& request, const std::string& device_id, const std::string& peer,
              Done done);
 
+  // The loop the calls are made and answered on.
+  transport::EventLoop& loop() const noexcept { return loop_; }
   std::size_t calls_in_flight() const noexcept { return in_flight_; }
   // node.enroll and node.renew_certificate calls by result (loop thread).
   const IssueStats& enrollments() const noexcept { return enrollments_; }

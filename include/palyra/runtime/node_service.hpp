@@ -5,6 +5,9 @@
 // QUIC streams and gRPC calls each implement CallSink; the handlers don't
 // know which carries them. Everything here runs on one event loop's thread;
 // the journal's writer thread posts its completions back to that loop.
+// palyrad makes one NodeService per QUIC worker, each on that worker's loop
+// (ARCHITECTURE.md, Workers): they share the journal (thread-safe) and the
+// one EnrollmentService, whose calls hop to its loop and back.
 #pragma once
 
 #include <atomic>
@@ -61,7 +64,8 @@ struct NodeServiceOptions {
 class NodeService {
  public:
   // `enrollment` (may be null: node.enroll and node.renew_certificate are
-  // then unsupported_method) must outlive the service.
+  // then unsupported_method) must outlive the service; it may run on
+  // another loop, which must then not run after this loop is destroyed.
   NodeService(transport::EventLoop& loop, journal::Journal& journal, NodeServiceOptions options,
               EnrollmentService* enrollment = nullptr);
   ~NodeService();
@@ -96,6 +100,8 @@ class NodeService {
   void start_stream(const Request& request, std::shared_ptr<CallSink> sink);
   void publish(const Request& request, const Caller& caller, std::shared_ptr<CallSink> sink);
   void issue(const Request& request, const Caller& caller, const std::shared_ptr<CallSink>& sink);
+  void issue_on_enrollment_loop(const Request& request, const Caller& caller,
+                                std::shared_ptr<CallSink> sink);
   void pump(std::uint64_t stream_id);
   // Ends the stream with `final_frame` (if any) and forgets it.
   void end_stream(std::uint64_t stream_id, std::optional<std::string> final_frame);
@@ -108,6 +114,7 @@ class NodeService {
   std::unordered_map<std::uint64_t, std::unique_ptr<EventStream>> streams_;
   std::uint64_t next_stream_id_ = 1;
   std::size_t pending_publishes_ = 0;
+  std::size_t pending_issues_ = 0;  // hopped to the enrollment service's loop
   // Completions posted by the journal's thread hold a weak copy: they do
   // nothing once we are gone.
   std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);

@@ -18,12 +18,14 @@ namespace palyra::runtime {
 class QuicFrontend {
  public:
   // Binds the QUIC listener on `loop`; its calls go to `service`, which must
-  // outlive the frontend.
+  // outlive the frontend and run on the same loop. `worker`: this listener
+  // is one of several on the port (transport::Server::bind).
   static Result<std::unique_ptr<QuicFrontend>> start(transport::EventLoop& loop,
                                                      const transport::SocketAddress& address,
                                                      const transport::ServerTlsConfig& tls,
                                                      const transport::Limits& limits,
-                                                     NodeService& service);
+                                                     NodeService& service,
+                                                     transport::ServerWorker worker = {});
   ~QuicFrontend();
   QuicFrontend(const QuicFrontend&) = delete;
   QuicFrontend& operator=(const QuicFrontend&) = delete;

@@ -40,6 +40,7 @@ class ServerTlsContext;
 class ClientTlsContext;
 class TlsSession;
 class IncompleteFrames;
+class WorkerCids;
 struct ErrorContext;
 
 // Who is on the other end, from the certificate it presented. Empty fields
@@ -116,6 +117,9 @@ struct AcceptOptions {
   // Stateless reset tokens of the connection IDs we issue are derived from
   // these keys (so they survive a restart); null: random tokens.
   std::shared_ptr<const ServerKeys> keys;
+  // Set when the server runs several workers: the connection IDs we issue
+  // name this worker (ARCHITECTURE.md, Workers); null: random CIDs.
+  std::shared_ptr<const WorkerCids> worker_cids;
   // Set when the Initial carried a valid Retry token (RFC 9000 §7.3): the
   // DCID of the client's first Initial, and the SCID of our Retry (the DCID
   // of this Initial). The client checks both in our transport parameters.
@@ -285,6 +289,9 @@ class Connection {
   void on_new_connection_id(const std::uint8_t* cid, std::size_t length);
   void on_retired_connection_id(const std::uint8_t* cid, std::size_t length);
   void on_new_token(const std::uint8_t* token, std::size_t length);
+  // A fresh connection ID of `length` bytes for us to issue: naming our
+  // worker when we have one, random otherwise.
+  void make_connection_id(std::uint8_t* out, std::size_t length) const;
   // The token of a connection ID we issue (derived when we have keys).
   void make_stateless_reset_token(const std::uint8_t* cid, std::size_t length,
                                   std::uint8_t* token) const;
@@ -299,6 +306,7 @@ class Connection {
   std::shared_ptr<const ServerTlsContext> server_tls_;
   std::shared_ptr<const ClientTlsContext> client_tls_;
   std::shared_ptr<const ServerKeys> server_keys_;
+  std::shared_ptr<const WorkerCids> worker_cids_;
   // Outlives conn_: ngtcp2 writes the trace's end when the conn is deleted.
   std::unique_ptr<QlogSink> qlog_;
   // The peer sent a Stateless Reset: it no longer knows this connection.

@@ -36,12 +36,18 @@ class ServerKeys {
   std::span<const std::uint8_t> token_key() const noexcept { return token_key_; }
   // The key that seals the tokens of NEW_TOKEN frames (RFC 9000 §8.1.3).
   std::span<const std::uint8_t> new_token_key() const noexcept { return new_token_key_; }
+  // The AES-128 key that hides the worker in the connection IDs we issue
+  // (16 bytes; ARCHITECTURE.md, Workers).
+  std::span<const std::uint8_t> worker_cid_key() const noexcept {
+    return std::span(worker_cid_key_).first(16);
+  }
 
  private:
   ServerKeys() = default;
   std::array<std::uint8_t, 32> reset_key_{};
   std::array<std::uint8_t, 32> token_key_{};
   std::array<std::uint8_t, 32> new_token_key_{};
+  std::array<std::uint8_t, 32> worker_cid_key_{};
 };
 
 }  // namespace palyra::transport

@@ -52,6 +52,12 @@ struct ConnectionsOptions {
   int server_pid = 0;              // when given: the server's RSS per held connection
 };
 
+struct ReconnectOptions {
+  CommonOptions common;
+  std::uint64_t count = 1000;
+  std::uint64_t concurrency = 64;  // handshakes in flight, opening and reconnecting
+};
+
 struct BulkOptions {
   std::uint64_t bytes = 512ull << 20;
   bool gso = true;
@@ -64,6 +70,7 @@ int run_publish(const PublishOptions& options);
 int run_stream(const StreamOptions& options);
 int run_connections(const ConnectionsOptions& options);
 int run_bulk(const BulkOptions& options);
+int run_reconnect(const ReconnectOptions& options);
 
 // One line on stderr ("palyra bench WHAT: ..."); the exit code for `error`.
 int report_failure(std::string_view what, const Error& error);

@@ -1,4 +1,4 @@
-// palyra bench <handshake|rpc|publish|stream|connections|bulk>
+// palyra bench <handshake|rpc|publish|stream|connections|reconnect|bulk>
 #include <memory>
 
 #include "../commands.hpp"
@@ -87,6 +87,19 @@ void add_bench_commands(CLI::App& root, CommandContext& context) {
   c->add_option("--server-pid", connections->server_pid, "the server's process id (same machine)");
   c->callback(
       [connections, &context] { context.exit_code = bench::run_connections(*connections); });
+
+  auto reconnect = std::make_shared<bench::ReconnectOptions>();
+  CLI::App* re = add_bench(
+      *bench, "reconnect",
+      "hold N connections until the server drops them (restart it meanwhile, e.g. kill -9 and "
+      "start it again on the same port), reconnect each at once: recovered_s, from the first "
+      "loss until all N answer node.health again",
+      reconnect->common);
+  re->add_option("--count", reconnect->count, "connections to hold")->capture_default_str();
+  re->add_option("--concurrency", reconnect->concurrency,
+                 "handshakes in flight while opening and reconnecting")
+      ->capture_default_str();
+  re->callback([reconnect, &context] { context.exit_code = bench::run_reconnect(*reconnect); });
 
   auto bulk = std::make_shared<bench::BulkOptions>();
   CLI::App* b = bench->add_subcommand(

@@ -21,11 +21,13 @@
 #include "quic_memory.hpp"
 #include "quic_random.hpp"
 #include "tls_context.hpp"
+#include "worker_cids.hpp"
 
 namespace palyra::transport {
 namespace {
 
 constexpr std::size_t kServerCidLength = 16;
+static_assert(kServerCidLength == kWorkerCidLength, "a worker's CIDs are the server's");
 constexpr std::size_t kClientCidLength = 16;
 
 constexpr std::uint64_t ms_to_ns(std::chrono::milliseconds ms) {
@@ -153,9 +155,12 @@ Result<std::unique_ptr<Connection>> Connection::accept(
   std::unique_ptr<Connection> c(new Connection(true, limits, local, remote));
   c->server_tls_ = std::move(tls);
   c->server_keys_ = options.keys;
+  c->worker_cids_ = options.worker_cids;
   c->incomplete_frames_ = std::make_unique<IncompleteFrames>(
       limits.max_incomplete_frame_bytes, ms_to_ns(limits.request_frame_timeout));
-  ngtcp2_cid scid = random_cid(kServerCidLength);
+  ngtcp2_cid scid{};
+  scid.datalen = kServerCidLength;
+  c->make_connection_id(scid.data, scid.datalen);
   ngtcp2_settings settings = make_settings(limits, now_ns);
   ngtcp2_transport_params params = make_params(limits);
   params.original_dcid = header.dcid;
@@ -282,6 +287,14 @@ void Connection::on_new_connection_id(const std::uint8_t* cid, std::size_t lengt
 
 void Connection::on_retired_connection_id(const std::uint8_t* cid, std::size_t length) {
   retired_cids_.push_back(cid_key(cid, length));
+}
+
+void Connection::make_connection_id(std::uint8_t* out, std::size_t length) const {
+  if (worker_cids_ && length == kWorkerCidLength) {
+    worker_cids_->issue(out);
+  } else {
+    random_bytes(out, length);
+  }
 }
 
 void Connection::make_stateless_reset_token(const std::uint8_t* cid, std::size_t length,

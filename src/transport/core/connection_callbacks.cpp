@@ -28,7 +28,7 @@ struct ConnectionCallbacks {
   }
   static int get_new_connection_id(ngtcp2_conn*, ngtcp2_cid* cid, std::uint8_t* token,
                                    std::size_t length, void* user_data) {
-    random_bytes(cid->data, length);
+    self(user_data).make_connection_id(cid->data, length);
     cid->datalen = length;
     self(user_data).make_stateless_reset_token(cid->data, cid->datalen, token);
     self(user_data).on_new_connection_id(cid->data, cid->datalen);

@@ -29,10 +29,11 @@ std::string cid_string(const ngtcp2_cid& cid) {
 }  // namespace
 
 DatagramDispatcher::DatagramDispatcher(const Limits& limits, std::shared_ptr<const ServerKeys> keys,
-                                       std::shared_ptr<const palyra::Clock> clock)
+                                       std::shared_ptr<const palyra::Clock> clock, WorkerRole role)
     : limits_(limits),
       keys_(std::move(keys)),
       clock_(clock ? std::move(clock) : system_clock()),
+      role_(std::move(role)),
       reset_budget_(limits.stateless_resets_per_second, limits.stateless_resets_per_second),
       // Version Negotiation is as unsolicited as a reset: the same budget, apart.
       version_negotiation_budget_(limits.stateless_resets_per_second,
@@ -70,6 +71,18 @@ DatagramDispatcher::Verdict DatagramDispatcher::dispatch(const SocketAddress& fr
       Verdict verdict;
       verdict.action = Action::Deliver;
       verdict.connection_id = route->second;
+      return verdict;
+    }
+  }
+  // Not one of ours: it may be another worker's (a NAT rebinding moved its
+  // client's hash). Asked only after the route lookup missed, so a
+  // connection's own datagrams never pay the decryption.
+  if (role_.cids) {
+    const auto owner = role_.cids->owner_of_datagram(datagram);
+    if (owner && *owner != role_.cids->worker()) {
+      Verdict verdict;
+      verdict.action = Action::Forward;
+      verdict.worker = *owner;
       return verdict;
     }
   }
@@ -130,6 +143,7 @@ DatagramDispatcher::Verdict DatagramDispatcher::admit_initial(
   }
   Verdict verdict;
   verdict.accept_options.keys = keys_;
+  verdict.accept_options.worker_cids = role_.cids;
   if (is_retry_token(header)) {
     auto original_dcid = verify_retry_token(header, from, *keys_, now_ns);
     if (!original_dcid) {
@@ -153,32 +167,41 @@ DatagramDispatcher::Verdict DatagramDispatcher::admit_initial(
   }
   // (A token of another kind is not ours to honour: the Initial counts as
   // token-less.)
-  if (open_connections >= limits_.max_connections || handshakes_ >= limits_.max_handshakes) {
-    ++counters_.refused_over_capacity;
-    verdict.action = Action::Refuse;
-    verdict.answer_length = write_initial_close(answer, header, NGTCP2_CONNECTION_REFUSED);
-    return verdict;
+  // With several workers the caps are daemon-wide (the shared counts).
+  const std::size_t connections =
+      role_.admission ? role_.admission->connections() : open_connections;
+  const std::size_t handshakes = role_.admission ? role_.admission->handshakes() : handshakes_;
+  if (connections >= limits_.max_connections || handshakes >= limits_.max_handshakes) {
+    return refuse(std::move(verdict), header, answer);
   }
   if (!verdict.accept_options.retried && !verdict.accept_options.new_token_validated) {
     verdict.unvalidated_host = from.host();
     auto it = unvalidated_by_host_.find(verdict.unvalidated_host);
     const bool host_at_limit =
         it != unvalidated_by_host_.end() && it->second >= limits_.max_handshakes_per_address;
-    const bool busy = handshakes_ >= limits_.retry_threshold || host_at_limit;
+    const bool busy = handshakes >= limits_.retry_threshold || host_at_limit;
     if (limits_.retry == RetryPolicy::Always || (limits_.retry == RetryPolicy::Auto && busy)) {
       ++counters_.retries_sent;
       verdict.action = Action::Retry;
       verdict.answer_length = write_retry(answer, header, from, *keys_, now_ns);
       return verdict;
     }
-    if (host_at_limit) {
-      ++counters_.refused_over_capacity;
-      verdict.action = Action::Refuse;
-      verdict.answer_length = write_initial_close(answer, header, NGTCP2_CONNECTION_REFUSED);
-      return verdict;
-    }
+    if (host_at_limit) return refuse(std::move(verdict), header, answer);
+  }
+  // The shared counts may have filled since they were read: another
+  // worker's Initial raced this one. The reservation decides.
+  if (role_.admission && !role_.admission->try_admit()) {
+    return refuse(std::move(verdict), header, answer);
   }
   verdict.action = Action::Accept;
+  return verdict;
+}
+
+DatagramDispatcher::Verdict DatagramDispatcher::refuse(Verdict verdict, const ngtcp2_pkt_hd& header,
+                                                       std::span<std::uint8_t> answer) {
+  ++counters_.refused_over_capacity;
+  verdict.action = Action::Refuse;
+  verdict.answer_length = write_initial_close(answer, header, NGTCP2_CONNECTION_REFUSED);
   return verdict;
 }
 
@@ -200,9 +223,20 @@ void DatagramDispatcher::handshake_began(const std::string& unvalidated_host) {
 
 void DatagramDispatcher::handshake_ended(const std::string& unvalidated_host) {
   if (handshakes_ > 0) --handshakes_;
+  if (role_.admission) role_.admission->handshake_ended();
   if (unvalidated_host.empty()) return;
   auto it = unvalidated_by_host_.find(unvalidated_host);
   if (it != unvalidated_by_host_.end() && --it->second == 0) unvalidated_by_host_.erase(it);
+}
+
+void DatagramDispatcher::connection_gone() {
+  if (role_.admission) role_.admission->connection_closed();
+}
+
+void DatagramDispatcher::accept_abandoned() {
+  if (!role_.admission) return;
+  role_.admission->handshake_ended();
+  role_.admission->connection_closed();
 }
 
 }  // namespace palyra::transport

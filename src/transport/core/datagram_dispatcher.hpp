@@ -25,7 +25,9 @@
 #include "palyra/transport/limits.hpp"
 #include "palyra/transport/server_secret.hpp"
 #include "palyra/transport/socket_address.hpp"
+#include "shared_admission.hpp"
 #include "token_bucket.hpp"
+#include "worker_cids.hpp"
 
 struct ngtcp2_pkt_hd;
 
@@ -39,12 +41,14 @@ class DatagramDispatcher {
     Retry,        // answered with a Retry (in the answer buffer)
     Refuse,       // at a limit: answered with CONNECTION_CLOSE(CONNECTION_REFUSED)
     RejectToken,  // a bad token: answered with CONNECTION_CLOSE(INVALID_TOKEN)
+    Forward,      // its DCID names another worker, `worker`: hand it over
     Drop,         // for `drop_reason`; the answer buffer may hold a reset or a VN
   };
   struct Verdict {
     Action action = Action::Drop;
     DropReason drop_reason = DropReason::Malformed;
     std::uint64_t connection_id = 0;
+    std::size_t worker = 0;  // Forward
     AcceptOptions accept_options;
     // Accept: the sender's IP address when no Retry proved it (its
     // handshake counts against max_handshakes_per_address); empty otherwise.
@@ -67,9 +71,17 @@ class DatagramDispatcher {
     std::uint64_t version_negotiations_suppressed = 0;
   };
 
-  // `clock`: calendar time, for the NEW_TOKEN tokens' expiry (null: the system's).
+  // One of several workers on one port (ARCHITECTURE.md, Workers): the CIDs
+  // this worker issues, and the daemon-wide admission counts all share.
+  struct WorkerRole {
+    std::shared_ptr<const WorkerCids> cids;
+    std::shared_ptr<SharedAdmission> admission;
+  };
+
+  // `clock`: calendar time, for the NEW_TOKEN tokens' expiry (null: the
+  // system's). `role`: empty for a server that is the only worker.
   DatagramDispatcher(const Limits& limits, std::shared_ptr<const ServerKeys> keys,
-                     std::shared_ptr<const palyra::Clock> clock = nullptr);
+                     std::shared_ptr<const palyra::Clock> clock = nullptr, WorkerRole role = {});
 
   // The fate of `datagram` from `from` at `now_ns`, with `open_connections`
   // connections alive. Any answer is written to `answer` (room for
@@ -84,9 +96,13 @@ class DatagramDispatcher {
   void remove_route(std::string_view cid, std::uint64_t id);
 
   // The server made a connection of an Accept verdict / its handshake ended
-  // (established, failed or destroyed): the handshake limits count these.
+  // (established, failed or destroyed) / it is gone (or was never made): the
+  // handshake and connection limits count these.
   void handshake_began(const std::string& unvalidated_host);
   void handshake_ended(const std::string& unvalidated_host);
+  void connection_gone();
+  // An Accept verdict that made no connection (not an Initial after all).
+  void accept_abandoned();
   std::size_t handshakes() const noexcept { return handshakes_; }
 
   // New clients' Initials are dropped from now on (draining for shutdown).
@@ -103,10 +119,12 @@ class DatagramDispatcher {
   Verdict admit_initial(const SocketAddress& from, std::span<const std::uint8_t> datagram,
                         std::uint64_t now_ns, std::size_t open_connections,
                         std::span<std::uint8_t> answer);
+  Verdict refuse(Verdict verdict, const ngtcp2_pkt_hd& header, std::span<std::uint8_t> answer);
 
   Limits limits_;
   std::shared_ptr<const ServerKeys> keys_;
   std::shared_ptr<const palyra::Clock> clock_;
+  WorkerRole role_;
   TokenBucket reset_budget_;
   TokenBucket version_negotiation_budget_;
   bool accepting_ = true;

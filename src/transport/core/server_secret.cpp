@@ -51,6 +51,7 @@ Result<ServerKeys> ServerKeys::derive(const ServerSecret& secret) {
   PALYRA_TRY(expand(secret, "stateless reset", keys.reset_key_));
   PALYRA_TRY(expand(secret, "address validation token", keys.token_key_));
   PALYRA_TRY(expand(secret, "new token", keys.new_token_key_));
+  PALYRA_TRY(expand(secret, "worker connection id", keys.worker_cid_key_));
   return keys;
 }
 

@@ -11,10 +11,20 @@
 #include "core/address_tokens.hpp"
 #include "core/datagram_dispatcher.hpp"
 #include "core/tls_context.hpp"
+#include "core/worker_cids.hpp"
 #include "palyra/identity/revocation.hpp"
 #include "udp_socket.hpp"
+#include "worker_inbox.hpp"
 
 namespace palyra::transport {
+namespace {
+
+// Datagrams other workers may queue for one worker before it drains them:
+// a burst of rebound clients, not a steady stream (most datagrams land on
+// their owner).
+constexpr std::size_t kWorkerInboxDatagrams = 1024;
+
+}  // namespace
 
 struct Server::Entry {
   Entry(EventLoop& loop, UdpSocket& socket, std::unique_ptr<Connection> c)
@@ -31,22 +41,81 @@ struct Server::Entry {
 
 Result<std::unique_ptr<Server>> Server::bind(EventLoop& loop, const SocketAddress& address,
                                              const ServerTlsConfig& tls, const Limits& limits,
-                                             ServerEvents events) {
+                                             ServerEvents events, ServerWorker worker) {
   PALYRA_TRY(limits.validate());
   auto context = ServerTlsContext::create(tls);
   if (!context) return std::move(context).error();
-  auto socket = UdpSocket::bind(address, limits.use_gso);
+  ServerWorkers* workers = worker.workers.get();
+  if (workers != nullptr && worker.index >= workers->count()) {
+    return Error(Errc::InvalidArgument,
+                 fmt::format("worker {} of {}", worker.index, workers->count()));
+  }
+  // Worker 0 binds what it is asked, the others the port it got, and all
+  // share its keys: any worker recognises the CIDs, resets and tokens of
+  // another. The lock orders concurrent binds after worker 0's.
+  std::unique_lock<std::mutex> bind_lock;
+  if (workers != nullptr) bind_lock = std::unique_lock(workers->bind_mutex_);
+  if (workers != nullptr && worker.index > 0 && !workers->address_) {
+    return Error(Errc::InvalidArgument, "worker 0 binds its port before the other workers");
+  }
+  SocketAddress bind_address =
+      workers != nullptr && worker.index > 0 ? *workers->address_ : address;
+  if (workers != nullptr && worker.index == 0) {
+    // SO_REUSEPORT would let a second server of the same user share the
+    // port without a word: an exclusive bind first fails as it would then
+    // (and resolves port 0), and only its port is reused.
+    auto probe = UdpSocket::bind(address, false, PortSharing::Exclusive);
+    if (!probe) return std::move(probe).error();
+    bind_address = probe->local_address();
+  }
+  auto socket =
+      UdpSocket::bind(bind_address, limits.use_gso,
+                      workers != nullptr ? PortSharing::SharedWithWorkers : PortSharing::Exclusive);
   if (!socket) return std::move(socket).error();
   std::unique_ptr<Server> server(
       new Server(loop, std::make_unique<UdpSocket>(std::move(*socket)), limits, std::move(events)));
   server->tls_ = std::move(*context);
-  auto keys = ServerKeys::derive(tls.secret ? *tls.secret : generate_server_secret());
-  if (!keys) return std::move(keys).error();
-  server->keys_ = std::make_shared<const ServerKeys>(*keys);
+  if (workers != nullptr && worker.index > 0) {
+    server->keys_ = workers->keys_;
+  } else {
+    auto keys = ServerKeys::derive(tls.secret ? *tls.secret : generate_server_secret());
+    if (!keys) return std::move(keys).error();
+    server->keys_ = std::make_shared<const ServerKeys>(*keys);
+  }
+  if (workers != nullptr && worker.index == 0) {
+    workers->address_ = server->socket_->local_address();
+    workers->keys_ = server->keys_;
+  }
+  if (bind_lock) bind_lock.unlock();
   server->clock_ = tls.clock ? tls.clock : system_clock();
-  server->dispatcher_ = std::make_unique<DatagramDispatcher>(limits, server->keys_, server->clock_);
+  DatagramDispatcher::WorkerRole role;
+  if (workers != nullptr) {
+    auto cids = WorkerCids::make(server->keys_->worker_cid_key(), worker.index, workers->count());
+    if (!cids) return std::move(cids).error();
+    role.cids = std::make_shared<const WorkerCids>(*cids);
+    role.admission = workers->admission_;
+  }
+  server->dispatcher_ =
+      std::make_unique<DatagramDispatcher>(limits, server->keys_, server->clock_, std::move(role));
+  if (workers != nullptr) PALYRA_TRY(server->join_workers(std::move(worker)));
   PALYRA_TRY(loop.watch_readable(server->socket_->fd(), [s = server.get()] { s->on_readable(); }));
   return server;
+}
+
+// Our inbox: the datagrams other workers' sockets got for our connections
+// arrive on our loop and take the same way as our socket's.
+Status Server::join_workers(ServerWorker worker) {
+  auto inbox =
+      WorkerInbox::create(loop_, kWorkerInboxDatagrams,
+                          [this](const SocketAddress& from, std::span<std::uint8_t> datagram) {
+                            ++stats_.datagrams_from_workers;
+                            on_datagram(from, datagram);
+                          });
+  if (!inbox) return std::move(inbox).error();
+  inbox_ = std::move(*inbox);
+  worker_ = std::move(worker);
+  worker_.workers->attach(worker_.index, inbox_.get());
+  return {};
 }
 
 Status Server::reload_tls(const ServerTlsConfig& tls) {
@@ -62,7 +131,13 @@ Server::Server(EventLoop& loop, std::unique_ptr<UdpSocket> socket, const Limits&
     : loop_(loop), socket_(std::move(socket)), limits_(limits), events_(std::move(events)) {}
 
 Server::~Server() {
+  if (worker_.workers) worker_.workers->detach(worker_.index);
   loop_.unwatch(socket_->fd());
+  // The daemon-wide counts outlive a worker: give back what ours hold.
+  for (auto& [id, entry] : connections_) {
+    end_handshake(*entry);
+    dispatcher_->connection_gone();
+  }
   connections_.clear();
 }
 
@@ -146,6 +221,13 @@ void Server::on_datagram(const SocketAddress& from, std::span<const std::uint8_t
       mark_dirty(verdict.connection_id);
       return;
     }
+    case DatagramDispatcher::Action::Forward:
+      if (worker_.workers->forward(verdict.worker, from, datagram)) {
+        ++stats_.datagrams_forwarded;
+      } else {
+        ++stats_.datagrams_forward_dropped;
+      }
+      return;
     case DatagramDispatcher::Action::Accept:
       verdict.accept_options.qlog = qlog_;
       accept(from, datagram, verdict.accept_options, std::move(verdict.unvalidated_host));
@@ -177,7 +259,10 @@ void Server::accept(const SocketAddress& from, std::span<const std::uint8_t> dat
                     const AcceptOptions& options, std::string unvalidated_host) {
   auto connection = Connection::accept(tls_, limits_, socket_->local_address(), from, datagram,
                                        monotonic_ns(), options);
-  if (!connection) return;  // not an Initial packet: nothing to answer
+  if (!connection) {
+    dispatcher_->accept_abandoned();
+    return;  // not an Initial packet: nothing to answer
+  }
   std::uint64_t id = next_id_++;
   Connection& c = **connection;
   c.user_tag = id;
@@ -295,6 +380,7 @@ void Server::destroy(std::uint64_t id) {
   if (it == connections_.end()) return;
   for (const auto& cid : it->second->routes) dispatcher_->remove_route(cid, id);
   end_handshake(*it->second);
+  dispatcher_->connection_gone();
   // Its counters outlive it in ours.
   const IncompleteFrameStats frames = it->second->connection->incomplete_frames();
   stats_.request_streams_stopped_over_budget += frames.stopped_over_budget;

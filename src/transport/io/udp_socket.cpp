@@ -129,9 +129,21 @@ UdpSocket::~UdpSocket() {
 }
 
 // Opens a socket for `address`'s family and either binds or connects it.
-Result<UdpSocket> UdpSocket::open(const SocketAddress& address, bool use_gso, bool connect) {
+Result<UdpSocket> UdpSocket::open(const SocketAddress& address, bool use_gso, bool connect,
+                                  PortSharing sharing) {
   auto fd = open_socket(address.family());
   if (!fd) return std::move(fd).error();
+  if (sharing == PortSharing::SharedWithWorkers) {
+    // Every socket on the port must ask, the first one included.
+    int on = 1;
+    if (setsockopt(*fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+      int saved = errno;
+      close(*fd);
+      return Error(Errc::EndpointBindFailed,
+                   fmt::format("cannot share UDP {} between workers (SO_REUSEPORT): {}",
+                               address.to_string(), std::strerror(saved)));
+    }
+  }
   int rv = connect ? ::connect(*fd, address.data(), address.length)
                    : ::bind(*fd, address.data(), address.length);
   if (rv != 0) {
@@ -155,12 +167,12 @@ Result<UdpSocket> UdpSocket::open(const SocketAddress& address, bool use_gso, bo
   return socket;
 }
 
-Result<UdpSocket> UdpSocket::bind(const SocketAddress& local, bool use_gso) {
-  return open(local, use_gso, false);
+Result<UdpSocket> UdpSocket::bind(const SocketAddress& local, bool use_gso, PortSharing sharing) {
+  return open(local, use_gso, false, sharing);
 }
 
 Result<UdpSocket> UdpSocket::connect(const SocketAddress& remote, bool use_gso) {
-  return open(remote, use_gso, true);
+  return open(remote, use_gso, true, PortSharing::Exclusive);
 }
 
 std::size_t UdpSocket::receive(const DatagramSink& sink, std::size_t max_datagrams) {

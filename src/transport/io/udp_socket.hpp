@@ -16,9 +16,15 @@
 
 namespace palyra::transport {
 
+// Whether other sockets may bind the same port: each worker of a server has
+// its own socket on the one port (SO_REUSEPORT), and the kernel spreads the
+// datagrams over them by a hash of their addresses (ARCHITECTURE.md, Workers).
+enum class PortSharing { Exclusive, SharedWithWorkers };
+
 class UdpSocket {
  public:
-  static Result<UdpSocket> bind(const SocketAddress& local, bool use_gso);
+  static Result<UdpSocket> bind(const SocketAddress& local, bool use_gso,
+                                PortSharing sharing = PortSharing::Exclusive);
   // A socket connected to `remote` (clients), bound to an ephemeral port.
   static Result<UdpSocket> connect(const SocketAddress& remote, bool use_gso);
 
@@ -53,7 +59,8 @@ class UdpSocket {
 
  private:
   UdpSocket(int fd, SocketAddress local, bool use_gso);
-  static Result<UdpSocket> open(const SocketAddress& address, bool use_gso, bool connect);
+  static Result<UdpSocket> open(const SocketAddress& address, bool use_gso, bool connect,
+                                PortSharing sharing);
   void send_burst_gso(const DatagramBatch& batch, const DatagramBatch::Burst& burst);
   void send_burst_plain(const DatagramBatch& batch, const DatagramBatch::Burst& burst);
 

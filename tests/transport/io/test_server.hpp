@@ -17,7 +17,7 @@ class EchoServer {
  public:
   EchoServer(const ServerTlsConfig& tls, const Limits& limits,
              const NetworkImpairment* impairment = nullptr,
-             const std::string& bind_address = "127.0.0.1:0") {
+             const std::string& bind_address = "127.0.0.1:0", ServerWorker worker = {}) {
     loop_ = std::move(EventLoop::create()).value();
     ServerEvents events;
     events.on_connection = [this](Connection& c) {
@@ -31,7 +31,7 @@ class EchoServer {
       refusals_.push_back(error.describe());
     };
     auto address = std::move(SocketAddress::parse(bind_address)).value();
-    auto server = Server::bind(*loop_, address, tls, limits, std::move(events));
+    auto server = Server::bind(*loop_, address, tls, limits, std::move(events), std::move(worker));
     if (!server) {
       bind_error_ = server.error().describe();
       return;

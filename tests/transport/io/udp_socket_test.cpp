@@ -106,5 +106,54 @@ TEST(UdpSocketTest, GroSegmentSizeIsTheIntTheKernelWrites) {
   EXPECT_EQ(gro_segment_size(none), 0u);
 }
 
+UdpSocket bind_to(const SocketAddress& address, PortSharing sharing) {
+  auto socket = UdpSocket::bind(address, false, sharing);
+  EXPECT_TRUE(socket) << socket.error().describe();
+  return std::move(socket).value();
+}
+
+// Without sharing asked for, a port has one socket: the second bind fails.
+TEST(UdpSocketTest, AnExclusivePortRefusesASecondSocket) {
+  UdpSocket first = bound_socket(false);
+  for (PortSharing sharing : {PortSharing::Exclusive, PortSharing::SharedWithWorkers}) {
+    auto second = UdpSocket::bind(first.local_address(), false, sharing);
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().code(), Errc::EndpointBindFailed);
+  }
+}
+
+// Workers' sockets share one port, and the kernel gives each of them some of
+// the clients: 64 clients, one source port each, one datagram each.
+TEST(UdpSocketTest, WorkersSocketsShareAPortAndEachReceivesSomeClients) {
+  UdpSocket first = bind_to(std::move(SocketAddress::parse("127.0.0.1:0")).value(),
+                            PortSharing::SharedWithWorkers);
+  UdpSocket second = bind_to(first.local_address(), PortSharing::SharedWithWorkers);
+  ASSERT_EQ(second.local_address().port(), first.local_address().port());
+
+  constexpr std::size_t kClients = 64;
+  for (std::size_t i = 0; i < kClients; ++i) {
+    auto client = UdpSocket::connect(first.local_address(), false);
+    ASSERT_TRUE(client) << client.error().describe();
+    DatagramBatch batch;
+    batch.buffer.assign(100, static_cast<std::uint8_t>(i));
+    batch.bursts.push_back({first.local_address(), 0, batch.buffer.size(), batch.buffer.size()});
+    client->send(batch);
+  }
+  std::array<std::size_t, 2> received{};
+  std::array<UdpSocket*, 2> sockets{&first, &second};
+  for (int attempt = 0; attempt < 50 && received[0] + received[1] < kClients; ++attempt) {
+    std::array<pollfd, 2> ready{pollfd{first.fd(), POLLIN, 0}, pollfd{second.fd(), POLLIN, 0}};
+    (void)poll(ready.data(), ready.size(), 100);
+    for (std::size_t s = 0; s < sockets.size(); ++s) {
+      received[s] += sockets[s]->receive([](const SocketAddress&, std::span<std::uint8_t>) {});
+    }
+  }
+  EXPECT_EQ(received[0] + received[1], kClients);
+  // The kernel hashes the source address and port: all 64 on one socket
+  // has probability 2^-63.
+  EXPECT_GT(received[0], 0u);
+  EXPECT_GT(received[1], 0u);
+}
+
 }  // namespace
 }  // namespace palyra::transport

@@ -5,6 +5,7 @@
 // validate the new path and answer there (RFC 9000 §9), because what it
 // sends to the old address is lost.
 #include "sim_fixture.hpp"
+#include "worker_cids.hpp"
 
 namespace palyra::transport::sim {
 namespace {
@@ -55,6 +56,34 @@ TEST_F(MigrationCases, RebindAddress) {
     auto network = make_network(network_config(seed));
     return transfer_across_rebinding(*network, "10.0.0.3:50000");
   });
+}
+
+// With several workers on one port a rebinding client's datagrams may reach
+// another worker's socket; they find their way back by the DCID. Every
+// datagram the client sends after the handshake, on the old path and the
+// new, names the worker that accepted it to any worker (ARCHITECTURE.md,
+// Workers).
+TEST_F(MigrationCases, RebindingClientStillNamesTheServersWorker) {
+  const auto keys = ServerKeys::derive(generate_server_secret()).value();
+  NetworkConfig config = network_config(1);
+  config.worker_cids =
+      std::make_shared<const WorkerCids>(WorkerCids::make(keys.worker_cid_key(), 3, 4).value());
+  const auto another_worker = WorkerCids::make(keys.worker_cid_key(), 0, 4).value();
+  auto network = make_network(config);
+  std::size_t interpreted = 0;
+  std::size_t elsewhere = 0;
+  network->on_server_received = [&](std::span<const std::uint8_t> datagram) {
+    if (network->server() == nullptr ||
+        network->server()->state() == Connection::State::Handshaking) {
+      return;
+    }
+    auto owner = another_worker.owner_of_datagram(datagram);
+    ++interpreted;
+    if (owner != std::optional<std::size_t>(3)) ++elsewhere;
+  };
+  transfer_across_rebinding(*network, "10.0.0.2:40001");
+  EXPECT_GT(interpreted, 100u);
+  EXPECT_EQ(elsewhere, 0u) << "of " << interpreted << " datagrams";
 }
 
 }  // namespace

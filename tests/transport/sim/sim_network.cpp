@@ -112,9 +112,10 @@ void Network::deliver_to_server(const InFlight& datagram) {
       return;
     case DatagramDispatcher::Action::Accept: {
       if (server_) return;  // one connection per simulation
-      auto accepted =
-          Connection::accept(server_tls_, config_.limits, server_address_, datagram.from,
-                             datagram.bytes, now_, verdict.accept_options);
+      AcceptOptions options = verdict.accept_options;
+      options.worker_cids = config_.worker_cids;
+      auto accepted = Connection::accept(server_tls_, config_.limits, server_address_,
+                                         datagram.from, datagram.bytes, now_, options);
       if (!accepted) return;  // not an acceptable Initial
       server_ = std::move(accepted).value();
       ++server_serial_;

@@ -38,6 +38,8 @@ struct NetworkConfig {
   LinkConfig to_client;  // the server's downlink
   Limits limits;         // the server's, and the client's unless client_limits is set
   std::optional<Limits> client_limits;
+  // The server as one of several workers: its CIDs name it; null: random CIDs.
+  std::shared_ptr<const WorkerCids> worker_cids;
 };
 
 class Network {

@@ -12,7 +12,9 @@
 // established connections and their streams to the application through
 // ServerEvents. Each datagram's fate is decided by the sans-I/O
 // DatagramDispatcher (src/transport/core). All callbacks run on the loop's
-// thread.
+// thread. Several Servers on several loops may serve one port as workers
+// (server_workers.hpp): each keeps its connections, and hands a datagram
+// naming another worker's connection to that worker.
 #pragma once
 
 #include <array>
@@ -30,6 +32,7 @@
 #include "palyra/transport/handshake_result.hpp"
 #include "palyra/transport/io/event_loop.hpp"
 #include "palyra/transport/io/impairment.hpp"
+#include "palyra/transport/io/server_workers.hpp"
 #include "palyra/transport/limits.hpp"
 #include "palyra/transport/qlog_sink.hpp"
 #include "palyra/transport/server_secret.hpp"
@@ -42,6 +45,7 @@ class UdpSocket;
 class ConnectionDriver;
 class DatagramImpairer;
 class DatagramDispatcher;
+class WorkerInbox;
 
 struct ServerEvents {
   // A client passed the handshake (its identity is in connection.peer()).
@@ -83,6 +87,11 @@ struct ServerStats {
   std::uint64_t bytes_in = 0;
   std::uint64_t datagrams_out = 0;
   std::uint64_t bytes_out = 0;
+  // Workers (server_workers.hpp): datagrams of another worker's connections
+  // handed to it, dropped because its inbox was full, and handed to us.
+  std::uint64_t datagrams_forwarded = 0;
+  std::uint64_t datagrams_forward_dropped = 0;
+  std::uint64_t datagrams_from_workers = 0;
   // Address validation and stateless answers (PROTOCOL.md §8).
   std::uint64_t retries_sent = 0;
   std::uint64_t retry_tokens_validated = 0;  // Initials that came back with a good token
@@ -101,12 +110,18 @@ struct ServerStats {
   std::array<std::uint64_t, kDropReasonCount> datagrams_dropped{};
 };
 
+// Adds `more` (another worker's) to `total`: counters and gauges alike.
+void add_stats(ServerStats& total, const ServerStats& more);
+
 class Server {
  public:
   // EndpointBindFailed with the address; TLS errors from the configuration.
+  // As one of several workers (`worker`): worker 0 binds `address` (port 0
+  // resolves to a free port) and the others, bound after it, the port it
+  // got, whatever `address` says; all share worker 0's keys.
   static Result<std::unique_ptr<Server>> bind(EventLoop& loop, const SocketAddress& address,
                                               const ServerTlsConfig& tls, const Limits& limits,
-                                              ServerEvents events);
+                                              ServerEvents events, ServerWorker worker = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -146,6 +161,7 @@ class Server {
   Server(EventLoop& loop, std::unique_ptr<UdpSocket> socket, const Limits& limits,
          ServerEvents events);
 
+  Status join_workers(ServerWorker worker);
   void on_readable();
   void on_datagram(const SocketAddress& from, std::span<const std::uint8_t> datagram);
   void accept(const SocketAddress& from, std::span<const std::uint8_t> datagram,
@@ -172,6 +188,9 @@ class Server {
   // Calendar time for NEW_TOKEN tokens (ServerTlsConfig::clock at bind).
   std::shared_ptr<const palyra::Clock> clock_;
   QlogSinkFactory qlog_;  // empty: no qlog
+  // Set when we are one of several workers: the set, and our inbox in it.
+  ServerWorker worker_;
+  std::unique_ptr<WorkerInbox> inbox_;
 
   std::unordered_map<std::uint64_t, std::unique_ptr<Entry>> connections_;
   std::uint64_t next_id_ = 1;
