@@ -14,7 +14,7 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # The static libraries, headers and CMake package are for building against
 # palyra; what they link (libngtcp2-dev, ...) is suggested, not required.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "libngtcp2-dev, libngtcp2-crypto-gnutls-dev, libgnutls28-dev, libfmt-dev, pkg-config")
+    "libngtcp2-dev, libngtcp2-crypto-gnutls-dev, libgnutls28-dev, nettle-dev, libfmt-dev, pkg-config")
 # The `palyra` user the unit runs as exists before anyone starts it.
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_SOURCE_DIR}/packaging/debian/postinst)
 include(CPack)
