@@ -2,6 +2,7 @@
 // nats-server cluster on loopback: acknowledged appends are readable through
 // another connection, and seqs stay gap-free while the stream's leader is
 // down (an R1 stream would be gone with it).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 
@@ -112,7 +113,7 @@ TEST_F(JetStreamClusterTest, AnR3StreamKeepsSeqsGapFreeThroughItsLeaderGoingDown
   auto writer = open_replicated();
   ASSERT_TRUE(writer);
   std::vector<std::uint64_t> got;
-  for (int i = 1; i <= 10; ++i) got.push_back(append_retrying(*writer, "p" + std::to_string(i)));
+  for (int i = 1; i <= 10; ++i) got.push_back(append_retrying(*writer, fmt::format("p{}", i)));
   EXPECT_EQ(got, range(1, 10));
 
   // Another gateway, on its own connection, reads what was acknowledged.
@@ -127,7 +128,7 @@ TEST_F(JetStreamClusterTest, AnR3StreamKeepsSeqsGapFreeThroughItsLeaderGoingDown
   ASSERT_TRUE(leader.has_value()) << "no stream leader in stream info";
   cluster_->node(*leader).stop();
   got.clear();
-  for (int i = 11; i <= 20; ++i) got.push_back(append_retrying(*writer, "p" + std::to_string(i)));
+  for (int i = 11; i <= 20; ++i) got.push_back(append_retrying(*writer, fmt::format("p{}", i)));
   EXPECT_EQ(got, range(11, 20));
   // The reader's follower (an ordered consumer, recreated if its node went)
   // delivers them; nothing polls the stream for it.

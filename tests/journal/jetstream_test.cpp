@@ -1,5 +1,6 @@
 // The JetStream journal against a real nats-server (loopback, its own store
 // directory): the Journal promises as the cluster backend keeps them.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 
@@ -88,7 +89,7 @@ TEST_F(JetStreamJournalTest, AppendsInFlightAreAnsweredWithGapFreeSeqsOnceStored
   std::condition_variable answered;
   std::vector<std::uint64_t> got;
   for (std::size_t i = 0; i < kAppends; ++i) {
-    ASSERT_TRUE(journal->append(NewEvent{"e" + std::to_string(i), "{}", "dev-1"},
+    ASSERT_TRUE(journal->append(NewEvent{fmt::format("e{}", i), "{}", "dev-1"},
                                 [&](Result<std::uint64_t> seq) {
                                   std::lock_guard lock(mutex);
                                   got.push_back(seq ? *seq : 0);
@@ -118,9 +119,8 @@ TEST_F(JetStreamJournalTest, ReadsAfterASeqFromTheStream) {
   auto writer = open();
   ASSERT_TRUE(writer);
   for (int i = 1; i <= 10; ++i) {
-    auto seq =
-        append_sync(*writer, NewEvent{"e" + std::to_string(i), "{\"i\":" + std::to_string(i) + "}",
-                                      "dev-" + std::to_string(i % 2)});
+    auto seq = append_sync(*writer, NewEvent{fmt::format("e{}", i), fmt::format("{{\"i\":{}}}", i),
+                                             fmt::format("dev-{}", i % 2)});
     ASSERT_TRUE(seq) << seq.error().describe();
   }
   // A fresh journal has nothing in its tail: it reads by sequence.
@@ -152,7 +152,7 @@ TEST_F(JetStreamJournalTest, ReadersFarBehindTheTailShareAFewConsumers) {
   std::promise<void> all_stored;
   std::atomic<std::uint64_t> answered{0};
   for (std::uint64_t i = 1; i <= kEvents; ++i) {
-    ASSERT_TRUE(writer->append(NewEvent{"e", "{\"i\":" + std::to_string(i) + "}", "dev-1"},
+    ASSERT_TRUE(writer->append(NewEvent{"e", fmt::format("{{\"i\":{}}}", i), "dev-1"},
                                [&](Result<std::uint64_t> seq) {
                                  EXPECT_TRUE(seq);
                                  if (++answered == kEvents) all_stored.set_value();
@@ -174,7 +174,7 @@ TEST_F(JetStreamJournalTest, ReadersFarBehindTheTailShareAFewConsumers) {
       ASSERT_TRUE(events) << events.error().describe();
       for (const auto& event : *events) {
         ASSERT_EQ(event->seq, position[r] + 1) << "reader " << r;
-        ASSERT_EQ(event->payload_json, "{\"i\":" + std::to_string(event->seq) + "}");
+        ASSERT_EQ(event->payload_json, fmt::format("{{\"i\":{}}}", event->seq));
         position[r] = event->seq;
       }
       progressed = progressed || !events->empty();
@@ -200,7 +200,7 @@ TEST_F(JetStreamJournalTest, FollowersHearOfEventsAnotherGatewayAppendsInOrder) 
     woken.notify_all();
   });
   for (int i = 1; i <= 5; ++i)
-    ASSERT_TRUE(append_sync(*writer, NewEvent{"e" + std::to_string(i), "{}", "dev-1"}));
+    ASSERT_TRUE(append_sync(*writer, NewEvent{fmt::format("e{}", i), "{}", "dev-1"}));
   {
     std::unique_lock lock(mutex);
     ASSERT_TRUE(woken.wait_for(lock, 10s, [&] { return !heard.empty() && heard.back() == 5; }));
@@ -236,7 +236,7 @@ TEST_F(JetStreamJournalTest, ResumeGapOnceTheStreamsLimitsRemovedUnseenEvents) {
   auto journal = open(options);
   ASSERT_TRUE(journal);
   for (int i = 1; i <= 6; ++i)
-    ASSERT_TRUE(append_sync(*journal, NewEvent{"e" + std::to_string(i), "{}", "dev-1"}));
+    ASSERT_TRUE(append_sync(*journal, NewEvent{fmt::format("e{}", i), "{}", "dev-1"}));
   auto removed = journal->enforce_retention();
   ASSERT_TRUE(removed) << removed.error().describe();
   EXPECT_EQ(*removed, 3u);

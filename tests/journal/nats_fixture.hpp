@@ -5,6 +5,7 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -73,7 +74,7 @@ class NatsServer {
     while (std::chrono::steady_clock::now() < deadline) {
       if (port_ == 0) port_ = read_port();
       if (port_ != 0 && accepts(port_)) {
-        url_ = scheme_ + "://127.0.0.1:" + std::to_string(port_);
+        url_ = scheme_ + fmt::format("://127.0.0.1:{}", port_);
         return;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -112,7 +113,7 @@ class NatsServer {
   // The port from nats-server_<pid>.ports ({"nats":["nats://127.0.0.1:P"]},
   // "tls://" when the server requires TLS).
   int read_port() {
-    std::ifstream in(dir_ / ("nats-server_" + std::to_string(child_->pid()) + ".ports"));
+    std::ifstream in(dir_ / (fmt::format("nats-server_{}.ports", child_->pid())));
     if (!in) return 0;
     std::stringstream text;
     text << in.rdbuf();
@@ -154,9 +155,9 @@ class NatsCluster {
     for (auto& port : cluster_ports) port = free_port();
     std::string routes;
     for (const int port : cluster_ports)
-      routes += (routes.empty() ? "" : ", ") + ("nats-route://127.0.0.1:" + std::to_string(port));
+      routes += (routes.empty() ? "" : ", ") + (fmt::format("nats-route://127.0.0.1:{}", port));
     for (std::size_t i = 0; i < cluster_ports.size(); ++i) {
-      const auto node_dir = dir / ("n" + std::to_string(i + 1));
+      const auto node_dir = dir / (fmt::format("n{}", i + 1));
       std::filesystem::create_directories(node_dir);
       const auto config = node_dir / "node.conf";
       std::ofstream(config) << "server_name: n" << i + 1 << "\n"

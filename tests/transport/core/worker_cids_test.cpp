@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <set>
 #include <vector>
@@ -32,23 +33,26 @@ Cid issue(const WorkerCids& cids) {
 
 // A short header packet (RFC 9000 §17.3) to `dcid`, padded.
 std::vector<std::uint8_t> short_packet(const Cid& dcid) {
-  std::vector<std::uint8_t> packet{0x40};
-  packet.insert(packet.end(), dcid.begin(), dcid.end());
-  packet.resize(64, 0xaa);
+  // Sized first and written in place: gcc 12 at -O3 misreads a vector's
+  // growth by insert() as an out-of-bounds copy (-Warray-bounds).
+  std::vector<std::uint8_t> packet(64, 0xaa);
+  packet[0] = 0x40;
+  std::copy(dcid.begin(), dcid.end(), packet.begin() + 1);
   return packet;
 }
 
 // A long header packet of `type` (bits 0x30) and `version` to `dcid`.
 std::vector<std::uint8_t> long_packet(std::uint8_t type, const Cid& dcid,
                                       std::uint32_t version = 1) {
-  std::vector<std::uint8_t> packet{
+  std::vector<std::uint8_t> packet(1200, 0);
+  const std::array<std::uint8_t, 6> header{
       static_cast<std::uint8_t>(0xc0 | type),   static_cast<std::uint8_t>(version >> 24),
       static_cast<std::uint8_t>(version >> 16), static_cast<std::uint8_t>(version >> 8),
       static_cast<std::uint8_t>(version),       static_cast<std::uint8_t>(dcid.size())};
-  packet.insert(packet.end(), dcid.begin(), dcid.end());
-  packet.push_back(8);  // SCID length
-  packet.resize(packet.size() + 8, 0x11);
-  packet.resize(1200, 0);
+  auto at = std::copy(header.begin(), header.end(), packet.begin());
+  at = std::copy(dcid.begin(), dcid.end(), at);
+  *at++ = 8;  // SCID length
+  std::fill_n(at, 8, 0x11);
   return packet;
 }
 
