@@ -32,10 +32,17 @@ Result<std::size_t> CatchUpReader::read(std::uint64_t after, std::uint64_t newes
   std::size_t visited = 0;
   while (visited < max_events && cursor->next <= newest) {
     if (cursor->fetched.empty()) {
-      // Whatever fails, the cursor's position is unknown: it is not given back.
       auto got = fetch(*cursor, newest - cursor->next + 1);
-      if (!got) return std::move(got).error();
-      if (!*got) break;  // retention removed the rest
+      if (!got) {
+        // The consumer went with its server (a stream leader change loses
+        // an ephemeral consumer): once more, on a fresh one from here.
+        auto fresh = open(cursor->next);
+        if (!fresh) return std::move(fresh).error();
+        cursor = std::move(*fresh);
+        got = fetch(*cursor, newest - cursor->next + 1);
+        if (!got) return std::move(got).error();  // the cursor is dropped with it
+      }
+      if (!*got) break;  // nothing stored from here: retention removed the rest
     }
     NatsPtr<natsMsg> msg = std::move(cursor->fetched.front());
     cursor->fetched.pop_front();
@@ -68,8 +75,10 @@ Result<bool> CatchUpReader::fetch(Cursor& cursor, std::uint64_t want) const {
     list.Msgs[i] = nullptr;  // ours now
   }
   natsMsgList_Destroy(&list);
-  if (status == NATS_OK) return !cursor.fetched.empty();
-  if (status == NATS_NOT_FOUND || status == NATS_TIMEOUT) return !cursor.fetched.empty();
+  // "No messages" is an answer; a timeout (no answer at all) is not: it
+  // says nothing about what is stored.
+  if (status == NATS_OK || status == NATS_NOT_FOUND || !cursor.fetched.empty())
+    return !cursor.fetched.empty();
   return nats_error("catching up on stream " + stream_ + " at " + std::to_string(cursor.next),
                     status);
 }
