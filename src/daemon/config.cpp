@@ -99,6 +99,10 @@ const std::vector<Setting>& settings() {
     t.push_back(text("journal", "nats_urls", "--journal-nats-urls", &Config::journal_nats_urls,
                      "backend = jetstream: the cluster's servers, comma-separated "
                      "nats://HOST:PORT"));
+    t.push_back(text("journal", "nats_stream", "--journal-nats-stream",
+                     &Config::journal_nats_stream,
+                     "backend = jetstream: the stream that holds the events (A-Z a-z 0-9 _ -); "
+                     "every gateway of one fleet names the same one"));
     t.push_back(count("journal", "nats_replicas", "--journal-nats-replicas",
                       &Config::journal_nats_replicas,
                       "backend = jetstream: replicas of the events stream (1, 3 or 5; 0: 3 when "

@@ -62,6 +62,7 @@ struct Config {
   // (a stream of the NATS JetStream cluster at journal_nats_urls).
   std::string journal_backend = "sqlite";
   std::string journal_nats_urls;  // comma-separated nats://HOST:PORT (jetstream)
+  std::string journal_nats_stream = "PALYRA_EVENTS";  // the events' stream (jetstream)
   // The stream's replicas: 1, 3 or 5; 0 picks 3 when journal_nats_urls
   // names at least three servers (a cluster), else 1 (jetstream).
   std::uint64_t journal_nats_replicas = 0;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <iterator>
 
 #include "listen_address.hpp"
@@ -61,6 +62,18 @@ Status validate(const Config& config) {
     return Error(Errc::ConfigInvalid,
                  fmt::format("journal.backend: '{}' is not one of sqlite, jetstream",
                              printable(config.journal_backend)));
+  }
+  // A stream name becomes part of API subjects: no dots, wildcards or spaces.
+  const bool stream_name_ok =
+      !config.journal_nats_stream.empty() && config.journal_nats_stream.size() <= 64 &&
+      std::all_of(config.journal_nats_stream.begin(), config.journal_nats_stream.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+      });
+  if (!stream_name_ok) {
+    return Error(Errc::ConfigInvalid,
+                 fmt::format("journal.nats_stream: '{}' is not a stream name (1 to 64 of "
+                             "A-Z a-z 0-9 _ -)",
+                             printable(config.journal_nats_stream)));
   }
   if (config.journal_backend == "jetstream" && config.journal_nats_urls.empty()) {
     return Error(Errc::ConfigInvalid,

@@ -34,6 +34,7 @@ journal::Backend journal_backend(const Config& config, const identity::StateDir&
   backend.urls = servers.urls;
   backend.tls = servers.tls;
   backend.replicas = nats_replicas(config);
+  backend.stream = config.journal_nats_stream;
   return backend;
 }
 // How often revoked.txt is checked for changes (an operator may edit it

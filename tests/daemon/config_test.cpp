@@ -216,6 +216,13 @@ TEST_F(ConfigTest, JournalBackendIsSqliteByDefaultAndJetStreamNeedsServers) {
   auto unknown = load_config(std::nullopt, {}, {{"--journal-backend", "postgres"}});
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.error().message().find("journal.backend"), std::string::npos);
+  EXPECT_EQ(defaults->journal_nats_stream, "PALYRA_EVENTS");
+  auto stream = load_config(std::nullopt, {}, {{"--journal-nats-stream", "FLEET_B"}});
+  ASSERT_TRUE(stream.ok()) << stream.error().describe();
+  EXPECT_EQ(stream->journal_nats_stream, "FLEET_B");
+  auto dotted = load_config(std::nullopt, {}, {{"--journal-nats-stream", "a.b"}});
+  ASSERT_FALSE(dotted.ok());
+  EXPECT_NE(dotted.error().message().find("journal.nats_stream"), std::string::npos);
   auto two = load_config(write("[journal]\nnats_replicas = 2\n"), {}, {});
   ASSERT_FALSE(two.ok());
   EXPECT_NE(two.error().message().find("journal.nats_replicas"), std::string::npos);
