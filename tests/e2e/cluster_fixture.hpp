@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "../common/process.hpp"
+#include "../common/shared_ca.hpp"
 #include "../common/temp_dir.hpp"
 #include "../journal/nats_fixture.hpp"
 #include "palyra/identity/state_dir.hpp"
@@ -52,11 +53,7 @@ class ClusterTest : public palyra::testing::TempDirTest {
     auto init = cli({"init", "--state-dir", a.root.string()});
     ASSERT_EQ(init.status, 0) << init.err;
     // B: A's CA (certificate and key, so B can issue), its own server certificate.
-    std::filesystem::create_directories(b.root / "ca");
-    std::filesystem::permissions(b.root, std::filesystem::perms::owner_all);
-    std::filesystem::permissions(b.root / "ca", std::filesystem::perms::owner_all);
-    std::filesystem::copy_file(a.root / "ca" / "ca.pem", b.root / "ca" / "ca.pem");
-    std::filesystem::copy_file(a.root / "ca" / "ca.key", b.root / "ca" / "ca.key");
+    palyra::testing::copy_ca(a, b);
     auto issued = cli({"cert", "server", "--state-dir", b.root.string(), "--name", "localhost",
                        "--ip", "127.0.0.1"});
     ASSERT_EQ(issued.status, 0) << issued.err;
