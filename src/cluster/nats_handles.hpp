@@ -20,6 +20,7 @@ struct NatsDeleter {
   void operator()(natsMsg* m) const noexcept { natsMsg_Destroy(m); }
   void operator()(jsStreamInfo* si) const noexcept { jsStreamInfo_Destroy(si); }
   void operator()(jsMsgMetaData* md) const noexcept { jsMsgMetaData_Destroy(md); }
+  void operator()(jsConsumerInfo* ci) const noexcept { jsConsumerInfo_Destroy(ci); }
   void operator()(kvStore* kv) const noexcept { kvStore_Destroy(kv); }
   void operator()(kvEntry* e) const noexcept { kvEntry_Destroy(e); }
   void operator()(kvWatcher* w) const noexcept { kvWatcher_Destroy(w); }

@@ -7,6 +7,11 @@
 
 namespace palyra::journal::jetstream {
 
+namespace {
+constexpr std::size_t kAckEvery = 256;
+constexpr std::chrono::milliseconds kPollMs{200};
+}  // namespace
+
 CatchUpReader::CatchUpReader(jsCtx* js, std::string stream, std::string subject,
                              CatchUpOptions options)
     : js_(js), stream_(std::move(stream)), subject_(std::move(subject)), options_(options) {}
@@ -30,57 +35,82 @@ Result<std::size_t> CatchUpReader::read(std::uint64_t after, std::uint64_t newes
   if (!taken) return std::move(taken).error();
   std::unique_ptr<Cursor> cursor = std::move(*taken);
   std::size_t visited = 0;
+  bool reopened = false;
+  NatsPtr<natsMsg> unacknowledged;  // the newest message read and not yet acknowledged
+  auto acknowledge = [&] {
+    // AckAll: one acknowledgement opens the window for everything up to it.
+    if (unacknowledged) (void)natsMsg_Ack(unacknowledged.get(), nullptr);
+    unacknowledged.reset();
+  };
+  std::size_t since_ack = 0;
   while (visited < max_events && cursor->next <= newest) {
-    if (cursor->fetched.empty()) {
-      auto got = fetch(*cursor, newest - cursor->next + 1);
-      if (!got) {
-        // The consumer went with its server (a stream leader change loses
-        // an ephemeral consumer): once more, on a fresh one from here.
-        auto fresh = open(cursor->next);
-        if (!fresh) return std::move(fresh).error();
-        cursor = std::move(*fresh);
-        got = fetch(*cursor, newest - cursor->next + 1);
-        if (!got) return std::move(got).error();  // the cursor is dropped with it
-      }
-      if (!*got) break;  // nothing stored from here: retention removed the rest
+    auto next = next_message(*cursor);
+    if (!next) {
+      if (reopened) return std::move(next).error();
+      // The consumer went with its server (a stream leader change loses
+      // an ephemeral consumer): once more, on a fresh one from here.
+      auto fresh = open(cursor->next);
+      if (!fresh) return std::move(fresh).error();
+      cursor = std::move(*fresh);
+      reopened = true;
+      unacknowledged.reset();
+      continue;
     }
-    NatsPtr<natsMsg> msg = std::move(cursor->fetched.front());
-    cursor->fetched.pop_front();
+    if (!*next) break;  // nothing stored from here: retention removed the rest
+    NatsPtr<natsMsg> msg = std::move(**next);
     jsMsgMetaData* raw_meta = nullptr;
     if (const natsStatus status = natsMsg_GetMetaData(&raw_meta, msg.get()); status != NATS_OK)
       return nats_error("the metadata of a message of stream " + stream_, status);
     const NatsPtr<jsMsgMetaData> meta(raw_meta);
     const std::uint64_t seq = meta->Sequence.Stream;
+    if (seq < cursor->next) continue;  // a redelivery of what we read
     auto event = decode_event(msg.get(), seq);
     if (!event) return std::move(event).error();
     cursor->next = seq + 1;
     ++visited;
+    unacknowledged = std::move(msg);
+    if (++since_ack >= kAckEvery) {
+      acknowledge();
+      since_ack = 0;
+    }
     if (!visit((*event)->view())) break;
   }
+  acknowledge();
   give_back(std::move(cursor));
   return visited;
 }
 
-Result<bool> CatchUpReader::fetch(Cursor& cursor, std::uint64_t want) const {
-  jsFetchRequest request;
-  jsFetchRequest_Init(&request);
-  request.Batch = static_cast<int>(std::min<std::uint64_t>(want, options_.batch));
-  request.NoWait = true;  // what is stored now; we only ask for what exists
-  request.Expires = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.wait).count();
-  natsMsgList list{};
-  const natsStatus status =
-      natsSubscription_FetchRequest(&list, cursor.subscription.get(), &request);
-  for (int i = 0; i < list.Count; ++i) {
-    cursor.fetched.emplace_back(list.Msgs[i]);
-    list.Msgs[i] = nullptr;  // ours now
+Result<std::optional<NatsPtr<natsMsg>>> CatchUpReader::next_message(Cursor& cursor) const {
+  const auto deadline = std::chrono::steady_clock::now() + options_.wait;
+  for (;;) {
+    natsMsg* raw = nullptr;
+    const natsStatus status =
+        natsSubscription_NextMsg(&raw, cursor.subscription.get(), kPollMs.count());
+    NatsPtr<natsMsg> msg(raw);
+    if (status == NATS_OK) return std::optional<NatsPtr<natsMsg>>(std::move(msg));
+    if (status != NATS_TIMEOUT) {
+      return nats_error("catching up on stream " + stream_ + " at " + std::to_string(cursor.next),
+                        status);
+    }
+    // Nothing came: either nothing is stored from here (retention removed
+    // it) or the consumer is gone. Its server says which.
+    jsConsumerInfo* raw_info = nullptr;
+    jsErrCode code{};
+    const natsStatus asked =
+        natsSubscription_GetConsumerInfo(&raw_info, cursor.subscription.get(), nullptr, &code);
+    const NatsPtr<jsConsumerInfo> info(raw_info);
+    if (asked != NATS_OK) {
+      return nats_error(
+          "the catch-up consumer of stream " + stream_ + " at " + std::to_string(cursor.next),
+          asked, code);
+    }
+    if (info->NumPending == 0 && info->NumAckPending == 0) return std::optional<NatsPtr<natsMsg>>();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error(Errc::StorageFailed, "catching up on stream " + stream_ + " at " +
+                                            std::to_string(cursor.next) +
+                                            ": nothing delivered within the wait");
+    }
   }
-  natsMsgList_Destroy(&list);
-  // "No messages" is an answer; a timeout (no answer at all) is not: it
-  // says nothing about what is stored.
-  if (status == NATS_OK || status == NATS_NOT_FOUND || !cursor.fetched.empty())
-    return !cursor.fetched.empty();
-  return nats_error("catching up on stream " + stream_ + " at " + std::to_string(cursor.next),
-                    status);
 }
 
 Result<std::unique_ptr<CatchUpReader::Cursor>> CatchUpReader::take(std::uint64_t next) {
@@ -114,9 +144,15 @@ Result<std::unique_ptr<CatchUpReader::Cursor>> CatchUpReader::open(std::uint64_t
   jsSubOptions sub_options;
   jsSubOptions_Init(&sub_options);
   sub_options.Stream = stream_.c_str();
+  sub_options.ManualAck = true;
   sub_options.Config.DeliverPolicy = js_DeliverByStartSequence;
   sub_options.Config.OptStartSeq = next;
-  sub_options.Config.AckPolicy = js_AckNone;  // a reader, not a worker queue
+  // The server pushes up to a window ahead of the reader, so a read finds
+  // its messages waiting; each acknowledgement (AckAll) moves the window.
+  sub_options.Config.AckPolicy = js_AckAll;
+  sub_options.Config.MaxAckPending = static_cast<std::int64_t>(options_.batch) * 4;
+  sub_options.Config.AckWait =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.idle_timeout * 2).count();
   sub_options.Config.MemoryStorage = true;
   // If we vanish without deleting it, the server does after a while.
   sub_options.Config.InactiveThreshold =
@@ -124,11 +160,17 @@ Result<std::unique_ptr<CatchUpReader::Cursor>> CatchUpReader::open(std::uint64_t
   natsSubscription* raw = nullptr;
   jsErrCode code{};
   const natsStatus status =
-      js_PullSubscribe(&raw, js_, subject_.c_str(), nullptr, nullptr, &sub_options, &code);
+      js_SubscribeSync(&raw, js_, subject_.c_str(), nullptr, &sub_options, &code);
   NatsPtr<natsSubscription> subscription(raw);
   if (status != NATS_OK) {
     return nats_error("a catch-up consumer on stream " + stream_ + " from " + std::to_string(next),
                       status, code);
+  }
+  // The window fits in the subscription's buffer: nothing is dropped.
+  if (const natsStatus limited =
+          natsSubscription_SetPendingLimits(subscription.get(), options_.batch * 8, 256 << 20);
+      limited != NATS_OK) {
+    return nats_error("sizing a catch-up consumer's buffer", limited);
   }
   auto cursor = std::make_unique<Cursor>();
   cursor->subscription = std::move(subscription);

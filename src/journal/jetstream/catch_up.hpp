@@ -1,10 +1,12 @@
 // Reads behind the tail for followers that are behind (a resume from long
-// ago, a stream from seq 0): a few pull consumers, "cursors", each standing
-// where one read left off. A cursor fetches its messages in batches (one
-// round trip for up to `batch` events, not one direct get per event) and
-// keeps what the reader did not take; a follower that goes on reading takes
-// the cursor back where it stopped. Nothing is pushed unasked, so nothing
-// is dropped: a seq that is missing was removed by retention.
+// ago, a stream from seq 0): a few consumers, "cursors", each standing where
+// one read left off. The server pushes a cursor's messages up to a window
+// ahead of its reader (acknowledge-all, 4 x batch messages), so a read finds
+// them waiting instead of making a round trip (a direct get per event, or a
+// fetch per batch, whose reader and parser threads hand over one message at
+// a time); a follower that goes on reading takes the cursor back where it
+// stopped. The window fits the subscription's buffer, so nothing is dropped:
+// a seq that is missing was removed by retention.
 //
 // Bounded: at most `max_idle` cursors wait between reads (the least
 // recently used one is deleted, on the server too) and one that waited
@@ -18,10 +20,10 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "nats_handles.hpp"
@@ -32,9 +34,9 @@ namespace palyra::journal::jetstream {
 struct CatchUpOptions {
   std::size_t max_idle = 8;
   std::chrono::milliseconds idle_timeout{30'000};
-  // How long a fetch may take.
+  // How long a read waits for a message it knows was stored.
   std::chrono::milliseconds wait{5'000};
-  // Events per fetch: what one cursor may hold ahead of its reader.
+  // A cursor's window is 4 x batch messages ahead of its reader.
   int batch = 1024;
 };
 
@@ -63,16 +65,15 @@ class CatchUpReader {
     Cursor& operator=(const Cursor&) = delete;
     ~Cursor();
     NatsPtr<natsSubscription> subscription;
-    std::deque<NatsPtr<natsMsg>> fetched;  // in stream order, not yet read
-    std::uint64_t next = 0;                // the seq its next message has at least
+    std::uint64_t next = 0;  // the seq its next message has at least
     std::chrono::steady_clock::time_point idle_since;
   };
   Result<std::unique_ptr<Cursor>> take(std::uint64_t next);
   void give_back(std::unique_ptr<Cursor> cursor);
   Result<std::unique_ptr<Cursor>> open(std::uint64_t next) const;
-  // Fetches up to `want` more messages into the cursor; false if the
-  // stream had none.
-  Result<bool> fetch(Cursor& cursor, std::uint64_t want) const;
+  // The cursor's next message; nullopt when nothing is stored from its
+  // position; an error when its consumer is gone.
+  Result<std::optional<NatsPtr<natsMsg>>> next_message(Cursor& cursor) const;
 
   jsCtx* const js_;
   const std::string stream_;
