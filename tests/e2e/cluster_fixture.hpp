@@ -8,7 +8,6 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <nats/nats.h>
 
 #include <chrono>
 #include <filesystem>
@@ -23,6 +22,7 @@
 #include "../common/shared_ca.hpp"
 #include "../common/temp_dir.hpp"
 #include "../journal/nats_fixture.hpp"
+#include "../journal/nats_stream_info.hpp"
 #include "palyra/identity/state_dir.hpp"
 #include "palyra/runtime/protocol.hpp"
 #include "palyra/transport/io/client.hpp"
@@ -172,27 +172,9 @@ class ClusterTest : public palyra::testing::TempDirTest {
     return *response->seq;
   }
 
-  // The index (0..2) of the node leading the events stream, from stream info.
-  std::optional<std::size_t> stream_leader() {
-    std::optional<std::size_t> leader;
-    natsConnection* nc = nullptr;
-    jsCtx* js = nullptr;
-    jsStreamInfo* info = nullptr;
-    for (std::size_t i = 0; i < 3 && nc == nullptr; ++i) {
-      if (cluster_->node(i).url().empty() ||
-          natsConnection_ConnectTo(&nc, cluster_->node(i).url().c_str()) != NATS_OK)
-        nc = nullptr;
-    }
-    if (nc != nullptr && natsConnection_JetStream(&js, nc, nullptr) == NATS_OK &&
-        js_GetStreamInfo(&info, js, "PALYRA_EVENTS", nullptr, nullptr) == NATS_OK &&
-        info->Cluster != nullptr && info->Cluster->Leader != nullptr) {
-      const std::string name = info->Cluster->Leader;  // n1, n2 or n3
-      if (name.size() == 2 && name[0] == 'n') leader = static_cast<std::size_t>(name[1] - '1');
-    }
-    jsStreamInfo_Destroy(info);
-    jsCtx_Destroy(js);
-    natsConnection_Destroy(nc);
-    return leader;
+  // The index (0..2) of the node leading the events stream.
+  std::optional<std::size_t> stream_leader() const {
+    return palyra::testing::stream_leader(cluster_->urls(), "PALYRA_EVENTS");
   }
 
   static std::string field(const std::string& line, const std::string& key) {

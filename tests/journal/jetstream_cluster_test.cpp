@@ -4,7 +4,6 @@
 // down (an R1 stream would be gone with it).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <nats/nats.h>
 
 #include <future>
 #include <numeric>
@@ -15,6 +14,7 @@
 
 #include "../common/temp_dir.hpp"
 #include "nats_fixture.hpp"
+#include "nats_stream_info.hpp"
 #include "palyra/journal/journal.hpp"
 
 namespace palyra::journal {
@@ -75,24 +75,9 @@ class JetStreamClusterTest : public palyra::testing::TempDirTest {
     return 0;
   }
 
-  // The index of the node leading the stream, from stream info (the C
-  // client directly: the journal does not expose its placement).
-  std::optional<std::size_t> stream_leader() {
-    std::optional<std::size_t> leader;
-    natsConnection* nc = nullptr;
-    jsCtx* js = nullptr;
-    jsStreamInfo* info = nullptr;
-    if (natsConnection_ConnectTo(&nc, cluster_->node(0).url().c_str()) == NATS_OK &&
-        natsConnection_JetStream(&js, nc, nullptr) == NATS_OK &&
-        js_GetStreamInfo(&info, js, "PALYRA_EVENTS", nullptr, nullptr) == NATS_OK &&
-        info->Cluster != nullptr && info->Cluster->Leader != nullptr) {
-      const std::string name = info->Cluster->Leader;  // n1, n2 or n3
-      if (name.size() == 2 && name[0] == 'n') leader = static_cast<std::size_t>(name[1] - '1');
-    }
-    jsStreamInfo_Destroy(info);
-    jsCtx_Destroy(js);
-    natsConnection_Destroy(nc);
-    return leader;
+  // The index of the node leading the stream.
+  std::optional<std::size_t> stream_leader() const {
+    return palyra::testing::stream_leader(cluster_->urls(), "PALYRA_EVENTS");
   }
 
   static std::vector<std::uint64_t> range(std::uint64_t first, std::uint64_t last) {

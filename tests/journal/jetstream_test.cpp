@@ -2,7 +2,6 @@
 // directory): the Journal promises as the cluster backend keeps them.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <nats/nats.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,29 +14,13 @@
 
 #include "../common/temp_dir.hpp"
 #include "nats_fixture.hpp"
+#include "nats_stream_info.hpp"
 #include "palyra/journal/journal.hpp"
 
 namespace palyra::journal {
 namespace {
 
 using namespace std::chrono_literals;
-
-// How many consumers the server keeps on `stream` (-1 if it cannot say).
-int consumer_count(const std::string& url, const std::string& stream) {
-  natsConnection* connection = nullptr;
-  if (natsConnection_ConnectTo(&connection, url.c_str()) != NATS_OK) return -1;
-  jsCtx* js = nullptr;
-  jsStreamInfo* info = nullptr;
-  int count = -1;
-  if (natsConnection_JetStream(&js, connection, nullptr) == NATS_OK &&
-      js_GetStreamInfo(&info, js, stream.c_str(), nullptr, nullptr) == NATS_OK) {
-    count = static_cast<int>(info->State.Consumers);
-  }
-  jsStreamInfo_Destroy(info);
-  jsCtx_Destroy(js);
-  natsConnection_Destroy(connection);
-  return count;
-}
 
 class JetStreamJournalTest : public palyra::testing::TempDirTest {
  protected:
@@ -182,7 +165,7 @@ TEST_F(JetStreamJournalTest, ReadersFarBehindTheTailShareAFewConsumers) {
   }
   for (std::size_t r = 0; r < kReaders; ++r) EXPECT_EQ(position[r], kEvents) << "reader " << r;
   // Two journals' followers and at most eight idle cursors.
-  const int consumers = consumer_count(server_->url(), "PALYRA_EVENTS");
+  const int consumers = palyra::testing::consumer_count(server_->url(), "PALYRA_EVENTS");
   EXPECT_GT(consumers, 0);
   EXPECT_LE(consumers, 2 + 8);
 }

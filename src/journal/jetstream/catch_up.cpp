@@ -22,11 +22,6 @@ CatchUpReader::Cursor::~Cursor() {
   if (subscription) (void)natsSubscription_Unsubscribe(subscription.get());
 }
 
-std::size_t CatchUpReader::idle_cursors() const {
-  std::lock_guard lock(mutex_);
-  return idle_.size();
-}
-
 Result<std::size_t> CatchUpReader::read(std::uint64_t after, std::uint64_t newest,
                                         std::size_t max_events,
                                         const Journal::EventVisitor& visit) {
@@ -150,7 +145,7 @@ Result<std::unique_ptr<CatchUpReader::Cursor>> CatchUpReader::open(std::uint64_t
   // The server pushes up to a window ahead of the reader, so a read finds
   // its messages waiting; each acknowledgement (AckAll) moves the window.
   sub_options.Config.AckPolicy = js_AckAll;
-  sub_options.Config.MaxAckPending = static_cast<std::int64_t>(options_.batch) * 4;
+  sub_options.Config.MaxAckPending = options_.window;
   sub_options.Config.AckWait =
       std::chrono::duration_cast<std::chrono::nanoseconds>(options_.idle_timeout * 2).count();
   sub_options.Config.MemoryStorage = true;
@@ -168,7 +163,7 @@ Result<std::unique_ptr<CatchUpReader::Cursor>> CatchUpReader::open(std::uint64_t
   }
   // The window fits in the subscription's buffer: nothing is dropped.
   if (const natsStatus limited =
-          natsSubscription_SetPendingLimits(subscription.get(), options_.batch * 8, 256 << 20);
+          natsSubscription_SetPendingLimits(subscription.get(), options_.window * 2, 256 << 20);
       limited != NATS_OK) {
     return nats_error("sizing a catch-up consumer's buffer", limited);
   }

@@ -1,7 +1,7 @@
 // Reads behind the tail for followers that are behind (a resume from long
 // ago, a stream from seq 0): a few consumers, "cursors", each standing where
 // one read left off. The server pushes a cursor's messages up to a window
-// ahead of its reader (acknowledge-all, 4 x batch messages), so a read finds
+// ahead of its reader (acknowledge-all, `window` messages), so a read finds
 // them waiting instead of making a round trip (a direct get per event, or a
 // fetch per batch, whose reader and parser threads hand over one message at
 // a time); a follower that goes on reading takes the cursor back where it
@@ -36,8 +36,8 @@ struct CatchUpOptions {
   std::chrono::milliseconds idle_timeout{30'000};
   // How long a read waits for a message it knows was stored.
   std::chrono::milliseconds wait{5'000};
-  // A cursor's window is 4 x batch messages ahead of its reader.
-  int batch = 1024;
+  // How far ahead of its reader the server fills a cursor, in messages.
+  int window = 4096;
 };
 
 class CatchUpReader {
@@ -54,8 +54,6 @@ class CatchUpReader {
   // how many were visited. StorageFailed naming the stream and the seq.
   Result<std::size_t> read(std::uint64_t after, std::uint64_t newest, std::size_t max_events,
                            const Journal::EventVisitor& visit);
-
-  std::size_t idle_cursors() const;
 
  private:
   // Deleting a cursor deletes its consumer on the server (unsubscribes).
