@@ -17,8 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "../common/temp_dir.hpp"
-#include "../journal/nats_fixture.hpp"
+#include "../journal/nats_server_test.hpp"
 
 namespace palyra::cluster {
 namespace {
@@ -32,20 +31,8 @@ std::string fingerprint(int n) {
   return hex;
 }
 
-class SharedStateTest : public palyra::testing::TempDirTest {
+class SharedStateTest : public palyra::testing::NatsServerTest {
  protected:
-  void SetUp() override {
-    TempDirTest::SetUp();
-    if (std::string(PALYRA_NATS_SERVER).empty()) GTEST_SKIP() << "no nats-server on this machine";
-    server_ = std::make_unique<palyra::testing::NatsServer>(PALYRA_NATS_SERVER, dir_ / "nats");
-    ASSERT_FALSE(server_->url().empty())
-        << "nats-server did not start; see " << server_->stderr_log();
-  }
-  void TearDown() override {
-    server_.reset();
-    TempDirTest::TearDown();
-  }
-
   // One gateway's view: its own connection, creating the buckets if missing.
   std::shared_ptr<SharedState> gateway() {
     SharedStateOptions options;
@@ -57,7 +44,6 @@ class SharedStateTest : public palyra::testing::TempDirTest {
   }
 
   const std::string ca_hash_ = std::string(64, 'c');
-  std::unique_ptr<palyra::testing::NatsServer> server_;
 };
 
 // Fingerprints a watcher was told about, waited for with a bound.

@@ -12,8 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "../common/temp_dir.hpp"
-#include "nats_fixture.hpp"
+#include "nats_server_test.hpp"
 #include "nats_stream_info.hpp"
 #include "palyra/journal/journal.hpp"
 
@@ -22,20 +21,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class JetStreamJournalTest : public palyra::testing::TempDirTest {
+class JetStreamJournalTest : public palyra::testing::NatsServerTest {
  protected:
-  void SetUp() override {
-    TempDirTest::SetUp();
-    if (std::string(PALYRA_NATS_SERVER).empty()) GTEST_SKIP() << "no nats-server on this machine";
-    server_ = std::make_unique<palyra::testing::NatsServer>(PALYRA_NATS_SERVER, dir_ / "nats");
-    ASSERT_FALSE(server_->url().empty())
-        << "nats-server did not start; see " << server_->stderr_log();
-  }
-  void TearDown() override {
-    server_.reset();
-    TempDirTest::TearDown();
-  }
-
   // A journal on the stream; every one opened in a test shares that stream
   // through its own connection, as gateways of one cluster do.
   std::unique_ptr<Journal> open(JournalOptions options = {}) {
@@ -60,8 +47,6 @@ class JetStreamJournalTest : public palyra::testing::TempDirTest {
     for (const auto& e : events) out.push_back(e->seq);
     return out;
   }
-
-  std::unique_ptr<palyra::testing::NatsServer> server_;
 };
 
 TEST_F(JetStreamJournalTest, AppendsInFlightAreAnsweredWithGapFreeSeqsOnceStored) {
