@@ -160,7 +160,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(const Config& config) {
   enrollment_options.device_validity = config.enrollment_device_validity;
   if (config.journal_backend == "jetstream") {
     auto cluster = GatewayCluster::join(
-        config, dir, *daemon->revocations_, *daemon->loop_,
+        config, dir, *daemon->revocations_, *daemon->loop_, daemon->clock_,
         [d = daemon.get()](const std::vector<std::string>& added) {
           spdlog::info("revoked in the cluster: {} new, {} live connection(s)/call(s) closed",
                        added.size(), d->close_revoked());

@@ -43,20 +43,16 @@ int nats_replicas(const Config& config) {
 
 namespace {
 
-// When a revocation is published: the bucket keeps the first.
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+// When a revocation is published (the bucket keeps the first), in unix seconds.
+std::int64_t unix_seconds(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count();
 }
 
 }  // namespace
 
-Result<std::unique_ptr<GatewayCluster>> GatewayCluster::join(const Config& config,
-                                                             const identity::StateDir& dir,
-                                                             identity::RevocationIndex& revocations,
-                                                             transport::EventLoop& loop,
-                                                             OnRevoked on_revoked) {
+Result<std::unique_ptr<GatewayCluster>> GatewayCluster::join(
+    const Config& config, const identity::StateDir& dir, identity::RevocationIndex& revocations,
+    transport::EventLoop& loop, std::shared_ptr<const Clock> clock, OnRevoked on_revoked) {
   cluster::SharedStateOptions options;
   options.servers = nats_servers(config);
   options.create_with_replicas = nats_replicas(config);
@@ -66,7 +62,7 @@ Result<std::unique_ptr<GatewayCluster>> GatewayCluster::join(const Config& confi
 
   // Ours first, so that a gateway joining after a bucket was lost brings
   // back what was revoked through it.
-  PALYRA_TRY((*state)->publish_revocations(revocations.fingerprints(), unix_now()));
+  PALYRA_TRY((*state)->publish_revocations(revocations.fingerprints(), unix_seconds(*clock)));
   auto ledger = identity::Ledger::load(dir.ledger());
   if (!ledger) return std::move(ledger).error();
   PALYRA_TRY((*state)->merge_ledger(ledger->entries()));
@@ -93,7 +89,7 @@ Result<std::unique_ptr<GatewayCluster>> GatewayCluster::join(const Config& confi
 
   auto local_tokens = identity::FileTokenStore(dir).list();
   if (local_tokens) {
-    const auto now = unix_now();
+    const auto now = unix_seconds(*clock);
     const auto usable =
         std::count_if(local_tokens->begin(), local_tokens->end(),
                       [&](const auto& t) { return identity::token_usable(t, now); });
@@ -104,7 +100,8 @@ Result<std::unique_ptr<GatewayCluster>> GatewayCluster::join(const Config& confi
           dir.tokens().string(), usable);
     }
   }
-  return std::unique_ptr<GatewayCluster>(new GatewayCluster(dir, std::move(*state)));
+  return std::unique_ptr<GatewayCluster>(
+      new GatewayCluster(dir, std::move(clock), std::move(*state)));
 }
 
 GatewayCluster::~GatewayCluster() = default;
@@ -121,31 +118,31 @@ void GatewayCluster::configure(runtime::EnrollmentOptions& options) const {
 }
 
 void GatewayCluster::revoked_here(const std::vector<std::string>& fingerprints) {
-  state_->in_background([fingerprints, dir = dir_](cluster::SharedState& state) {
-    if (auto published = state.publish_revocations(fingerprints, unix_now()); !published) {
-      spdlog::error("cluster: {} revocation(s) not published (the next start does): {}",
-                    fingerprints.size(), published.error().describe());
-      return;
-    }
-    auto ledger = identity::Ledger::load(dir.ledger());
-    if (!ledger) return;
-    const std::unordered_set<std::string> wanted(fingerprints.begin(), fingerprints.end());
-    std::vector<identity::LedgerEntry> revoked;
-    for (const auto& entry : ledger->entries()) {
-      if (wanted.count(entry.fingerprint) != 0) revoked.push_back(entry);
-    }
-    if (auto marked = state.merge_ledger(revoked); !marked) {
-      spdlog::warn("cluster: shared ledger not marked revoked: {}", marked.error().describe());
-    }
-  });
+  state_->in_background(
+      [fingerprints, dir = dir_, now = unix_seconds(*clock_)](cluster::SharedState& state) {
+        if (auto published = state.publish_revocations(fingerprints, now); !published) {
+          spdlog::error("cluster: {} revocation(s) not published (the next start does): {}",
+                        fingerprints.size(), published.error().describe());
+          return;
+        }
+        auto ledger = identity::Ledger::load(dir.ledger());
+        if (!ledger) return;
+        const std::unordered_set<std::string> wanted(fingerprints.begin(), fingerprints.end());
+        std::vector<identity::LedgerEntry> revoked;
+        for (const auto& entry : ledger->entries()) {
+          if (wanted.count(entry.fingerprint) != 0) revoked.push_back(entry);
+        }
+        if (auto marked = state.merge_ledger(revoked); !marked) {
+          spdlog::warn("cluster: shared ledger not marked revoked: {}", marked.error().describe());
+        }
+      });
 }
 
 #else
 
-Result<std::unique_ptr<GatewayCluster>> GatewayCluster::join(const Config&,
-                                                             const identity::StateDir&,
-                                                             identity::RevocationIndex&,
-                                                             transport::EventLoop&, OnRevoked) {
+Result<std::unique_ptr<GatewayCluster>> GatewayCluster::join(
+    const Config&, const identity::StateDir&, identity::RevocationIndex&, transport::EventLoop&,
+    std::shared_ptr<const Clock>, OnRevoked) {
   return Error(Errc::InvalidArgument,
                "this build has no cluster mode (built without libnats): journal.backend = "
                "jetstream is refused");

@@ -22,6 +22,7 @@
 
 #include "config.hpp"
 #include "palyra/cluster/nats_servers.hpp"
+#include "palyra/common/clock.hpp"
 #include "palyra/identity/revocation.hpp"
 #include "palyra/identity/state_dir.hpp"
 #include "palyra/runtime/enrollment_service.hpp"
@@ -49,11 +50,9 @@ class GatewayCluster {
   // Connects, creates the buckets if missing (journal.nats_replicas), and
   // does what the header says happens at start. Blocks (at start only).
   // StorageFailed, NotFound; InvalidArgument in builds without libnats.
-  static Result<std::unique_ptr<GatewayCluster>> join(const Config& config,
-                                                      const identity::StateDir& dir,
-                                                      identity::RevocationIndex& revocations,
-                                                      transport::EventLoop& loop,
-                                                      OnRevoked on_revoked);
+  static Result<std::unique_ptr<GatewayCluster>> join(
+      const Config& config, const identity::StateDir& dir, identity::RevocationIndex& revocations,
+      transport::EventLoop& loop, std::shared_ptr<const Clock> clock, OnRevoked on_revoked);
   ~GatewayCluster();
   GatewayCluster(const GatewayCluster&) = delete;
   GatewayCluster& operator=(const GatewayCluster&) = delete;
@@ -66,10 +65,12 @@ class GatewayCluster {
   void revoked_here(const std::vector<std::string>& fingerprints);
 
  private:
-  GatewayCluster(identity::StateDir dir, std::shared_ptr<cluster::SharedState> state)
-      : dir_(std::move(dir)), state_(std::move(state)) {}
+  GatewayCluster(identity::StateDir dir, std::shared_ptr<const Clock> clock,
+                 std::shared_ptr<cluster::SharedState> state)
+      : dir_(std::move(dir)), clock_(std::move(clock)), state_(std::move(state)) {}
 
   identity::StateDir dir_;
+  std::shared_ptr<const Clock> clock_;  // when a revocation was first published
   std::shared_ptr<cluster::SharedState> state_;
 };
 
