@@ -10,6 +10,11 @@ namespace palyra::journal::jetstream {
 namespace {
 constexpr std::size_t kAckEvery = 256;
 constexpr std::chrono::milliseconds kPollMs{200};
+// After a cursor could not be made, reads go by direct get for this long
+// before trying again: a consumer created right after a stream leader change
+// may be placed on the server that went ("consumer is offline"), and each
+// try costs a whole request wait.
+constexpr std::chrono::seconds kDirectAfterFailure{10};
 }  // namespace
 
 CatchUpReader::CatchUpReader(jsCtx* js, std::string stream, std::string subject,
@@ -26,11 +31,15 @@ Result<std::size_t> CatchUpReader::read(std::uint64_t after, std::uint64_t newes
                                         std::size_t max_events,
                                         const Journal::EventVisitor& visit) {
   if (max_events == 0 || after >= newest) return std::size_t{0};
+  if (std::chrono::steady_clock::now() < direct_until_.load())
+    return read_directly(after, newest, max_events, visit);
   auto taken = take(after + 1);
-  if (!taken) return std::move(taken).error();
+  if (!taken) {
+    direct_until_ = std::chrono::steady_clock::now() + kDirectAfterFailure;
+    return read_directly(after, newest, max_events, visit);
+  }
   std::unique_ptr<Cursor> cursor = std::move(*taken);
   std::size_t visited = 0;
-  bool reopened = false;
   NatsPtr<natsMsg> unacknowledged;  // the newest message read and not yet acknowledged
   auto acknowledge = [&] {
     // AckAll: one acknowledgement opens the window for everything up to it.
@@ -41,15 +50,13 @@ Result<std::size_t> CatchUpReader::read(std::uint64_t after, std::uint64_t newes
   while (visited < max_events && cursor->next <= newest) {
     auto next = next_message(*cursor);
     if (!next) {
-      if (reopened) return std::move(next).error();
-      // The consumer went with its server (a stream leader change loses
-      // an ephemeral consumer): once more, on a fresh one from here.
-      auto fresh = open(cursor->next);
-      if (!fresh) return std::move(fresh).error();
-      cursor = std::move(*fresh);
-      reopened = true;
-      unacknowledged.reset();
-      continue;
+      // The consumer went with its server (a stream leader change loses an
+      // ephemeral consumer): the rest of this read by direct get, and the
+      // next reads too for a while; the cursor is dropped.
+      direct_until_ = std::chrono::steady_clock::now() + kDirectAfterFailure;
+      auto rest = read_directly(cursor->next - 1, newest, max_events - visited, visit);
+      if (!rest) return std::move(rest).error();
+      return visited + *rest;
     }
     if (!*next) break;  // nothing stored from here: retention removed the rest
     NatsPtr<natsMsg> msg = std::move(**next);
@@ -106,6 +113,33 @@ Result<std::optional<NatsPtr<natsMsg>>> CatchUpReader::next_message(Cursor& curs
                                             ": nothing delivered within the wait");
     }
   }
+}
+
+Result<std::size_t> CatchUpReader::read_directly(std::uint64_t after, std::uint64_t newest,
+                                                 std::size_t max_events,
+                                                 const Journal::EventVisitor& visit) const {
+  std::size_t visited = 0;
+  std::uint64_t next = after + 1;
+  while (visited < max_events && next <= newest) {
+    // "The next message on our subject from seq" skips what retention removed.
+    jsDirectGetMsgOptions get;
+    jsDirectGetMsgOptions_Init(&get);
+    get.Sequence = next;
+    get.NextBySubject = subject_.c_str();
+    natsMsg* raw = nullptr;
+    const natsStatus status = js_DirectGetMsg(&raw, js_, stream_.c_str(), nullptr, &get);
+    NatsPtr<natsMsg> msg(raw);
+    if (status == NATS_NOT_FOUND) break;
+    if (status != NATS_OK)
+      return nats_error("reading stream " + stream_ + " at " + std::to_string(next), status);
+    const std::uint64_t seq = natsMsg_GetSequence(msg.get());
+    auto event = decode_event(msg.get(), seq);
+    if (!event) return std::move(event).error();
+    next = seq + 1;
+    ++visited;
+    if (!visit((*event)->view())) break;
+  }
+  return visited;
 }
 
 Result<std::unique_ptr<CatchUpReader::Cursor>> CatchUpReader::take(std::uint64_t next) {

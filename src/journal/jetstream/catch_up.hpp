@@ -6,7 +6,10 @@
 // fetch per batch, whose reader and parser threads hand over one message at
 // a time); a follower that goes on reading takes the cursor back where it
 // stopped. The window fits the subscription's buffer, so nothing is dropped:
-// a seq that is missing was removed by retention.
+// a seq that is missing was removed by retention. While no cursor can be
+// made or kept (a stream leader change takes ephemeral consumers with it,
+// and a new one may be placed on the server that went), reads fall back to
+// one direct get per event for ten seconds.
 //
 // Bounded: at most `max_idle` cursors wait between reads (the least
 // recently used one is deleted, on the server too) and one that waited
@@ -18,6 +21,7 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <list>
@@ -69,6 +73,11 @@ class CatchUpReader {
   Result<std::unique_ptr<Cursor>> take(std::uint64_t next);
   void give_back(std::unique_ptr<Cursor> cursor);
   Result<std::unique_ptr<Cursor>> open(std::uint64_t next) const;
+  // One direct get (a round trip) per event: what reads do while no cursor
+  // can be made, e.g. just after a stream leader change.
+  Result<std::size_t> read_directly(std::uint64_t after, std::uint64_t newest,
+                                    std::size_t max_events,
+                                    const Journal::EventVisitor& visit) const;
   // The cursor's next message; nullopt when nothing is stored from its
   // position; an error when its consumer is gone.
   Result<std::optional<NatsPtr<natsMsg>>> next_message(Cursor& cursor) const;
@@ -77,6 +86,7 @@ class CatchUpReader {
   const std::string stream_;
   const std::string subject_;
   const CatchUpOptions options_;
+  std::atomic<std::chrono::steady_clock::time_point> direct_until_{};
   mutable std::mutex mutex_;
   std::list<std::unique_ptr<Cursor>> idle_;  // most recently used first
 };
