@@ -60,22 +60,20 @@ Result<std::size_t> CatchUpReader::read(std::uint64_t after, std::uint64_t newes
     }
     if (!*next) break;  // nothing stored from here: retention removed the rest
     NatsPtr<natsMsg> msg = std::move(**next);
-    jsMsgMetaData* raw_meta = nullptr;
-    if (const natsStatus status = natsMsg_GetMetaData(&raw_meta, msg.get()); status != NATS_OK)
-      return nats_error("the metadata of a message of stream " + stream_, status);
-    const NatsPtr<jsMsgMetaData> meta(raw_meta);
-    const std::uint64_t seq = meta->Sequence.Stream;
-    if (seq < cursor->next) continue;  // a redelivery of what we read
-    auto event = decode_event(msg.get(), seq);
+    auto seq = delivered_stream_seq(msg.get());
+    if (!seq) return std::move(seq).error();
+    if (*seq < cursor->next) continue;  // a redelivery of what we read
+    auto event = view_event(msg.get(), *seq);
     if (!event) return std::move(event).error();
-    cursor->next = seq + 1;
+    cursor->next = *seq + 1;
     ++visited;
+    const bool more = visit(*event);  // before the message (the view's memory) goes
     unacknowledged = std::move(msg);
     if (++since_ack >= kAckEvery) {
       acknowledge();
       since_ack = 0;
     }
-    if (!visit((*event)->view())) break;
+    if (!more) break;
   }
   acknowledge();
   give_back(std::move(cursor));
@@ -133,11 +131,11 @@ Result<std::size_t> CatchUpReader::read_directly(std::uint64_t after, std::uint6
     if (status != NATS_OK)
       return nats_error("reading stream " + stream_ + " at " + std::to_string(next), status);
     const std::uint64_t seq = natsMsg_GetSequence(msg.get());
-    auto event = decode_event(msg.get(), seq);
+    auto event = view_event(msg.get(), seq);
     if (!event) return std::move(event).error();
     next = seq + 1;
     ++visited;
-    if (!visit((*event)->view())) break;
+    if (!visit(*event)) break;
   }
   return visited;
 }

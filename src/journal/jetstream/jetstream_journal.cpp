@@ -194,20 +194,19 @@ void JetStreamJournal::on_stream_message(natsConnection*, natsSubscription*, nat
 // On the subscription's delivery thread, one message at a time, in stream
 // order; an ordered consumer that restarted may repeat what we have seen.
 void JetStreamJournal::follow(NatsPtr<natsMsg> msg) {
-  jsMsgMetaData* raw = nullptr;
-  if (natsMsg_GetMetaData(&raw, msg.get()) != NATS_OK) return;
-  NatsPtr<jsMsgMetaData> meta(raw);
-  const std::uint64_t seq = meta->Sequence.Stream;
-  if (seq <= last_followed_) return;
-  auto event = decode_event(msg.get(), seq);
+  auto seq = delivered_stream_seq(msg.get());
+  if (!seq || *seq <= last_followed_) return;
+  auto event = view_event(msg.get(), *seq);
   if (!event) return;  // not ours: nothing else publishes on our subject
   // The tail holds a contiguous run: after a jump (retention removed what we
   // had not seen), start it afresh.
-  if (seq != last_followed_ + 1) tail_.trim_below(seq);
-  const std::array<EventPtr, 1> one{*event};
+  if (*seq != last_followed_ + 1) tail_.trim_below(*seq);
+  const std::array<EventPtr, 1> one{std::make_shared<const StoredEvent>(
+      StoredEvent{*seq, std::string(event->name), std::string(event->payload_json),
+                  std::string(event->device_id), event->published_at_unix_ms})};
   tail_.add(one);
-  last_followed_ = seq;
-  note_newest(seq);
+  last_followed_ = *seq;
+  note_newest(*seq);
   fanout_.notify(newest_.load());
 }
 
