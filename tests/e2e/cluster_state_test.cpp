@@ -1,12 +1,16 @@
 // Two palyrad gateways sharing state through one nats-server (gateway_pair.hpp):
 // a revocation made through one gateway closes the device's live connection
 // on the other and refuses its next handshake there; a one-use enrollment
-// token made in the cluster's bucket enrolls once, through either gateway.
+// token made in the cluster's bucket enrolls once, through either gateway;
+// revocations still travel after the nats-server was killed and restarted.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "gateway_pair.hpp"
 
@@ -56,6 +60,52 @@ TEST_F(ClusterStateTest, ARevocationThroughOneGatewayClosesTheDevicesConnectionO
   EXPECT_THAT(again.error().message(), HasSubstr("certificate_revoked (0x12c)"));
   EXPECT_FALSE(std::filesystem::exists(b_.state.revocations()))
       << "a revocation from the cluster is not written to B's revoked.txt";
+}
+
+// kill -9 of the nats-server under both gateways, started again on the same
+// port and store: the revocation watch must outlive it, or a revocation made
+// afterwards would never reach the gateways that did not make it.
+TEST_F(ClusterStateTest, ARevocationAfterTheNatsServerWasKilledAndRestartedStillReachesTheOther) {
+  ASSERT_TRUE(start(a_));
+  ASSERT_TRUE(start(b_));
+  const int port = nats_->port();
+  nats_->kill();
+  // Longer than the client library's 2 s between reconnect attempts: the
+  // gateways fail at least one. (12 s, and 1 s, pass the same way.)
+  std::this_thread::sleep_for(3s);
+  nats_ = std::make_unique<palyra::testing::NatsServer>(
+      PALYRA_NATS_SERVER, dir_ / "nats", std::vector<std::string>{"-p", std::to_string(port)});
+  ASSERT_FALSE(nats_->url().empty()) << "nats-server did not start again on port " << port;
+  // The buckets are back once JetStream has recovered its store.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (palyra({"token", "list", "--nats-urls", nats_->url()}).status != 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the buckets did not come back";
+    std::this_thread::sleep_for(200ms);
+  }
+  // The device connects to B after the restart, so that only B's watch can
+  // tell B about the revocation.
+  auto victim = transport::Client::connect(b_.socket_address(), device_tls("node-1"));
+  ASSERT_TRUE(victim) << victim.error().describe();
+
+  auto revoke =
+      palyra({"cert", "revoke", "--state-dir", a_.state.root.string(), "--device", "node-1"});
+  ASSERT_EQ(revoke.status, 0) << revoke.err;
+  const auto revoked_at = std::chrono::steady_clock::now();
+  a_.process->signal(SIGHUP);
+  auto closed = (*victim)->run_until([] { return false; }, 15s);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - revoked_at)
+                      .count();
+  ASSERT_FALSE(closed) << "gateway B never heard of the revocation after the NATS restart\nA:\n"
+                       << a_.log() << "\nB:\n"
+                       << b_.log();
+  EXPECT_EQ(closed.error().code(), Errc::ConnectionClosed) << closed.error().describe();
+  std::printf("after the NATS restart, a revocation on A closed the connection on B in %lld ms\n",
+              static_cast<long long>(ms));
+  EXPECT_LT(ms, 5000);
+  auto again = transport::Client::connect(b_.socket_address(), device_tls("node-1"));
+  ASSERT_FALSE(again) << "gateway B let the revoked certificate in";
+  EXPECT_THAT(again.error().message(), HasSubstr("certificate_revoked (0x12c)"));
 }
 
 TEST_F(ClusterStateTest, AGatewayStartingLaterRefusesWhatWasRevokedBeforeIt) {
