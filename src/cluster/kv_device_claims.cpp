@@ -85,9 +85,20 @@ class KvDeviceClaim final : public identity::DeviceClaim {
 
   // Gives the id back as it was before the claim (or released: a record that
   // holds nothing), unless someone else changed the claim since. Best effort:
-  // a claim left behind lapses after kPendingClaimLifetime.
+  // a claim left behind lapses after kPendingClaimLifetime, so nothing that
+  // fails here (allocation included) may escape a destructor.
   ~KvDeviceClaim() override {
     if (settled_) return;
+    try {
+      release();
+    } catch (...) {
+      // Not given back: the claim lapses by itself.
+    }
+  }
+  KvDeviceClaim(const KvDeviceClaim&) = delete;
+  KvDeviceClaim& operator=(const KvDeviceClaim&) = delete;
+
+  void release() {
     const std::string back =
         previous_ ? *previous_ : record_json({device_id_, "", 0, claimed_at_unix_, ""});
     auto released = claims_.bucket().update(device_claim_key(device_id_), back, revision_, nullptr);
@@ -96,8 +107,6 @@ class KvDeviceClaim final : public identity::DeviceClaim {
                    device_id_, kPendingClaimLifetime.count(), released.error().describe());
     }
   }
-  KvDeviceClaim(const KvDeviceClaim&) = delete;
-  KvDeviceClaim& operator=(const KvDeviceClaim&) = delete;
 
   Status settle(const identity::LedgerEntry& certificate) override {
     settled_ = true;  // the certificate exists now: never give the id back
