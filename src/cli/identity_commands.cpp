@@ -7,8 +7,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "cluster_revocation.hpp"
 #include "commands.hpp"
 #include "key_type_option.hpp"
+#include "nats_option.hpp"
+#include "palyra/common/clock.hpp"
 #include "palyra/identity/store.hpp"
 
 namespace palyra::cli {
@@ -289,6 +292,7 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
 
   struct RevokeOptions {
     StateOption state;
+    NatsOption nats;
     std::string cert_file;
     std::string fingerprint;
     std::string device_id;
@@ -297,8 +301,14 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
   CLI::App* revoke = cert->add_subcommand(
       "revoke",
       "Revoke certificates: add them to the revocation index (palyrad reloads it on "
-      "SIGHUP or when the file changes) and mark them in the ledger");
+      "SIGHUP or when the file changes) and mark them in the ledger; with --nats-urls, "
+      "in the whole cluster");
   add_state_dir(*revoke, revoke_options->state);
+  revoke_options->nats.add_to(
+      *revoke,
+      "find the certificates in PALYRA_LEDGER (every gateway's) and publish them to "
+      "PALYRA_REVOKED, which every gateway watches; the state directory's revoked.txt and "
+      "ledger.json are written too only if --state-dir is given");
   auto* by_cert = revoke->add_option("--cert", revoke_options->cert_file, "a certificate PEM file");
   auto* by_fp =
       revoke->add_option("--fingerprint", revoke_options->fingerprint, "a SHA-256 fingerprint");
@@ -307,23 +317,36 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
   by_cert->excludes(by_fp)->excludes(by_device);
   by_fp->excludes(by_device);
   revoke->callback([revoke_options, &context] {
-    IdentityStore store(revoke_options->state.resolve());
-    Result<std::vector<identity::LedgerEntry>> revoked = std::vector<identity::LedgerEntry>{};
+    std::string fingerprint = revoke_options->fingerprint;
     if (!revoke_options->cert_file.empty()) {
       auto certificate = identity::Certificate::from_pem_file(revoke_options->cert_file);
       if (!certificate) {
         context.exit_code = fail(certificate.error());
         return;
       }
-      revoked = store.revoke_fingerprints({certificate->fingerprint()});
-    } else if (!revoke_options->fingerprint.empty()) {
-      revoked = store.revoke_fingerprints({revoke_options->fingerprint});
-    } else if (!revoke_options->device_id.empty()) {
-      revoked = store.revoke_device(revoke_options->device_id);
-    } else {
+      fingerprint = certificate->fingerprint();
+    }
+    if (fingerprint.empty() && revoke_options->device_id.empty()) {
       std::cerr << "palyra: error: give one of --cert, --fingerprint or --device\n";
       context.exit_code = kExitUsage;
       return;
+    }
+    Result<std::vector<identity::LedgerEntry>> revoked = std::vector<identity::LedgerEntry>{};
+    if (revoke_options->nats.given()) {
+      auto state = revoke_options->nats.open();
+      if (!state) {
+        context.exit_code = fail(state.error());
+        return;
+      }
+      ClusterRevocation what{revoke_options->device_id, fingerprint, std::nullopt};
+      // Only a state directory named on purpose is written: the command may
+      // run on a host that is no gateway, where the default one means nothing.
+      if (!revoke_options->state.state_dir.empty()) what.local = revoke_options->state.resolve();
+      revoked = revoke_in_cluster(**state, what, palyra::system_clock()->now());
+    } else {
+      IdentityStore store(revoke_options->state.resolve());
+      revoked = revoke_options->device_id.empty() ? store.revoke_fingerprints({fingerprint})
+                                                  : store.revoke_device(revoke_options->device_id);
     }
     if (!revoked) {
       context.exit_code = fail(revoked.error());

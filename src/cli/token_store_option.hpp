@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "nats_option.hpp"
 #include "palyra/common/result.hpp"
 #include "palyra/identity/token_store.hpp"
 
@@ -15,10 +16,7 @@ namespace palyra::cli {
 
 struct TokenStoreOption {
   std::string state_dir;
-  std::string nats_urls;  // comma-separated; empty: tokens.json
-  std::string nats_tls_ca;
-  std::string nats_tls_cert;
-  std::string nats_tls_key;
+  NatsOption nats;  // not given: tokens.json
 
   // Adds --state-dir and the --nats-* options to `command`.
   void add_to(CLI::App& command);

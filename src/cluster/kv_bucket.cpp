@@ -91,8 +91,9 @@ Result<std::optional<KvValue>> KvBucket::get(std::string_view key) {
   return std::optional<KvValue>(KvValue{change.value, change.revision});
 }
 
-Result<bool> KvBucket::create(std::string_view key, std::string_view value) {
-  const natsStatus status = kvStore_Create(nullptr, kv_.get(), text(key).c_str(), value.data(),
+Result<bool> KvBucket::create(std::string_view key, std::string_view value,
+                              std::uint64_t* revision) {
+  const natsStatus status = kvStore_Create(revision, kv_.get(), text(key).c_str(), value.data(),
                                            static_cast<int>(value.size()));
   if (status == NATS_OK) return true;
   Error failed = nats_error(what("creating", key), status);
@@ -103,8 +104,8 @@ Result<bool> KvBucket::create(std::string_view key, std::string_view value) {
 }
 
 Result<bool> KvBucket::update(std::string_view key, std::string_view value,
-                              std::uint64_t last_revision) {
-  const natsStatus status = kvStore_Update(nullptr, kv_.get(), text(key).c_str(), value.data(),
+                              std::uint64_t last_revision, std::uint64_t* revision) {
+  const natsStatus status = kvStore_Update(revision, kv_.get(), text(key).c_str(), value.data(),
                                            static_cast<int>(value.size()), last_revision);
   if (status == NATS_OK) return true;
   Error failed = nats_error(what("updating", key), status);

@@ -62,11 +62,15 @@ class KvBucket {
 
   // The key's latest value; nullopt when it has none (never set, deleted).
   Result<std::optional<KvValue>> get(std::string_view key);
-  // Stores the value if the key has none. False when it has one.
-  Result<bool> create(std::string_view key, std::string_view value);
+  // Stores the value if the key has none. False when it has one. The new
+  // revision goes to `revision` if given.
+  Result<bool> create(std::string_view key, std::string_view value,
+                      std::uint64_t* revision = nullptr);
   // Stores the value if the key's latest revision is `last_revision` (the
-  // compare-and-set). False when another writer got there first.
-  Result<bool> update(std::string_view key, std::string_view value, std::uint64_t last_revision);
+  // compare-and-set). False when another writer got there first. The new
+  // revision goes to `revision` if given.
+  Result<bool> update(std::string_view key, std::string_view value, std::uint64_t last_revision,
+                      std::uint64_t* revision = nullptr);
   Status put(std::string_view key, std::string_view value);
   Status purge(std::string_view key);
   // Every key holding a value.

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "kv_bucket.hpp"
+#include "kv_device_claims.hpp"
 #include "kv_token_store.hpp"
 #include "nats_connection.hpp"
 
@@ -31,6 +32,7 @@ struct SharedState::Parts {
   std::optional<KvBucket> revoked;
   std::optional<KvBucket> ledger;
   std::optional<KvTokenStore> tokens;
+  std::optional<KvDeviceClaims> claims;
 
   std::mutex mutex;  // guards what follows
   std::condition_variable wake;
@@ -64,6 +66,13 @@ Result<std::shared_ptr<SharedState>> SharedState::open(const SharedStateOptions&
   auto ledger = bucket(kLedgerBucket, "palyra: certificates issued by the gateway CA");
   if (!ledger) return std::move(ledger).error();
   parts->ledger.emplace(std::move(*ledger));
+  auto devices = bucket(kDevicesBucket, "palyra: which device id each device holds");
+  if (!devices) return std::move(devices).error();
+  // A handle of its own on PALYRA_REVOKED: the claims are read on the
+  // enrollment worker while the background thread watches through the other.
+  auto revoked_for_claims = bucket(kRevokedBucket, "palyra: revoked certificate fingerprints");
+  if (!revoked_for_claims) return std::move(revoked_for_claims).error();
+  parts->claims.emplace(std::move(*devices), std::move(*revoked_for_claims));
 
   std::shared_ptr<SharedState> state(new SharedState(std::move(parts)));
   state->parts_->thread = std::thread([raw = state.get()] { raw->background_loop(); });
@@ -80,6 +89,7 @@ SharedState::~SharedState() {
   if (parts_->thread.joinable()) parts_->thread.join();
   parts_->watch.reset();
   parts_->tokens.reset();
+  parts_->claims.reset();
   parts_->ledger.reset();
   parts_->revoked.reset();
   if (parts_->connection) natsConnection_Close(parts_->connection.get());
@@ -87,6 +97,10 @@ SharedState::~SharedState() {
 
 std::shared_ptr<identity::TokenStore> SharedState::tokens() {
   return std::shared_ptr<identity::TokenStore>(shared_from_this(), &*parts_->tokens);
+}
+
+std::shared_ptr<identity::DeviceClaims> SharedState::device_claims() {
+  return std::shared_ptr<identity::DeviceClaims>(shared_from_this(), &*parts_->claims);
 }
 
 void SharedState::in_background(std::function<void(SharedState&)> work) {

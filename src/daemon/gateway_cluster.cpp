@@ -66,6 +66,11 @@ Result<std::unique_ptr<GatewayCluster>> GatewayCluster::join(
   auto ledger = identity::Ledger::load(dir.ledger());
   if (!ledger) return std::move(ledger).error();
   PALYRA_TRY((*state)->merge_ledger(ledger->entries()));
+  // Devices issued here before the claims existed, or by `palyra cert
+  // device`/`palyra init`: their ids are claimed for their valid
+  // certificates, so that no other gateway gives them out.
+  auto claims = (*state)->device_claims();
+  for (const auto& entry : ledger->entries()) PALYRA_TRY(claims->keep(entry, clock->now()));
 
   // The index is the daemon's and lives on its loop: the watch's thread only
   // posts there. `revocations` outlives the cluster (the daemon's order).
@@ -108,6 +113,7 @@ GatewayCluster::~GatewayCluster() = default;
 
 void GatewayCluster::configure(runtime::EnrollmentOptions& options) const {
   options.tokens = state_->tokens();
+  options.device_claims = state_->device_claims();
   options.on_issued = [state = state_](const identity::LedgerEntry& entry) {
     if (auto recorded = state->record_issued(entry); !recorded) {
       // The ledger file has it; the next start merges it into the bucket.

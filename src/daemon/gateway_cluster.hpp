@@ -13,6 +13,9 @@
 // - Certificates issued by enrollment and renewal go to PALYRA_LEDGER too;
 //   at start the local ledger is merged into it, and revoked_here() marks
 //   the revoked entries there.
+// - A device id a node asks for is claimed in PALYRA_DEVICES (besides the
+//   local ledger's check), and the claim follows the device's renewals; at
+//   start the valid device certificates of the local ledger claim their ids.
 #pragma once
 
 #include <functional>
@@ -57,7 +60,8 @@ class GatewayCluster {
   GatewayCluster(const GatewayCluster&) = delete;
   GatewayCluster& operator=(const GatewayCluster&) = delete;
 
-  // The shared token bucket and the shared ledger for enrollment.
+  // The shared token bucket, the device-id claims and the shared ledger for
+  // enrollment.
   void configure(runtime::EnrollmentOptions& options) const;
   // Publishes fingerprints revoked through this state directory and marks
   // them in the shared ledger, off the loop. Failures are logged (the next

@@ -183,6 +183,32 @@ Result<std::vector<LedgerEntry>> IdentityStore::revoke_fingerprints(
   return revoked;
 }
 
+Status IdentityStore::record_revocations(const std::vector<std::string>& fingerprints,
+                                         SystemTime now) {
+  std::vector<std::string> normalized;
+  for (const auto& f : fingerprints) {
+    auto n = normalize_fingerprint(f);
+    if (!n) return std::move(n).error();
+    normalized.push_back(std::move(*n));
+  }
+  auto lock = StateLock::acquire(dir_);
+  if (!lock) return std::move(lock).error();
+  auto ledger = Ledger::load(dir_.ledger());
+  if (!ledger) return std::move(ledger).error();
+  auto index = RevocationIndex::load(dir_.revocations());
+  if (!index) return std::move(index).error();
+  PALYRA_TRY((*index)->add(normalized));
+  bool marked = false;
+  for (const auto& f : normalized) {
+    LedgerEntry* entry = ledger->find(f);
+    if (entry == nullptr || entry->revoked_at_unix) continue;
+    entry->revoked_at_unix = unix_seconds(now);
+    marked = true;
+  }
+  if (marked) PALYRA_TRY(ledger->save());
+  return {};
+}
+
 Result<std::vector<LedgerEntry>> IdentityStore::revoke_device(std::string_view device_id) {
   PALYRA_TRY(validate_device_id(device_id));
   auto lock = StateLock::acquire(dir_);

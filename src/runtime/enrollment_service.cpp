@@ -94,9 +94,24 @@ Result<std::string> choose_device_id(const identity::TokenRecord& token, const R
   return *request.device_id;
 }
 
-// Tells options.on_issued about a certificate the ledger file now holds.
-void report_issued(const EnrollmentOptions& options, const identity::Certificate& certificate) {
-  if (options.on_issued) options.on_issued(identity::ledger_entry_for("device", certificate));
+// Tells options.on_issued about a certificate the ledger file now holds, and
+// points the device's claim at it: the enrollment's own claim, or (a
+// renewal) the device's claim. A claim not updated is logged, not refused:
+// the certificate exists.
+void report_issued(const EnrollmentOptions& options, const identity::Certificate& certificate,
+                   identity::DeviceClaim* claim, SystemTime now) {
+  const identity::LedgerEntry entry = identity::ledger_entry_for("device", certificate);
+  if (options.on_issued) options.on_issued(entry);
+  Status claimed;
+  if (claim != nullptr) {
+    claimed = claim->settle(entry);
+  } else if (options.device_claims) {
+    claimed = options.device_claims->keep(entry, now);
+  }
+  if (!claimed) {
+    spdlog::warn("device id '{}': claim not pointed at certificate {}: {}", entry.device_id,
+                 entry.fingerprint, claimed.error().describe());
+  }
 }
 
 Outcome enroll_on_worker(const identity::StateDir& dir, const EnrollmentOptions& options,
@@ -108,11 +123,22 @@ Outcome enroll_on_worker(const identity::StateDir& dir, const EnrollmentOptions&
   if (auto* answer = std::get_if<Outcome>(&csr)) return std::move(*answer);
   identity::IdentityStore store(dir);
   std::string device_id;
+  // Held from the device id's check until the certificate names it; given
+  // back if the enrollment goes no further (its destructor).
+  std::unique_ptr<identity::DeviceClaim> claim;
   // The device id is settled before the token's use is taken: a node asking
   // for a taken id may try again with the same token.
   auto record = tokens.consume(*token, now, [&](const identity::TokenRecord& valid) -> Status {
     auto chosen = choose_device_id(valid, request, store, now);
     if (!chosen) return std::move(chosen).error();
+    // `accept` runs again when another gateway raced us for the token: the
+    // same token and request choose the same id, already claimed.
+    if (options.device_claims && (!claim || *chosen != device_id)) {
+      claim.reset();
+      auto claimed = options.device_claims->claim(*chosen, valid.device_id.has_value(), now);
+      if (!claimed) return std::move(claimed).error();
+      claim = std::move(*claimed);
+    }
     device_id = std::move(*chosen);
     return {};
   });
@@ -120,7 +146,7 @@ Outcome enroll_on_worker(const identity::StateDir& dir, const EnrollmentOptions&
   auto certificate = store.issue_device_for_key(std::get<identity::CertificateRequest>(csr),
                                                 device_id, options.device_validity, now);
   if (!certificate) return internal_failure(certificate.error());
-  report_issued(options, *certificate);
+  report_issued(options, *certificate, claim.get(), now);
   auto bundle = store.ca_bundle_pem();
   if (!bundle) return internal_failure(bundle.error());
   return Outcome{
@@ -144,7 +170,7 @@ Outcome renew_on_worker(const identity::StateDir& dir, const EnrollmentOptions& 
     return refused(ProtocolError::RenewalRefused, certificate.error().message());
   }
   if (!certificate) return internal_failure(certificate.error());
-  report_issued(options, *certificate);
+  report_issued(options, *certificate, nullptr, now);
   auto bundle = store.ca_bundle_pem();
   if (!bundle) return internal_failure(bundle.error());
   return Outcome{encode_certificate(certificate->pem(), *bundle), true, false,

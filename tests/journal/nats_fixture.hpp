@@ -85,6 +85,10 @@ class NatsServer {
   NatsServer& operator=(const NatsServer&) = delete;
 
   const std::string& url() const { return url_; }
+  // The client port; 0 until known. A server started again on it (extra
+  // args {"-p", PORT}: the last -p wins) with the same directory has the same
+  // url and store: a restart, as the clients see it.
+  int port() const { return port_; }
   std::filesystem::path stderr_log() const { return dir_ / "nats-server.log"; }
 
   // kill -9: no goodbye to the cluster or to its clients. Idempotent.

@@ -9,6 +9,11 @@
 //   PALYRA_LEDGER   key: a certificate's fingerprint; value: its LedgerEntry
 //                   as JSON (revoked_at_unix once revoked): every gateway's
 //                   issuance ledger, whole.
+//   PALYRA_DEVICES  key: a device id ('.' written '='); value: its claim as
+//                   JSON: the certificate that holds the id, or the
+//                   enrollment taking it (src/cluster/kv_device_claims.hpp).
+//                   Taken and moved with compare-and-set: two gateways never
+//                   hand one id to two nodes.
 //
 // One connection to the cluster, and one thread of its own that watches
 // PALYRA_REVOKED and runs the blocking calls the daemon hands it (the
@@ -24,6 +29,7 @@
 
 #include "palyra/cluster/nats_servers.hpp"
 #include "palyra/common/result.hpp"
+#include "palyra/identity/device_claims.hpp"
 #include "palyra/identity/ledger.hpp"
 #include "palyra/identity/token_store.hpp"
 
@@ -32,6 +38,7 @@ namespace palyra::cluster {
 inline constexpr const char* kRevokedBucket = "PALYRA_REVOKED";
 inline constexpr const char* kTokensBucket = "PALYRA_TOKENS";
 inline constexpr const char* kLedgerBucket = "PALYRA_LEDGER";
+inline constexpr const char* kDevicesBucket = "PALYRA_DEVICES";
 
 struct SharedStateOptions {
   NatsServers servers;
@@ -44,7 +51,7 @@ struct SharedStateOptions {
 
 class SharedState : public std::enable_shared_from_this<SharedState> {
  public:
-  // Connects and binds (or creates) the three buckets. StorageFailed,
+  // Connects and binds (or creates) the four buckets. StorageFailed,
   // NotFound (see create_with_replicas), InvalidArgument (TLS settings).
   static Result<std::shared_ptr<SharedState>> open(const SharedStateOptions& options);
   // Stops the watch and the background work (a call in progress finishes).
@@ -54,6 +61,9 @@ class SharedState : public std::enable_shared_from_this<SharedState> {
 
   // The token bucket as a TokenStore; it keeps this object alive.
   std::shared_ptr<identity::TokenStore> tokens();
+  // The device-id claims (PALYRA_DEVICES) for enrollment; they keep this
+  // object alive. Their calls block: the enrollment worker makes them.
+  std::shared_ptr<identity::DeviceClaims> device_claims();
 
   // Adds fingerprints to PALYRA_REVOKED; one already there keeps its first
   // revocation time. Blocks.

@@ -75,6 +75,12 @@ class IdentityStore {
       const std::vector<std::string>& fingerprints);
   // Every unrevoked certificate of the device; UnknownFingerprint if none.
   Result<std::vector<LedgerEntry>> revoke_device(std::string_view device_id);
+  // Revocations made in a cluster's shared state (`palyra cert revoke
+  // --nats-urls`): every fingerprint goes into revoked.txt, and those this
+  // ledger holds are marked revoked at `now`. Unlike revoke_fingerprints, a
+  // certificate this ledger lacks (another gateway issued it) is no error:
+  // it is recorded in revoked.txt only.
+  Status record_revocations(const std::vector<std::string>& fingerprints, SystemTime now);
   Result<Ledger> ledger() const { return Ledger::load(dir_.ledger()); }
 
   // Enrollment and renewal (palyrad): issues a device certificate for the

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "palyra/common/clock.hpp"
+#include "palyra/identity/device_claims.hpp"
 #include "palyra/identity/ledger.hpp"
 #include "palyra/identity/state_dir.hpp"
 #include "palyra/identity/token_store.hpp"
@@ -38,6 +39,10 @@ struct EnrollmentOptions {
   // renewal is in the ledger file (a cluster copies it to its shared
   // ledger). Empty: nothing more.
   std::function<void(const identity::LedgerEntry&)> on_issued;
+  // Where a device id a node asks for is claimed, besides the check against
+  // the ledger file (a cluster passes its shared claims: two gateways never
+  // give one id to two nodes). Null: the ledger file alone decides.
+  std::shared_ptr<identity::DeviceClaims> device_claims;
 };
 
 // How issuing calls ended, counted on the loop's thread.
