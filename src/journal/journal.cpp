@@ -2,6 +2,10 @@
 // picks a backend.
 #include "palyra/journal/journal.hpp"
 
+#include <fmt/format.h>
+
+#include <condition_variable>
+#include <mutex>
 #include <string>
 
 #include "sqlite/sqlite_journal.hpp"
@@ -17,15 +21,46 @@ std::size_t approximate_bytes(const EventView& event) noexcept {
 }
 
 Result<std::vector<EventPtr>> Journal::read_after(std::uint64_t after, std::size_t max_events,
-                                                  std::size_t max_bytes) {
-  std::vector<EventPtr> events;
-  auto visited = visit_after(after, max_events, max_bytes, [&](const EventView& event) {
-    events.push_back(std::make_shared<StoredEvent>(
-        StoredEvent{event.seq, std::string(event.name), std::string(event.payload_json),
-                    std::string(event.device_id), event.published_at_unix_ms}));
-    return true;
+                                                  std::size_t max_bytes,
+                                                  std::chrono::milliseconds wait) {
+  // Notifications count up, so a wait never misses one that came between a
+  // visit and the wait.
+  std::mutex mutex;
+  std::condition_variable notified;
+  std::uint64_t notifications = 0;
+  const Subscription subscription = subscribe([&](std::uint64_t) {
+    std::lock_guard lock(mutex);
+    ++notifications;
+    notified.notify_all();
   });
-  if (!visited) return std::move(visited).error();
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  std::vector<EventPtr> events;
+  std::size_t bytes = 0;
+  while (events.size() < max_events && bytes < max_bytes) {
+    std::uint64_t seen = 0;
+    {
+      std::lock_guard lock(mutex);
+      seen = notifications;
+    }
+    const std::uint64_t from = events.empty() ? after : events.back()->seq;
+    auto visited = visit_after(
+        from, max_events - events.size(), max_bytes - bytes, [&](const EventView& event) {
+          bytes += approximate_bytes(event);
+          events.push_back(std::make_shared<StoredEvent>(
+              StoredEvent{event.seq, std::string(event.name), std::string(event.payload_json),
+                          std::string(event.device_id), event.published_at_unix_ms}));
+          return true;
+        });
+    if (!visited) return std::move(visited).error();
+    if (*visited > 0) continue;
+    if (!reading_ahead(from)) break;
+    std::unique_lock lock(mutex);
+    if (!notified.wait_until(lock, deadline, [&] { return notifications != seen; })) {
+      return Error(Errc::StorageFailed,
+                   fmt::format("reading the journal after seq {}: not read within {} ms", from,
+                               wait.count()));
+    }
+  }
   return events;
 }
 

@@ -35,7 +35,8 @@ struct NodeService::EventStream {
   std::uint64_t last_sent = 0;  // seq of the last event sent (the resume point)
   std::uint64_t end_seq = 0;    // without follow: the newest seq at request time
   bool follow = false;
-  bool paused = false;  // waiting for the sink's backlog to drain
+  bool paused = false;   // waiting for the sink's backlog to drain
+  bool reading = false;  // waiting for the journal to read its next events
 };
 
 NodeService::NodeService(transport::EventLoop& loop, journal::Journal& journal,
@@ -235,6 +236,7 @@ void NodeService::pump(std::uint64_t id) {
   if (it == streams_.end()) return;
   EventStream& s = *it->second;
   s.paused = false;
+  s.reading = false;
   while (true) {
     if (!s.sink->alive()) {
       streams_.erase(it);
@@ -279,6 +281,12 @@ void NodeService::pump(std::uint64_t id) {
       return end_stream(id, encode_error(ProtocolError::StreamFailure));
     }
     if (*visited == 0) {
+      // Not read yet (a remote journal reads off our loop): the journal's
+      // notification brings us back.
+      if (journal_.reading_ahead(s.last_sent)) {
+        s.reading = true;
+        return;
+      }
       // Caught up: a follower waits for the next commit.
       if (!s.follow) return end_stream(id, std::nullopt);
       return;
@@ -299,7 +307,7 @@ void NodeService::on_journal_commit() {
   std::vector<std::uint64_t> ids;
   ids.reserve(streams_.size());
   for (const auto& [id, stream] : streams_) {
-    if (stream->follow && !stream->paused) ids.push_back(id);
+    if ((stream->follow && !stream->paused) || stream->reading) ids.push_back(id);
   }
   for (auto id : ids) pump(id);
 }

@@ -131,15 +131,29 @@ class Journal {
   // `max_events`, stopping early once `max_bytes` are visited (always at
   // least one event if any) or when `visit` returns false. The view is valid
   // only during the call (it may point into the backend's storage). Returns
-  // how many events were visited; 0 means none newer than `after` is stored.
+  // how many events were visited; 0 means none newer than `after` is stored,
+  // or, when reading_ahead(after), that they are not read yet. Never waits
+  // for a remote store: callers run it on their event loop.
   // If retention has removed events after `after`, the first event has a seq
   // greater than after + 1; callers check with gap_for().
   using EventVisitor = std::function<bool(const EventView&)>;
   virtual Result<std::size_t> visit_after(std::uint64_t after, std::size_t max_events,
                                           std::size_t max_bytes, const EventVisitor& visit) = 0;
-  // The same selection as copies, for tests and tools.
-  Result<std::vector<EventPtr>> read_after(std::uint64_t after, std::size_t max_events,
-                                           std::size_t max_bytes);
+  // Whether a visit_after(after, ...) that visited nothing did so because
+  // the events after `after` are still being read: a backend whose store is
+  // remote (JetStream) reads them on a thread of its own and calls the
+  // subscribers (subscribe) once they are ready. A backend that reads in
+  // place (SQLite) never is.
+  virtual bool reading_ahead(std::uint64_t after) const {
+    (void)after;
+    return false;
+  }
+  // The same selection as copies, for tests and tools: waits (up to
+  // `wait`) for what is being read ahead. StorageFailed when it is not read
+  // within the wait.
+  Result<std::vector<EventPtr>> read_after(
+      std::uint64_t after, std::size_t max_events, std::size_t max_bytes,
+      std::chrono::milliseconds wait = std::chrono::seconds(30));
 
   // The seq of the newest durable event; 0 if none was ever stored.
   virtual std::uint64_t newest_seq() const noexcept = 0;

@@ -29,11 +29,18 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "nats_handles.hpp"
 #include "palyra/journal/journal.hpp"
 
 namespace palyra::journal::jetstream {
+
+// An event read from the stream, viewing the message it came in (owned).
+struct HeldEvent {
+  NatsPtr<natsMsg> message;
+  EventView view;
+};
 
 struct CatchUpOptions {
   std::size_t max_idle = 8;
@@ -52,12 +59,13 @@ class CatchUpReader {
   CatchUpReader(const CatchUpReader&) = delete;
   CatchUpReader& operator=(const CatchUpReader&) = delete;
 
-  // Visits the stored events after `after`, up to and including `newest`
-  // (the newest acknowledged seq), in order, until `visit` returns false or
-  // `max_events` were visited; what retention removed is skipped. Returns
-  // how many were visited. StorageFailed naming the stream and the seq.
+  // Appends to `into` the stored events after `after`, up to and including
+  // `newest` (the newest acknowledged seq), in order, at most `max_events`;
+  // what retention removed is skipped. Blocks for as long as the servers
+  // take (up to the wait): call it off any event loop. Returns how many were
+  // read. StorageFailed naming the stream and the seq.
   Result<std::size_t> read(std::uint64_t after, std::uint64_t newest, std::size_t max_events,
-                           const Journal::EventVisitor& visit);
+                           std::vector<HeldEvent>& into);
 
  private:
   // Deleting a cursor deletes its consumer on the server (unsubscribes).
@@ -76,8 +84,7 @@ class CatchUpReader {
   // One direct get (a round trip) per event: what reads do while no cursor
   // can be made, e.g. just after a stream leader change.
   Result<std::size_t> read_directly(std::uint64_t after, std::uint64_t newest,
-                                    std::size_t max_events,
-                                    const Journal::EventVisitor& visit) const;
+                                    std::size_t max_events, std::vector<HeldEvent>& into) const;
   // The cursor's next message; nullopt when nothing is stored from its
   // position; an error when its consumer is gone.
   Result<std::optional<NatsPtr<natsMsg>>> next_message(Cursor& cursor) const;

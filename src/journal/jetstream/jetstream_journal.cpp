@@ -34,6 +34,9 @@ Result<std::unique_ptr<JetStreamJournal>> JetStreamJournal::open(const JetStream
   journal->catch_up_ =
       std::make_unique<CatchUpReader>(journal->js_.get(), backend.stream, journal->subject_,
                                       CatchUpOptions{.wait = backend.request_timeout});
+  journal->read_ahead_ =
+      std::make_unique<ReadAhead>(*journal->catch_up_, ReadAheadOptions{},
+                                  [j = journal.get()] { j->fanout_.notify(j->newest_.load()); });
   if (auto started = journal->start_follower(state->last_seq); !started)
     return std::move(started).error();
   journal->refresher_ = std::thread([j = journal.get()] { j->refresh_loop(); });
@@ -68,6 +71,7 @@ Status JetStreamJournal::start_follower(std::uint64_t after) {
   sub_options.Config.DeliverPolicy = js_DeliverByStartSequence;
   sub_options.Config.OptStartSeq = after + 1;
   last_followed_ = after;
+  followed_ = after;
   natsSubscription* sub = nullptr;
   jsErrCode code{};
   const natsStatus status =
@@ -101,7 +105,8 @@ JetStreamJournal::~JetStreamJournal() {
   }
   refresh_wake_.notify_all();
   if (refresher_.joinable()) refresher_.join();
-  catch_up_.reset();  // its consumers go before the connection
+  read_ahead_.reset();  // its reads use catch_up_
+  catch_up_.reset();    // its consumers go before the connection
   // Unsubscribe before the connection goes: the follower's callback uses us.
   if (follower_ && natsSubscription_Unsubscribe(follower_.get()) == NATS_OK &&
       follower_done_set_up_) {
@@ -206,6 +211,7 @@ void JetStreamJournal::follow(NatsPtr<natsMsg> msg) {
                   std::string(event->device_id), event->published_at_unix_ms})};
   tail_.add(one);
   last_followed_ = *seq;
+  followed_ = *seq;
   note_newest(*seq);
   fanout_.notify(newest_.load());
 }
@@ -240,13 +246,24 @@ Result<std::size_t> JetStreamJournal::visit_after(std::uint64_t after, std::size
   // First the tail: what the follower has delivered. An acknowledged append
   // may be newer still; the rest is read from the stream.
   (void)tail_.visit_after(after, max_events, max_bytes, counted);
-  // Then from the stream, through a catch-up cursor.
-  const std::uint64_t newest = newest_.load();
-  if (!stopped && visited < max_events && next <= newest) {
-    auto read = catch_up_->read(next - 1, newest, max_events - visited, counted);
+  // Then, for a reader behind the tail, what was read ahead from the stream
+  // (asked for if it was not). Events newer than the follower's are on
+  // their way to the tail: reading them from the stream too would make a
+  // catch-up cursor for every live follower an acknowledgement outran.
+  const std::uint64_t followed = followed_.load();
+  if (!stopped && visited < max_events && next <= followed) {
+    auto read = read_ahead_->visit(next - 1, followed, max_events - visited, counted);
     if (!read) return std::move(read).error();
   }
   return visited;
+}
+
+bool JetStreamJournal::reading_ahead(std::uint64_t after) const {
+  if (after >= newest_.load()) return false;
+  // Acknowledged and not yet delivered by the follower: its delivery
+  // notifies the subscribers.
+  if (after >= followed_.load()) return true;
+  return read_ahead_->reading_ahead(after);
 }
 
 Result<std::uint64_t> JetStreamJournal::enforce_retention() {

@@ -6,8 +6,10 @@
 //   becomes the message id (Nats-Msg-Id), so the stream's duplicate window
 //   deduplicates it and a duplicate's PubAck carries the first one's seq.
 // - followers: one ordered subscription per journal (per gateway) feeds the
-//   shared Tail and wakes the CommitFanout; readers behind the tail read
-//   through a few catch-up cursors (CatchUpReader), not one consumer each.
+//   shared Tail and wakes the CommitFanout; readers behind the tail get
+//   what a thread of ours read ahead for them (ReadAhead: never waiting on
+//   the caller's loop) through a few catch-up cursors (CatchUpReader), not
+//   one consumer each.
 // - retention is the stream's limits, applied by the servers; this side
 //   only learns the stream's first sequence (stream info) when asked to
 //   enforce retention and every retention_interval.
@@ -28,6 +30,7 @@
 #include "catch_up.hpp"
 #include "nats_handles.hpp"
 #include "palyra/journal/journal.hpp"
+#include "read_ahead.hpp"
 
 namespace palyra::journal::jetstream {
 
@@ -42,6 +45,7 @@ class JetStreamJournal final : public Journal {
   Status append(NewEvent event, AppendCallback on_durable) override;
   Result<std::size_t> visit_after(std::uint64_t after, std::size_t max_events,
                                   std::size_t max_bytes, const EventVisitor& visit) override;
+  bool reading_ahead(std::uint64_t after) const override;
   std::uint64_t newest_seq() const noexcept override { return newest_.load(); }
   std::uint64_t oldest_retained_seq() const noexcept override;
   [[nodiscard]] Subscription subscribe(std::function<void(std::uint64_t)> on_commit) override {
@@ -88,7 +92,10 @@ class JetStreamJournal final : public Journal {
   Tail tail_;
   CommitFanout fanout_;
   std::unique_ptr<CatchUpReader> catch_up_;
-  std::uint64_t last_followed_ = 0;  // the follower's newest seq (its thread only)
+  std::unique_ptr<ReadAhead> read_ahead_;  // reads through catch_up_
+  std::uint64_t last_followed_ = 0;        // the follower's newest seq (its thread only)
+  // The same, for readers: events after it are on their way to the tail.
+  std::atomic<std::uint64_t> followed_{0};
   std::atomic<std::uint64_t> newest_{0};
   std::atomic<std::uint64_t> first_{1};
   std::atomic<std::uint64_t> removed_{0};
