@@ -4,7 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <csignal>
+#include <future>
 #include <string>
+#include <thread>
 
 #include "../journal/nats_fixture.hpp"
 #include "daemon_fixture.hpp"
@@ -51,6 +55,36 @@ TEST_F(JetStreamDaemonTest, PublishedEventsLiveInTheStreamAcrossDaemonRestarts) 
   auto next = palyra({"publish", "sensor.reading", "4"});
   ASSERT_EQ(next.status, 0) << next.err;
   EXPECT_EQ(next.out, "published seq=4\n");
+}
+
+// A follower behind the tail is read for on the journal's thread, not on
+// the worker's loop: with one worker, a health call is answered at once
+// while a stream from seq 0 waits for a frozen nats-server (whose requests
+// time out after 5 s), and the stream is whole once it is back.
+TEST_F(JetStreamDaemonTest, CallsAreAnsweredWhileABacklogReadWaitsForNats) {
+  using namespace std::chrono_literals;
+  ASSERT_TRUE(start_on_jetstream());
+  for (int i = 1; i <= 3; ++i) ASSERT_EQ(palyra({"publish", "e", std::to_string(i)}).status, 0);
+  // Restarted, its tail is empty: the three are behind it.
+  EXPECT_EQ(stop_daemon(), 0);
+  ASSERT_TRUE(start_daemon({"--journal-backend", "jetstream", "--journal-nats-urls", nats_->url(),
+                            "--workers", "1"}));
+
+  nats_->signal(SIGSTOP);
+  auto stream = std::async(std::launch::async, [this] { return palyra({"events"}); });
+  std::this_thread::sleep_for(300ms);  // the stream has asked for its backlog
+  const auto started = std::chrono::steady_clock::now();
+  auto health = palyra({"health"});
+  const auto took = std::chrono::steady_clock::now() - started;
+  nats_->signal(SIGCONT);
+  EXPECT_EQ(health.status, 0) << health.err;
+  EXPECT_LT(took, 2s);
+
+  ASSERT_EQ(stream.wait_for(20s), std::future_status::ready);
+  auto events = stream.get();
+  ASSERT_EQ(events.status, 0) << events.err;
+  EXPECT_THAT(events.out, StartsWith("seq=1 name=e "));
+  EXPECT_THAT(events.out, HasSubstr("\nseq=3 name=e "));
 }
 
 }  // namespace

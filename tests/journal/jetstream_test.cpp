@@ -155,6 +155,55 @@ TEST_F(JetStreamJournalTest, ReadersFarBehindTheTailShareAFewConsumers) {
   EXPECT_LE(consumers, 2 + 8);
 }
 
+// A follower behind the tail is served on its worker's event loop, with
+// every other connection of that worker: the read from the stream happens on
+// the journal's own thread, and the loop is told to come back.
+TEST_F(JetStreamJournalTest, AReadBehindTheTailNeverWaitsForTheServers) {
+  auto writer = open();
+  ASSERT_TRUE(writer);
+  for (int i = 1; i <= 20; ++i)
+    ASSERT_TRUE(append_sync(*writer, NewEvent{fmt::format("e{}", i), "{}", "dev-1"}));
+  auto reader = open();  // its tail is empty: all 20 are behind it
+  ASSERT_TRUE(reader);
+  std::mutex mutex;
+  std::condition_variable woken;
+  int notifications = 0;
+  auto subscription = reader->subscribe([&](std::uint64_t) {
+    std::lock_guard lock(mutex);
+    ++notifications;
+    woken.notify_all();
+  });
+
+  // Frozen with its connections open: every request to it waits for the
+  // request timeout (5 s).
+  server_->signal(SIGSTOP);
+  const auto started = std::chrono::steady_clock::now();
+  auto visited = reader->visit_after(0, 100, 1u << 20, [](const EventView&) { return true; });
+  const auto took = std::chrono::steady_clock::now() - started;
+  const bool reading = reader->reading_ahead(0);
+  server_->signal(SIGCONT);
+  ASSERT_TRUE(visited) << visited.error().describe();
+  EXPECT_EQ(*visited, 0u);
+  EXPECT_TRUE(reading);
+  EXPECT_LT(took, 1s);
+
+  // Back: what was asked for is read, the subscribers are told, and the
+  // next visit gets it.
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(woken.wait_for(lock, 10s, [&] { return notifications > 0; }));
+  }
+  std::vector<std::uint64_t> got;
+  visited = reader->visit_after(0, 100, 1u << 20, [&](const EventView& event) {
+    got.push_back(event.seq);
+    return true;
+  });
+  ASSERT_TRUE(visited) << visited.error().describe();
+  std::vector<std::uint64_t> expected(20);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(got, expected);
+}
+
 TEST_F(JetStreamJournalTest, FollowersHearOfEventsAnotherGatewayAppendsInOrder) {
   auto follower = open();
   auto writer = open();
