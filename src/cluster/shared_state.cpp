@@ -8,6 +8,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "kv_bucket.hpp"
 #include "kv_device_claims.hpp"
@@ -19,7 +20,7 @@ namespace palyra::cluster {
 namespace {
 
 // How long the background thread waits for a change before it looks at
-// its queue: the delay a queued call may see.
+// its queue: the delay a queued call may see (past its own).
 constexpr std::chrono::milliseconds kWatchPoll{100};
 // How often a compare-and-set on a ledger entry is tried again.
 constexpr int kMaxAttempts = 16;
@@ -36,7 +37,11 @@ struct SharedState::Parts {
 
   std::mutex mutex;  // guards what follows
   std::condition_variable wake;
-  std::deque<std::function<void(SharedState&)>> queue;
+  struct Job {
+    std::chrono::steady_clock::time_point due;
+    std::function<void(SharedState&)> work;
+  };
+  std::deque<Job> queue;
   std::optional<KvWatch> watch;
   std::function<void(std::string)> on_revoked;
   bool stopping = false;
@@ -103,10 +108,11 @@ std::shared_ptr<identity::DeviceClaims> SharedState::device_claims() {
   return std::shared_ptr<identity::DeviceClaims>(shared_from_this(), &*parts_->claims);
 }
 
-void SharedState::in_background(std::function<void(SharedState&)> work) {
+void SharedState::in_background(std::function<void(SharedState&)> work,
+                                std::chrono::milliseconds delay) {
   {
     std::lock_guard lock(parts_->mutex);
-    parts_->queue.push_back(std::move(work));
+    parts_->queue.push_back(Parts::Job{std::chrono::steady_clock::now() + delay, std::move(work)});
   }
   parts_->wake.notify_all();
 }
@@ -114,20 +120,34 @@ void SharedState::in_background(std::function<void(SharedState&)> work) {
 void SharedState::background_loop() {
   bool watch_failing = false;
   for (;;) {
-    std::deque<std::function<void(SharedState&)>> work;
+    std::vector<std::function<void(SharedState&)>> due;
     KvWatch* watch = nullptr;
     {
       std::unique_lock lock(parts_->mutex);
-      if (!parts_->watch) {
-        parts_->wake.wait(lock, [&] {
-          return parts_->stopping || !parts_->queue.empty() || parts_->watch.has_value();
-        });
+      for (;;) {
+        if (parts_->stopping) return;
+        const auto now = std::chrono::steady_clock::now();
+        auto soonest = std::chrono::steady_clock::time_point::max();
+        for (auto it = parts_->queue.begin(); it != parts_->queue.end();) {
+          if (it->due <= now) {
+            due.push_back(std::move(it->work));
+            it = parts_->queue.erase(it);
+          } else {
+            soonest = std::min(soonest, it->due);
+            ++it;
+          }
+        }
+        // With a watch, its wait (kWatchPoll) paces the loop.
+        if (!due.empty() || parts_->watch) break;
+        if (parts_->queue.empty()) {
+          parts_->wake.wait(lock);
+        } else {
+          parts_->wake.wait_until(lock, soonest);
+        }
       }
-      if (parts_->stopping) return;
-      work.swap(parts_->queue);
       if (parts_->watch) watch = &*parts_->watch;
     }
-    for (auto& job : work) job(*this);
+    for (auto& job : due) job(*this);
     if (watch == nullptr) continue;
     // The watch is only reset after this thread has been joined.
     KvChange change;

@@ -123,25 +123,60 @@ void GatewayCluster::configure(runtime::EnrollmentOptions& options) const {
   };
 }
 
+namespace {
+
+// How long a revocation the cluster did not take waits before the next try:
+// doubling from the first, up to the last.
+constexpr std::chrono::milliseconds kFirstRetry{1000};
+constexpr std::chrono::milliseconds kLastRetry{30'000};
+
+// Revocations made through this state directory, on their way into the
+// cluster. Tried until the cluster takes them: one made while NATS is away
+// must reach the other gateways once it is back, not at this gateway's next
+// start.
+struct RevocationsToPublish {
+  std::vector<std::string> fingerprints;
+  identity::StateDir dir;
+  std::int64_t revoked_at_unix = 0;
+  std::chrono::milliseconds next_retry = kFirstRetry;
+  int attempt = 1;
+
+  void operator()(cluster::SharedState& state) {
+    if (auto published = state.publish_revocations(fingerprints, revoked_at_unix); !published) {
+      spdlog::error("cluster: {} revocation(s) not published (attempt {}, again in {} s): {}",
+                    fingerprints.size(), attempt, next_retry.count() / 1000,
+                    published.error().describe());
+      RevocationsToPublish again = *this;
+      again.next_retry = std::min(next_retry * 2, kLastRetry);
+      ++again.attempt;
+      state.in_background(std::move(again), next_retry);
+      return;
+    }
+    if (attempt > 1) {
+      spdlog::info("cluster: {} revocation(s) published at attempt {}", fingerprints.size(),
+                   attempt);
+    }
+    mark_in_shared_ledger(state);
+  }
+
+  void mark_in_shared_ledger(cluster::SharedState& state) const {
+    auto ledger = identity::Ledger::load(dir.ledger());
+    if (!ledger) return;
+    const std::unordered_set<std::string> wanted(fingerprints.begin(), fingerprints.end());
+    std::vector<identity::LedgerEntry> revoked;
+    for (const auto& entry : ledger->entries()) {
+      if (wanted.count(entry.fingerprint) != 0) revoked.push_back(entry);
+    }
+    if (auto marked = state.merge_ledger(revoked); !marked) {
+      spdlog::warn("cluster: shared ledger not marked revoked: {}", marked.error().describe());
+    }
+  }
+};
+
+}  // namespace
+
 void GatewayCluster::revoked_here(const std::vector<std::string>& fingerprints) {
-  state_->in_background(
-      [fingerprints, dir = dir_, now = unix_seconds(*clock_)](cluster::SharedState& state) {
-        if (auto published = state.publish_revocations(fingerprints, now); !published) {
-          spdlog::error("cluster: {} revocation(s) not published (the next start does): {}",
-                        fingerprints.size(), published.error().describe());
-          return;
-        }
-        auto ledger = identity::Ledger::load(dir.ledger());
-        if (!ledger) return;
-        const std::unordered_set<std::string> wanted(fingerprints.begin(), fingerprints.end());
-        std::vector<identity::LedgerEntry> revoked;
-        for (const auto& entry : ledger->entries()) {
-          if (wanted.count(entry.fingerprint) != 0) revoked.push_back(entry);
-        }
-        if (auto marked = state.merge_ledger(revoked); !marked) {
-          spdlog::warn("cluster: shared ledger not marked revoked: {}", marked.error().describe());
-        }
-      });
+  state_->in_background(RevocationsToPublish{fingerprints, dir_, unix_seconds(*clock_)});
 }
 
 #else

@@ -64,8 +64,9 @@ class GatewayCluster {
   // enrollment.
   void configure(runtime::EnrollmentOptions& options) const;
   // Publishes fingerprints revoked through this state directory and marks
-  // them in the shared ledger, off the loop. Failures are logged (the next
-  // start publishes the whole file again).
+  // them in the shared ledger, off the loop. While the cluster does not take
+  // them (NATS away), tried again after 1 s, doubling up to every 30 s, each
+  // failure logged; the next start publishes the whole file again too.
   void revoked_here(const std::vector<std::string>& fingerprints);
 
  private:

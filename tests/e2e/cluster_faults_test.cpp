@@ -1,7 +1,8 @@
 // Two gateways on one JetStream stream when parts fail or another client
 // speaks: kill -9 of the stream's leader node under 64 publishes in flight
-// (nothing acknowledged lost, nothing twice, no gap), and the independent
-// quinn peer's client against a gateway in cluster mode.
+// (nothing acknowledged lost, nothing twice, no gap), a revocation made
+// while the cluster has lost its quorum, and the independent quinn peer's
+// client against a gateway in cluster mode.
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -111,6 +112,37 @@ TEST_F(ClusterTest, KillingTheStreamLeaderUnder64PublishesInFlightLosesAndRepeat
     std::this_thread::sleep_for(200ms);
   } while (std::chrono::steady_clock::now() < read_deadline);
   EXPECT_EQ(stored, acknowledged) << "an acknowledged event is missing, or at another seq";
+}
+
+// The revocations bucket's leader and one more node killed: the bucket
+// (three replicas) has no leader, so a revocation made through gateway A is
+// not stored (the node left is a follower: it takes no writes, and keeps
+// none for later). A tries again until the cluster takes it: once the two
+// are back, gateway B refuses the device, without A being restarted.
+TEST_F(ClusterTest, ARevocationMadeWithoutAQuorumReachesTheOtherGatewayOnceItIsBack) {
+  const auto leader = palyra::testing::stream_leader(cluster_->urls(), "KV_PALYRA_REVOKED");
+  ASSERT_TRUE(leader) << "no leader named for the revocations bucket";
+  const std::size_t other = (*leader + 1) % 3;
+  cluster_->node(*leader).kill();
+  cluster_->node(other).kill();
+  const auto& a = gateways_[0];
+  auto revoke = cli({"cert", "revoke", "--state-dir", a.state.root.string(), "--device", "node-1"});
+  ASSERT_EQ(revoke.status, 0) << revoke.err;
+  a.process->signal(SIGHUP);
+  const std::string failed = "not published (attempt 1";
+  ASSERT_THAT(log_with(0, failed, 30s), HasSubstr(failed))
+      << "gateway A did not try to publish the revocation";
+
+  ASSERT_TRUE(cluster_->restart(*leader));
+  ASSERT_TRUE(cluster_->restart(other));
+  const std::string heard = "revoked in the cluster: 1 new";
+  // A's tries back off up to 30 s apart; the cluster elects its leaders first.
+  EXPECT_THAT(log_with(1, heard, 60s), HasSubstr(heard))
+      << "gateway B never heard of the revocation made without a quorum\nA:\n"
+      << read_text(a.log);
+  auto refused = connect(1);
+  ASSERT_FALSE(refused) << "gateway B let the revoked certificate in";
+  EXPECT_THAT(refused.error().message(), HasSubstr("certificate_revoked (0x12c)"));
 }
 
 TEST_F(ClusterTest, TheQuinnPeersClientAgainstAGatewayInClusterMode) {

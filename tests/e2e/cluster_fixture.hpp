@@ -186,6 +186,16 @@ class ClusterTest : public palyra::testing::TempDirTest {
   std::string read_text(const std::filesystem::path& file) {
     return palyra::testing::run_command({"/bin/cat", file.string()}, dir_).out;
   }
+  // Gateway i's log once it holds `text`, or as it is after `timeout`.
+  std::string log_with(std::size_t i, const std::string& text, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string current = read_text(gateways_[i].log);
+    while (current.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+      current = read_text(gateways_[i].log);
+    }
+    return current;
+  }
 
   std::unique_ptr<palyra::testing::NatsCluster> cluster_;
   ClusterGateway gateways_[2];

@@ -67,8 +67,8 @@ TEST_F(JetStreamDaemonTest, CallsAreAnsweredWhileABacklogReadWaitsForNats) {
   for (int i = 1; i <= 3; ++i) ASSERT_EQ(palyra({"publish", "e", std::to_string(i)}).status, 0);
   // Restarted, its tail is empty: the three are behind it.
   EXPECT_EQ(stop_daemon(), 0);
-  ASSERT_TRUE(start_daemon({"--journal-backend", "jetstream", "--journal-nats-urls", nats_->url(),
-                            "--workers", "1"}));
+  ASSERT_TRUE(start_daemon(
+      {"--journal-backend", "jetstream", "--journal-nats-urls", nats_->url(), "--workers", "1"}));
 
   nats_->signal(SIGSTOP);
   auto stream = std::async(std::launch::async, [this] { return palyra({"events"}); });

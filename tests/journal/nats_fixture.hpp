@@ -154,7 +154,8 @@ class NatsServer {
 // seconds after all three are up: callers retry until a stream can be added.
 class NatsCluster {
  public:
-  NatsCluster(const std::filesystem::path& binary, const std::filesystem::path& dir) {
+  NatsCluster(const std::filesystem::path& binary, const std::filesystem::path& dir)
+      : binary_(binary) {
     std::array<int, 3> cluster_ports{};
     for (auto& port : cluster_ports) port = free_port();
     std::string routes;
@@ -167,9 +168,18 @@ class NatsCluster {
       std::ofstream(config) << "server_name: n" << i + 1 << "\n"
                             << "cluster {\n  name: palyra-test\n  listen: \"127.0.0.1:"
                             << cluster_ports[i] << "\"\n  routes: [" << routes << "]\n}\n";
+      node_dirs_.push_back(node_dir);
       nodes_.push_back(
           std::make_unique<NatsServer>(binary, node_dir, std::vector<std::string>{"-c", config}));
     }
+  }
+  // Starts node i again (after its kill()) on its store and cluster port;
+  // its client port is a new one. False if it did not start.
+  bool restart(std::size_t i) {
+    nodes_.at(i) = std::make_unique<NatsServer>(
+        binary_, node_dirs_.at(i),
+        std::vector<std::string>{"-c", (node_dirs_.at(i) / "node.conf").string()});
+    return !nodes_[i]->url().empty();
   }
 
   bool up() const {
@@ -185,6 +195,8 @@ class NatsCluster {
   }
 
  private:
+  std::filesystem::path binary_;
+  std::vector<std::filesystem::path> node_dirs_;
   // A port nothing listens on now (the kernel's choice for a bound socket).
   static int free_port() {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -20,6 +20,7 @@
 // daemon's loop never waits for NATS).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -85,9 +86,11 @@ class SharedState : public std::enable_shared_from_this<SharedState> {
   // Every entry of PALYRA_LEDGER, ordered by not_before then fingerprint.
   Result<std::vector<identity::LedgerEntry>> ledger();
 
-  // Runs `work` on the background thread (in order), off the caller's loop.
+  // Runs `work` on the background thread, off the caller's loop, once
+  // `delay` has passed (work that is due runs in the order it was queued).
   // Thread-safe. Work still queued at destruction is dropped.
-  void in_background(std::function<void(SharedState&)> work);
+  void in_background(std::function<void(SharedState&)> work,
+                     std::chrono::milliseconds delay = std::chrono::milliseconds(0));
 
  private:
   struct Parts;
