@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "../../src/cluster/kv_device_claims.hpp"
-#include "../journal/nats_server_test.hpp"
+#include "gateway_state_test.hpp"
 #include "palyra/cluster/shared_state.hpp"
 
 namespace palyra::cluster {
@@ -20,23 +20,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string fingerprint(int n) {
-  char hex[65];
-  std::snprintf(hex, sizeof hex, "%064x", n);
-  return hex;
-}
-
-class DeviceClaimsTest : public palyra::testing::NatsServerTest {
+class DeviceClaimsTest : public GatewayStateTest {
  protected:
-  std::shared_ptr<SharedState> gateway() {
-    SharedStateOptions options;
-    options.servers.urls = {server_->url()};
-    options.create_with_replicas = 1;
-    auto state = SharedState::open(options);
-    EXPECT_TRUE(state) << (state ? "" : state.error().describe());
-    return state ? std::move(*state) : nullptr;
-  }
-
   // A device certificate's ledger entry valid from `now` for `valid_for`.
   identity::LedgerEntry certificate(const std::string& device_id, int n,
                                     std::chrono::seconds valid_for = 3600s) const {
@@ -44,7 +29,7 @@ class DeviceClaimsTest : public palyra::testing::NatsServerTest {
     e.kind = "device";
     e.device_id = device_id;
     e.subject = "Palyra Device " + device_id;
-    e.fingerprint = fingerprint(n);
+    e.fingerprint = test_fingerprint(n);
     e.not_before_unix = unix(now_);
     e.not_after_unix = unix(now_ + valid_for);
     return e;
@@ -75,7 +60,7 @@ TEST_F(DeviceClaimsTest, AnIdEnrolledThroughOneGatewayIsRefusedOnAnotherUntilRev
   EXPECT_EQ(refused.error().code(), Errc::AlreadyExists);
   EXPECT_NE(refused.error().message().find("valid certificate"), std::string::npos);
 
-  ASSERT_TRUE(a->publish_revocations({fingerprint(1)}, unix(now_)).ok());
+  ASSERT_TRUE(a->publish_revocations({test_fingerprint(1)}, unix(now_)).ok());
   auto again = b->device_claims()->claim("node-7", false, now_ + 20s);
   ASSERT_TRUE(again) << "a revoked device's id stays taken: " << again.error().describe();
 }
@@ -98,7 +83,7 @@ TEST_F(DeviceClaimsTest, AnExpiredCertificateFreesItsIdAndABoundTokenReplacesALi
   }
   auto still = claims->claim("node-8", false, now_ + 63s);
   ASSERT_FALSE(still) << "a failed replacement gave the live device's id away";
-  EXPECT_NE(still.error().message().find(fingerprint(3)), std::string::npos)
+  EXPECT_NE(still.error().message().find(test_fingerprint(3)), std::string::npos)
       << still.error().message();
 }
 
@@ -135,16 +120,16 @@ TEST_F(DeviceClaimsTest, ARenewalKeepsTheClaimOnTheNewCertificate) {
   // Renewed through b: a certificate that lasts longer.
   ASSERT_TRUE(b->device_claims()->keep(certificate("node-11", 6, 1200s), now_ + 300s).ok());
   // The first certificate revoked and expired: the renewed one still holds.
-  ASSERT_TRUE(a->publish_revocations({fingerprint(5)}, unix(now_)).ok());
+  ASSERT_TRUE(a->publish_revocations({test_fingerprint(5)}, unix(now_)).ok());
   auto refused = a->device_claims()->claim("node-11", false, now_ + 700s);
   ASSERT_FALSE(refused) << "the renewal did not keep the device's claim";
-  EXPECT_NE(refused.error().message().find(fingerprint(6)), std::string::npos);
+  EXPECT_NE(refused.error().message().find(test_fingerprint(6)), std::string::npos);
   // An older certificate found later (a gateway's ledger.json at start)
   // does not take the claim back.
   ASSERT_TRUE(a->device_claims()->keep(certificate("node-11", 7, 900s), now_ + 310s).ok());
   auto found = dynamic_cast<KvDeviceClaims&>(*a->device_claims()).find("node-11");
   ASSERT_TRUE(found && found->has_value());
-  EXPECT_EQ((*found)->record.fingerprint, fingerprint(6));
+  EXPECT_EQ((*found)->record.fingerprint, test_fingerprint(6));
 }
 
 TEST_F(DeviceClaimsTest, DeviceIdsWithDotsAreKeysToo) {

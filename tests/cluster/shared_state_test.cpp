@@ -17,32 +17,15 @@
 #include <thread>
 #include <vector>
 
-#include "../journal/nats_server_test.hpp"
+#include "gateway_state_test.hpp"
 
 namespace palyra::cluster {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A 64-hex-digit fingerprint made from a number.
-std::string fingerprint(int n) {
-  char hex[65];
-  std::snprintf(hex, sizeof hex, "%064x", n);
-  return hex;
-}
-
-class SharedStateTest : public palyra::testing::NatsServerTest {
+class SharedStateTest : public GatewayStateTest {
  protected:
-  // One gateway's view: its own connection, creating the buckets if missing.
-  std::shared_ptr<SharedState> gateway() {
-    SharedStateOptions options;
-    options.servers.urls = {server_->url()};
-    options.create_with_replicas = 1;
-    auto state = SharedState::open(options);
-    EXPECT_TRUE(state) << (state ? "" : state.error().describe());
-    return state ? std::move(*state) : nullptr;
-  }
-
   const std::string ca_hash_ = std::string(64, 'c');
 };
 
@@ -75,21 +58,22 @@ TEST_F(SharedStateTest, ARevocationPublishedByOneGatewayReachesAnothersWatch) {
   auto a = gateway();
   auto b = gateway();
   ASSERT_TRUE(a && b);
-  ASSERT_TRUE(a->publish_revocations({fingerprint(1)}, 1000).ok());
+  ASSERT_TRUE(a->publish_revocations({test_fingerprint(1)}, 1000).ok());
   Seen seen_by_b;
   auto initial = b->watch_revocations([&](std::string f) { seen_by_b.add(std::move(f)); });
   ASSERT_TRUE(initial.ok()) << initial.error().describe();
-  EXPECT_EQ(*initial, std::vector<std::string>{fingerprint(1)}) << "the bucket's content at start";
+  EXPECT_EQ(*initial, std::vector<std::string>{test_fingerprint(1)})
+      << "the bucket's content at start";
 
-  ASSERT_TRUE(a->publish_revocations({fingerprint(2), fingerprint(3)}, 2000).ok());
-  EXPECT_TRUE(seen_by_b.wait_for(fingerprint(2), 5s));
-  EXPECT_TRUE(seen_by_b.wait_for(fingerprint(3), 5s));
+  ASSERT_TRUE(a->publish_revocations({test_fingerprint(2), test_fingerprint(3)}, 2000).ok());
+  EXPECT_TRUE(seen_by_b.wait_for(test_fingerprint(2), 5s));
+  EXPECT_TRUE(seen_by_b.wait_for(test_fingerprint(3), 5s));
   // Publishing one again (another gateway, a restart) is no news.
-  ASSERT_TRUE(b->publish_revocations({fingerprint(1)}, 3000).ok());
-  ASSERT_TRUE(a->publish_revocations({fingerprint(4)}, 4000).ok());
-  ASSERT_TRUE(seen_by_b.wait_for(fingerprint(4), 5s));
-  EXPECT_EQ(seen_by_b.all(),
-            (std::vector<std::string>{fingerprint(2), fingerprint(3), fingerprint(4)}));
+  ASSERT_TRUE(b->publish_revocations({test_fingerprint(1)}, 3000).ok());
+  ASSERT_TRUE(a->publish_revocations({test_fingerprint(4)}, 4000).ok());
+  ASSERT_TRUE(seen_by_b.wait_for(test_fingerprint(4), 5s));
+  EXPECT_EQ(seen_by_b.all(), (std::vector<std::string>{test_fingerprint(2), test_fingerprint(3),
+                                                       test_fingerprint(4)}));
 
   // A gateway that starts later reads all of it.
   auto c = gateway();
@@ -97,8 +81,8 @@ TEST_F(SharedStateTest, ARevocationPublishedByOneGatewayReachesAnothersWatch) {
   auto later = c->watch_revocations([](std::string) {});
   ASSERT_TRUE(later.ok());
   std::sort(later->begin(), later->end());
-  EXPECT_EQ(*later, (std::vector<std::string>{fingerprint(1), fingerprint(2), fingerprint(3),
-                                              fingerprint(4)}));
+  EXPECT_EQ(*later, (std::vector<std::string>{test_fingerprint(1), test_fingerprint(2),
+                                              test_fingerprint(3), test_fingerprint(4)}));
 }
 
 TEST_F(SharedStateTest, AOneUseTokenRacedForByTwoGatewaysIsConsumedOnce) {
@@ -176,7 +160,7 @@ TEST_F(SharedStateTest, LedgerEntriesFromTwoWritersAreAllThereAndRevocationMarks
     e.kind = "device";
     e.device_id = "node-" + std::to_string(n);
     e.subject = e.device_id;
-    e.fingerprint = fingerprint(n);
+    e.fingerprint = test_fingerprint(n);
     e.not_before_unix = n;
     e.not_after_unix = n + 3600;
     return e;
@@ -193,7 +177,7 @@ TEST_F(SharedStateTest, LedgerEntriesFromTwoWritersAreAllThereAndRevocationMarks
   ASSERT_TRUE(ledger.ok()) << ledger.error().describe();
   ASSERT_EQ(ledger->size(), 40u);
   for (int n = 0; n < 40; ++n) {
-    EXPECT_EQ((*ledger)[static_cast<std::size_t>(n)].fingerprint, fingerprint(n));
+    EXPECT_EQ((*ledger)[static_cast<std::size_t>(n)].fingerprint, test_fingerprint(n));
     EXPECT_FALSE((*ledger)[static_cast<std::size_t>(n)].revoked_at_unix);
   }
 
