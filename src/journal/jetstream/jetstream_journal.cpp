@@ -243,8 +243,7 @@ Result<std::size_t> JetStreamJournal::visit_after(std::uint64_t after, std::size
     stopped = !visit(event) || bytes >= max_bytes;
     return !stopped;
   };
-  // First the tail: what the follower has delivered. An acknowledged append
-  // may be newer still; the rest is read from the stream.
+  // First the tail: what the follower has delivered.
   (void)tail_.visit_after(after, max_events, max_bytes, counted);
   // Then, for a reader behind the tail, what was read ahead from the stream
   // (asked for if it was not). Events newer than the follower's are on
