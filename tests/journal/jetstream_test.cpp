@@ -10,6 +10,7 @@
 #include <mutex>
 #include <numeric>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "nats_server_test.hpp"
@@ -202,6 +203,47 @@ TEST_F(JetStreamJournalTest, AReadBehindTheTailNeverWaitsForTheServers) {
   std::vector<std::uint64_t> expected(20);
   std::iota(expected.begin(), expected.end(), 1);
   EXPECT_EQ(got, expected);
+}
+
+// A follower whose consumer is gone (its server died, the stream's leader
+// moved) delivers nothing until the library notices, two heartbeats later,
+// and makes a new one. Readers do not wait for that: once the follower has
+// been quiet for a second, acknowledged events are read from the stream.
+TEST_F(JetStreamJournalTest, ReadersDoNotWaitForAFollowerThatLostItsConsumer) {
+  JetStreamBackend backend{{server_->url()}};
+  backend.follower_heartbeat = 10s;  // the loss is noticed after 20 s
+  auto journal = open_journal(backend);
+  ASSERT_TRUE(journal) << journal.error().describe();
+  for (int i = 1; i <= 5; ++i)
+    ASSERT_TRUE(append_sync(**journal, NewEvent{fmt::format("e{}", i), "{}", "dev-1"}));
+  auto delivered = (*journal)->read_after(0, 100, 1u << 20);
+  ASSERT_TRUE(delivered) << delivered.error().describe();
+  ASSERT_EQ(delivered->size(), 5u);
+
+  ASSERT_EQ(palyra::testing::delete_consumers(server_->url(), "PALYRA_EVENTS"), 1)
+      << "the follower's consumer, alone on the stream";
+  for (int i = 6; i <= 10; ++i)
+    ASSERT_TRUE(append_sync(**journal, NewEvent{fmt::format("e{}", i), "{}", "dev-1"}));
+  auto events = (*journal)->read_after(5, 100, 1u << 20, 10s);
+  ASSERT_TRUE(events) << events.error().describe();
+  EXPECT_EQ(seqs(*events), (std::vector<std::uint64_t>{6, 7, 8, 9, 10}));
+}
+
+// With the default heartbeat the loss is noticed within a second or two
+// (the library's own default, 5 s, took 10 s and more).
+TEST_F(JetStreamJournalTest, AFollowerThatLostItsConsumerMakesANewOneWithinSeconds) {
+  auto journal = open();
+  auto writer = open();
+  ASSERT_TRUE(journal && writer);
+  ASSERT_EQ(palyra::testing::delete_consumers(server_->url(), "PALYRA_EVENTS"), 2);
+  ASSERT_TRUE(append_sync(*writer, NewEvent{"e1", "{}", "dev-1"}));
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (palyra::testing::consumer_count(server_->url(), "PALYRA_EVENTS") < 2 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(palyra::testing::consumer_count(server_->url(), "PALYRA_EVENTS"), 2)
+      << "a follower's consumer not made again within 5 s";
 }
 
 TEST_F(JetStreamJournalTest, FollowersHearOfEventsAnotherGatewayAppendsInOrder) {

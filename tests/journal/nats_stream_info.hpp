@@ -56,4 +56,27 @@ inline int consumer_count(const std::string& url, const std::string& stream) {
   return count;
 }
 
+// Deletes every consumer of `stream` on the server at `url`, as its server
+// going would; returns how many were deleted (-1 if the server did not list
+// them).
+inline int delete_consumers(const std::string& url, const std::string& stream) {
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+  jsConsumerNamesList* names = nullptr;
+  int deleted = -1;
+  if (natsConnection_ConnectTo(&nc, url.c_str()) == NATS_OK &&
+      natsConnection_JetStream(&js, nc, nullptr) == NATS_OK &&
+      js_ConsumerNames(&names, js, stream.c_str(), nullptr, nullptr) == NATS_OK) {
+    deleted = 0;
+    for (int i = 0; i < names->Count; ++i) {
+      if (js_DeleteConsumer(js, stream.c_str(), names->List[i], nullptr, nullptr) == NATS_OK)
+        ++deleted;
+    }
+  }
+  jsConsumerNamesList_Destroy(names);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return deleted;
+}
+
 }  // namespace palyra::testing

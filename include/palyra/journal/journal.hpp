@@ -198,6 +198,10 @@ struct JetStreamBackend {
   // How long opening waits for a cluster that is still electing its leaders
   // (started together with the gateway) before it gives up.
   std::chrono::milliseconds startup_wait{30000};
+  // The heartbeat of the consumer that feeds this gateway's followers: its
+  // loss (its server died, the stream's leader moved) is noticed after two
+  // are missed, and the consumer recreated then.
+  std::chrono::milliseconds follower_heartbeat{500};
   // TLS to the servers, with a client certificate (journal.nats_tls_*).
   cluster::NatsTls tls;
 };

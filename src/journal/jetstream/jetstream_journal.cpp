@@ -11,6 +11,12 @@
 
 namespace palyra::journal::jetstream {
 
+namespace {
+// How long readers wait for the follower to deliver an acknowledged event
+// before they read it from the stream instead.
+constexpr std::chrono::milliseconds kFollowerStalled{1000};
+}  // namespace
+
 JetStreamJournal::JetStreamJournal(const JetStreamBackend& backend, JournalOptions options)
     : backend_(backend),
       options_(std::move(options)),
@@ -20,10 +26,10 @@ JetStreamJournal::JetStreamJournal(const JetStreamBackend& backend, JournalOptio
 Result<std::unique_ptr<JetStreamJournal>> JetStreamJournal::open(const JetStreamBackend& backend,
                                                                  JournalOptions options) {
   if (backend.urls.empty() || backend.stream.empty() || backend.replicas < 1 ||
-      backend.request_timeout.count() <= 0) {
+      backend.request_timeout.count() <= 0 || backend.follower_heartbeat.count() <= 0) {
     return Error(Errc::InvalidArgument,
-                 "the JetStream journal needs server urls, a stream name, replicas >= 1 and a "
-                 "request timeout > 0");
+                 "the JetStream journal needs server urls, a stream name, replicas >= 1, a "
+                 "request timeout > 0 and a follower heartbeat > 0");
   }
   std::unique_ptr<JetStreamJournal> journal(new JetStreamJournal(backend, std::move(options)));
   if (auto connected = journal->connect(); !connected) return std::move(connected).error();
@@ -70,8 +76,15 @@ Status JetStreamJournal::start_follower(std::uint64_t after) {
   sub_options.Ordered = true;
   sub_options.Config.DeliverPolicy = js_DeliverByStartSequence;
   sub_options.Config.OptStartSeq = after + 1;
+  // The library notices a lost consumer when two heartbeats are missed, and
+  // recreates it then, again at each miss until the stream takes it. Its
+  // default, 5 s, left a gateway's followers without news for 10-20 s after
+  // a leader kill.
+  sub_options.Config.Heartbeat =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(backend_.follower_heartbeat).count();
   last_followed_ = after;
   followed_ = after;
+  follower_moved_at_ = options_.clock->steady_now();
   natsSubscription* sub = nullptr;
   jsErrCode code{};
   const natsStatus status =
@@ -182,7 +195,7 @@ void JetStreamJournal::on_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* 
     pending.on_durable(std::move(error));
     return;
   }
-  if (!ack->Duplicate) journal->note_newest(ack->Sequence);
+  if (!ack->Duplicate) journal->note_stored(ack->Sequence);
   if (journal->options_.on_commit_observed) {
     const std::array<std::chrono::nanoseconds, 1> took{std::chrono::steady_clock::now() -
                                                        pending.queued_at};
@@ -212,6 +225,7 @@ void JetStreamJournal::follow(NatsPtr<natsMsg> msg) {
   tail_.add(one);
   last_followed_ = *seq;
   followed_ = *seq;
+  follower_moved_at_ = options_.clock->steady_now();
   note_newest(*seq);
   fanout_.notify(newest_.load());
 }
@@ -220,6 +234,19 @@ void JetStreamJournal::note_newest(std::uint64_t seq) noexcept {
   std::uint64_t current = newest_.load();
   while (current < seq && !newest_.compare_exchange_weak(current, seq)) {
   }
+}
+
+// Learned from an acknowledgement or the stream's info, not the follower.
+void JetStreamJournal::note_stored(std::uint64_t seq) noexcept {
+  // A follower that had delivered everything is given its time to deliver
+  // this from now, not from its last delivery.
+  if (followed_.load() >= newest_.load()) follower_moved_at_ = options_.clock->steady_now();
+  note_newest(seq);
+}
+
+bool JetStreamJournal::follower_stalled() const noexcept {
+  return newest_.load() > followed_.load() &&
+         options_.clock->steady_now() - follower_moved_at_.load() > kFollowerStalled;
 }
 
 std::uint64_t JetStreamJournal::oldest_retained_seq() const noexcept {
@@ -248,10 +275,13 @@ Result<std::size_t> JetStreamJournal::visit_after(std::uint64_t after, std::size
   // Then, for a reader behind the tail, what was read ahead from the stream
   // (asked for if it was not). Events newer than the follower's are on
   // their way to the tail: reading them from the stream too would make a
-  // catch-up cursor for every live follower an acknowledgement outran.
-  const std::uint64_t followed = followed_.load();
-  if (!stopped && visited < max_events && next <= followed) {
-    auto read = read_ahead_->visit(next - 1, followed, max_events - visited, counted);
+  // catch-up cursor for every live follower an acknowledgement outran. But
+  // a follower that delivered nothing for a while has lost its consumer
+  // (the stream's leader moved) until the library recreates it: readers
+  // are not kept waiting for that, they read up to the newest.
+  const std::uint64_t readable = follower_stalled() ? newest_.load() : followed_.load();
+  if (!stopped && visited < max_events && next <= readable) {
+    auto read = read_ahead_->visit(next - 1, readable, max_events - visited, counted);
     if (!read) return std::move(read).error();
   }
   return visited;
@@ -260,7 +290,7 @@ Result<std::size_t> JetStreamJournal::visit_after(std::uint64_t after, std::size
 bool JetStreamJournal::reading_ahead(std::uint64_t after) const {
   if (after >= newest_.load()) return false;
   // Acknowledged and not yet delivered by the follower: its delivery
-  // notifies the subscribers.
+  // notifies the subscribers, or, should it stall, the refresh loop does.
   if (after >= followed_.load()) return true;
   return read_ahead_->reading_ahead(after);
 }
@@ -269,7 +299,7 @@ Result<std::uint64_t> JetStreamJournal::enforce_retention() {
   std::lock_guard lock(retention_mutex_);
   auto state = stream_state(js_.get(), backend_.stream);
   if (!state) return std::move(state).error();
-  note_newest(state->last_seq);
+  note_stored(state->last_seq);
   const std::uint64_t before = first_.load();
   const std::uint64_t removed = state->first_seq > before ? state->first_seq - before : 0;
   if (removed > 0) {
@@ -287,13 +317,22 @@ std::size_t JetStreamJournal::queued_appends() const {
 
 // The servers apply the stream's limits; we look at the stream's first
 // sequence every retention_interval so gap_for() stays close to the truth.
+// In between, readers waiting for a stalled follower are woken to read
+// from the stream instead.
 void JetStreamJournal::refresh_loop() {
+  using std::chrono::steady_clock;
+  const auto tick = std::min(options_.retention_interval, kFollowerStalled);
+  auto next_look = steady_clock::now() + options_.retention_interval;
   std::unique_lock lock(refresh_mutex_);
   while (!stop_refresh_) {
-    refresh_wake_.wait_for(lock, options_.retention_interval, [&] { return stop_refresh_; });
+    refresh_wake_.wait_for(lock, tick, [&] { return stop_refresh_; });
     if (stop_refresh_) break;
     lock.unlock();
-    (void)enforce_retention();  // a failed look is retried at the next interval
+    if (steady_clock::now() >= next_look) {
+      (void)enforce_retention();  // a failed look is retried at the next interval
+      next_look = steady_clock::now() + options_.retention_interval;
+    }
+    if (follower_stalled()) fanout_.notify(newest_.load());
     lock.lock();
   }
 }

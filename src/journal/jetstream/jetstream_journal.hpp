@@ -65,6 +65,10 @@ class JetStreamJournal final : public Journal {
                                 void* self);
   void follow(NatsPtr<natsMsg> msg);
   void note_newest(std::uint64_t seq) noexcept;
+  void note_stored(std::uint64_t seq) noexcept;
+  // An acknowledged event has waited longer than readers should for the
+  // follower to deliver it.
+  bool follower_stalled() const noexcept;
   void refresh_loop();
 
   const JetStreamBackend backend_;
@@ -96,6 +100,9 @@ class JetStreamJournal final : public Journal {
   std::uint64_t last_followed_ = 0;        // the follower's newest seq (its thread only)
   // The same, for readers: events after it are on their way to the tail.
   std::atomic<std::uint64_t> followed_{0};
+  // When the follower last delivered, or fell behind an acknowledgement
+  // with nothing to deliver.
+  std::atomic<SteadyTime> follower_moved_at_{};
   std::atomic<std::uint64_t> newest_{0};
   std::atomic<std::uint64_t> first_{1};
   std::atomic<std::uint64_t> removed_{0};
