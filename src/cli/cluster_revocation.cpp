@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "palyra/common/clock.hpp"
 #include "palyra/identity/certificate.hpp"
 #include "palyra/identity/fingerprint.hpp"
 #include "palyra/identity/store.hpp"
@@ -69,8 +70,7 @@ Result<std::vector<identity::LedgerEntry>> revoke_in_cluster(cluster::SharedStat
                  fmt::format("no certificate with fingerprint {} in {}", what.fingerprint, where));
   }
 
-  const auto now_unix =
-      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const auto now_unix = unix_seconds(now);
   std::vector<std::string> fingerprints;
   for (auto& entry : found) {
     fingerprints.push_back(entry.fingerprint);

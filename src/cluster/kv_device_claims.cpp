@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "palyra/common/clock.hpp"
+
 namespace palyra::cluster {
 
 namespace {
@@ -14,10 +16,6 @@ namespace {
 // How often a compare-and-set on one claim is tried again: each retry means
 // another gateway changed this very claim in between.
 constexpr int kMaxAttempts = 16;
-
-std::int64_t unix_seconds(identity::SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
 
 // An enrollment's id, told apart from another's taking the same device id:
 // unique, not secret.

@@ -4,13 +4,11 @@
 
 #include <algorithm>
 
+#include "palyra/common/clock.hpp"
+
 namespace palyra::cluster {
 
 namespace {
-
-std::int64_t unix_seconds(identity::SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
 
 // How often a compare-and-set is tried again before giving up: each retry
 // means another gateway changed this very token in between, so a handful

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "palyra/common/clock.hpp"
 #include "palyra/identity/ledger.hpp"
 #include "palyra/identity/token_store.hpp"
 #if PALYRA_JETSTREAM
@@ -41,15 +42,6 @@ int nats_replicas(const Config& config) {
 
 #if PALYRA_JETSTREAM
 
-namespace {
-
-// When a revocation is published (the bucket keeps the first), in unix seconds.
-std::int64_t unix_seconds(const Clock& clock) {
-  return std::chrono::duration_cast<std::chrono::seconds>(clock.now().time_since_epoch()).count();
-}
-
-}  // namespace
-
 Result<std::unique_ptr<GatewayCluster>> GatewayCluster::join(
     const Config& config, const identity::StateDir& dir, identity::RevocationIndex& revocations,
     transport::EventLoop& loop, std::shared_ptr<const Clock> clock, OnRevoked on_revoked) {
@@ -62,7 +54,7 @@ Result<std::unique_ptr<GatewayCluster>> GatewayCluster::join(
 
   // Ours first, so that a gateway joining after a bucket was lost brings
   // back what was revoked through it.
-  PALYRA_TRY((*state)->publish_revocations(revocations.fingerprints(), unix_seconds(*clock)));
+  PALYRA_TRY((*state)->publish_revocations(revocations.fingerprints(), unix_seconds(clock->now())));
   auto ledger = identity::Ledger::load(dir.ledger());
   if (!ledger) return std::move(ledger).error();
   PALYRA_TRY((*state)->merge_ledger(ledger->entries()));
@@ -94,7 +86,7 @@ Result<std::unique_ptr<GatewayCluster>> GatewayCluster::join(
 
   auto local_tokens = identity::FileTokenStore(dir).list();
   if (local_tokens) {
-    const auto now = unix_seconds(*clock);
+    const auto now = unix_seconds(clock->now());
     const auto usable =
         std::count_if(local_tokens->begin(), local_tokens->end(),
                       [&](const auto& t) { return identity::token_usable(t, now); });
@@ -176,7 +168,7 @@ struct RevocationsToPublish {
 }  // namespace
 
 void GatewayCluster::revoked_here(const std::vector<std::string>& fingerprints) {
-  state_->in_background(RevocationsToPublish{fingerprints, dir_, unix_seconds(*clock_)});
+  state_->in_background(RevocationsToPublish{fingerprints, dir_, unix_seconds(clock_->now())});
 }
 
 #else

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "palyra/common/atomic_file.hpp"
+#include "palyra/common/clock.hpp"
 
 namespace palyra::identity {
 namespace {
@@ -14,10 +15,6 @@ namespace {
 // either side of 1970); from_time_t of anything further overflows.
 constexpr std::int64_t kMaxUnix =
     std::chrono::duration_cast<std::chrono::seconds>(SystemTime::duration::max()).count();
-
-std::int64_t unix_seconds(SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
 
 nlohmann::json to_json_entry(const LedgerEntry& e) {
   nlohmann::json j = {{"sequence", e.sequence},

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "palyra/common/atomic_file.hpp"
+#include "palyra/common/clock.hpp"
 #include "palyra/identity/fingerprint.hpp"
 #include "palyra/identity/revocation.hpp"
 
@@ -20,10 +21,6 @@ bool newest_is_revoked(const Ledger& ledger, std::string_view device_id) {
     if (newest == nullptr || e.sequence >= newest->sequence) newest = &e;
   }
   return newest != nullptr && newest->revoked_at_unix.has_value();
-}
-
-std::int64_t unix_seconds(SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
 }  // namespace

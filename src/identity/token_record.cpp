@@ -8,6 +8,7 @@
 #include <array>
 #include <limits>
 
+#include "palyra/common/clock.hpp"
 #include "palyra/identity/fingerprint.hpp"
 #include "token_record_json.hpp"
 
@@ -15,10 +16,6 @@ namespace palyra::identity {
 namespace {
 
 using nlohmann::json;
-
-std::int64_t seconds_since_epoch(SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
 
 bool is_lower_hex(const std::string& text, std::size_t length) {
   return text.size() == length && std::all_of(text.begin(), text.end(), [](char c) {
@@ -57,8 +54,8 @@ Result<NewToken> make_token(const TokenCreateOptions& options, std::string_view 
   made.token.ca_hash = std::string(ca_hash);
   made.record.id = made.token.id;
   made.record.secret_sha256 = secret_hash(made.token.secret);
-  made.record.created_unix = seconds_since_epoch(now);
-  made.record.expires_unix = seconds_since_epoch(now + options.ttl);
+  made.record.created_unix = unix_seconds(now);
+  made.record.expires_unix = unix_seconds(now + options.ttl);
   made.record.uses_left = options.uses;
   made.record.device_id = options.device_id;
   return made;
@@ -77,7 +74,7 @@ Result<TokenRecord> take_token_use(TokenRecord record, const PresentedToken& tok
       gnutls_memcmp(record.secret_sha256.data(), presented.data(), presented.size()) != 0) {
     return token_refused(token.id, "wrong secret");
   }
-  const auto now_unix = seconds_since_epoch(now);
+  const auto now_unix = unix_seconds(now);
   if (record.revoked) return token_refused(token.id, "revoked");
   if (now_unix >= record.expires_unix) {
     return token_refused(token.id, fmt::format("expired {} s ago", now_unix - record.expires_unix));

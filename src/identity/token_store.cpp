@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "palyra/common/atomic_file.hpp"
+#include "palyra/common/clock.hpp"
 #include "palyra/identity/state_lock.hpp"
 #include "token_record_json.hpp"
 
@@ -13,10 +14,6 @@ namespace palyra::identity {
 namespace {
 
 using nlohmann::json;
-
-std::int64_t unix_seconds(SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
 
 Result<std::vector<TokenRecord>> load(const std::filesystem::path& file) {
   auto text = read_file(file);

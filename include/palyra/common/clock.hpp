@@ -40,6 +40,13 @@ inline std::int64_t unix_ms(const Clock& clock) noexcept {
       .count();
 }
 
+// Calendar time as whole seconds since the Unix epoch: what certificate
+// validity, token expiry and revocation times are stored in (ledger,
+// token files, the cluster's buckets).
+inline std::int64_t unix_seconds(SystemTime t) noexcept {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
 // The real clocks: what production hands everywhere. One instance, alive
 // for the whole program.
 std::shared_ptr<const Clock> system_clock();
