@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "cluster_issuance.hpp"
 #include "cluster_revocation.hpp"
 #include "commands.hpp"
 #include "key_type_option.hpp"
@@ -255,6 +256,7 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
     std::string valid_for;
     std::string out;
     std::string key_type;
+    NatsOption nats;
   };
   auto device_options = std::make_shared<DeviceOptions>();
   CLI::App* device = cert->add_subcommand(
@@ -268,6 +270,11 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
                      "directory for device.pem/device.key "
                      "(default: <state>/devices/<id>)");
   add_key_type_option(*device, device_options->key_type, "the CA's");
+  device_options->nats.add_to(
+      *device,
+      "record the certificate in PALYRA_LEDGER and claim its device id in PALYRA_DEVICES at "
+      "once, so no other gateway enrolls another node under it (otherwise the gateway of "
+      "this state directory does at its next start)");
   device->callback([device_options, &context] {
     auto valid_for = duration_or(device_options->valid_for, identity::kDefaultDeviceValidity);
     if (!valid_for) {
@@ -279,7 +286,18 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
       context.exit_code = fail(key_type.error());
       return;
     }
-    IdentityStore store(device_options->state.resolve());
+    // The cluster first: unreachable, nothing is issued.
+    std::shared_ptr<cluster::SharedState> cluster_state;
+    if (device_options->nats.given()) {
+      auto opened = device_options->nats.open();
+      if (!opened) {
+        context.exit_code = fail(opened.error());
+        return;
+      }
+      cluster_state = std::move(*opened);
+    }
+    const identity::StateDir dir = device_options->state.resolve();
+    IdentityStore store(dir);
     std::optional<std::filesystem::path> out;
     if (!device_options->out.empty()) out = device_options->out;
     auto written = store.issue_device(device_options->device_id, *valid_for, out, *key_type);
@@ -288,6 +306,19 @@ void add_identity_commands(CLI::App& root, CommandContext& context) {
       return;
     }
     print_written(fmt::format("device certificate ({})", device_options->device_id), *written);
+    if (!cluster_state) return;
+    auto shared = share_issued_device(*cluster_state, dir, written->fingerprint,
+                                      palyra::system_clock()->now());
+    if (!shared) {
+      context.exit_code = fail(Error(
+          shared.error().code(),
+          fmt::format("issued, but not in the cluster yet (the gateway of {} brings it in at its "
+                      "next start): {}",
+                      dir.root.string(), shared.error().message())));
+      return;
+    }
+    std::cout << fmt::format("in the cluster: recorded in PALYRA_LEDGER, device id '{}' claimed\n",
+                             device_options->device_id);
   });
 
   struct RevokeOptions {

@@ -2,8 +2,9 @@
 // cluster's shared state (the key-value buckets of palyra/cluster/
 // shared_state.hpp) with the same servers and TLS settings as palyrad's
 // journal.nats_urls and journal.nats_tls_*. Used by `palyra token` (the
-// PALYRA_TOKENS bucket) and `palyra cert revoke` (PALYRA_LEDGER and
-// PALYRA_REVOKED). The buckets must exist: a gateway in cluster mode
+// PALYRA_TOKENS bucket), `palyra cert revoke` (PALYRA_LEDGER and
+// PALYRA_REVOKED) and `palyra cert device` (PALYRA_LEDGER and
+// PALYRA_DEVICES). The buckets must exist: a gateway in cluster mode
 // creates them at start, the CLI never does.
 #pragma once
 

@@ -73,6 +73,39 @@ TEST_F(ClusterDevicesTest, AnIdEnrolledThroughOneGatewayIsRefusedOnTheOtherUntil
   EXPECT_THAT(taken.err, HasSubstr("enroll_refused"));
 }
 
+// A certificate issued by hand (`palyra cert device`) with --nats-urls is in
+// the cluster at once: its id is refused on the other gateway, and a
+// revocation from a host with no state directory finds it, without A being
+// restarted.
+TEST_F(ClusterDevicesTest, ADeviceIssuedByHandWithNatsUrlsHoldsItsIdAtOnce) {
+  ASSERT_TRUE(start(a_));
+  ASSERT_TRUE(start(b_));
+  auto issued = palyra({"cert", "device", "edge-9", "--state-dir", a_.state.root.string(),
+                        "--nats-urls", nats_->url()});
+  ASSERT_EQ(issued.status, 0) << issued.err;
+  EXPECT_THAT(issued.out, HasSubstr("device id 'edge-9' claimed"));
+
+  auto refused = enroll(b_, cluster_token(), "node-b", "edge-9");
+  EXPECT_EQ(refused.status, 1) << refused.out;
+  EXPECT_THAT(refused.err, HasSubstr("enroll_refused"));
+
+  auto revoke = palyra({"cert", "revoke", "--device", "edge-9", "--nats-urls", nats_->url()});
+  ASSERT_EQ(revoke.status, 0) << revoke.err;
+  ASSERT_THAT(b_.log_with("revoked in the cluster: 1 new"),
+              HasSubstr("revoked in the cluster: 1 new"));
+  auto enrolled = enroll(b_, cluster_token(), "node-b", "edge-9");
+  EXPECT_EQ(enrolled.status, 0) << enrolled.err << "\n" << b_.log();
+}
+
+// Unreachable NATS: refused in one line, and nothing is issued.
+TEST_F(ClusterDevicesTest, ADeviceIsNotIssuedWhenTheClusterIsUnreachable) {
+  auto issued = palyra({"cert", "device", "edge-10", "--state-dir", a_.state.root.string(),
+                        "--nats-urls", "nats://127.0.0.1:1"});
+  EXPECT_EQ(issued.status, 1);
+  EXPECT_THAT(issued.err, HasSubstr("127.0.0.1:1"));
+  EXPECT_FALSE(std::filesystem::exists(a_.state.root / "devices" / "edge-10"));
+}
+
 TEST_F(ClusterDevicesTest, OfTwoNodesEnrollingOneIdThroughBothGatewaysAtOnceExactlyOneGetsIt) {
   ASSERT_TRUE(start(a_));
   ASSERT_TRUE(start(b_));
