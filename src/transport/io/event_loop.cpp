@@ -79,10 +79,16 @@ void EventLoop::cancel(TimerId id) {
 }
 
 void EventLoop::post(std::function<void()> task) {
+  bool first = false;
   {
     std::lock_guard lock(posted_mutex_);
+    first = posted_.empty();
     posted_.push_back(std::move(task));
   }
+  // One wake-up per batch, not per task (a burst of journal acknowledgements
+  // posts one task each): while tasks are queued the loop does not wait
+  // (run_once), and it takes them all at once.
+  if (!first) return;
   std::uint64_t one = 1;
   [[maybe_unused]] auto n = write(wake_fd_, &one, sizeof one);
 }
