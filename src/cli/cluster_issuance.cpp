@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-
 #include "palyra/identity/ledger.hpp"
 #if PALYRA_JETSTREAM
 #include "palyra/cluster/shared_state.hpp"
@@ -17,10 +15,8 @@ Status share_issued_device(cluster::SharedState& state, const identity::StateDir
                            std::string_view fingerprint, identity::SystemTime now) {
   auto ledger = identity::Ledger::load(dir.ledger());
   if (!ledger) return std::move(ledger).error();
-  const auto& entries = ledger->entries();
-  const auto issued = std::find_if(entries.begin(), entries.end(),
-                                   [&](const auto& e) { return e.fingerprint == fingerprint; });
-  if (issued == entries.end()) {
+  const identity::LedgerEntry* issued = ledger->find(fingerprint);
+  if (issued == nullptr) {
     return Error(Errc::UnknownFingerprint, fmt::format("no certificate with fingerprint {} in {}",
                                                        fingerprint, dir.ledger().string()));
   }

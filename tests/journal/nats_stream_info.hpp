@@ -13,22 +13,32 @@
 
 namespace palyra::testing {
 
+// Calls `use` with a JetStream context on its own connection to `url`;
+// false if the server did not answer.
+inline bool with_jetstream(const std::string& url, const std::function<void(jsCtx*)>& use) {
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+  const bool connected = natsConnection_ConnectTo(&nc, url.c_str()) == NATS_OK &&
+                         natsConnection_JetStream(&js, nc, nullptr) == NATS_OK;
+  if (connected) use(js);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return connected;
+}
+
 // Calls `read` with the info of `stream` from the first server of `urls`
 // that answers (empty urls, of stopped servers, are skipped); false if none.
 inline bool with_stream_info(const std::vector<std::string>& urls, const std::string& stream,
                              const std::function<void(const jsStreamInfo&)>& read) {
   for (const auto& url : urls) {
     if (url.empty()) continue;
-    natsConnection* nc = nullptr;
-    jsCtx* js = nullptr;
-    jsStreamInfo* info = nullptr;
-    const bool answered = natsConnection_ConnectTo(&nc, url.c_str()) == NATS_OK &&
-                          natsConnection_JetStream(&js, nc, nullptr) == NATS_OK &&
-                          js_GetStreamInfo(&info, js, stream.c_str(), nullptr, nullptr) == NATS_OK;
-    if (answered) read(*info);
-    jsStreamInfo_Destroy(info);
-    jsCtx_Destroy(js);
-    natsConnection_Destroy(nc);
+    bool answered = false;
+    with_jetstream(url, [&](jsCtx* js) {
+      jsStreamInfo* info = nullptr;
+      answered = js_GetStreamInfo(&info, js, stream.c_str(), nullptr, nullptr) == NATS_OK;
+      if (answered) read(*info);
+      jsStreamInfo_Destroy(info);
+    });
     if (answered) return true;
   }
   return false;
@@ -60,22 +70,17 @@ inline int consumer_count(const std::string& url, const std::string& stream) {
 // going would; returns how many were deleted (-1 if the server did not list
 // them).
 inline int delete_consumers(const std::string& url, const std::string& stream) {
-  natsConnection* nc = nullptr;
-  jsCtx* js = nullptr;
-  jsConsumerNamesList* names = nullptr;
   int deleted = -1;
-  if (natsConnection_ConnectTo(&nc, url.c_str()) == NATS_OK &&
-      natsConnection_JetStream(&js, nc, nullptr) == NATS_OK &&
-      js_ConsumerNames(&names, js, stream.c_str(), nullptr, nullptr) == NATS_OK) {
+  with_jetstream(url, [&](jsCtx* js) {
+    jsConsumerNamesList* names = nullptr;
+    if (js_ConsumerNames(&names, js, stream.c_str(), nullptr, nullptr) != NATS_OK) return;
     deleted = 0;
     for (int i = 0; i < names->Count; ++i) {
       if (js_DeleteConsumer(js, stream.c_str(), names->List[i], nullptr, nullptr) == NATS_OK)
         ++deleted;
     }
-  }
-  jsConsumerNamesList_Destroy(names);
-  jsCtx_Destroy(js);
-  natsConnection_Destroy(nc);
+    jsConsumerNamesList_Destroy(names);
+  });
   return deleted;
 }
 
